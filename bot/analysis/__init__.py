@@ -1,0 +1,1 @@
+"""Commit analysis: the offline heuristic analyzer and the LLM analyzer, behind one interface."""

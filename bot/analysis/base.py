@@ -1,0 +1,43 @@
+"""The analyzer seam: turn one Commit into a CommitAnalysis, and a day's items into an overview."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.models import Commit, CommitAnalysis, DigestItem, Language
+
+
+@dataclass(frozen=True)
+class AnalysisContext:
+    """What an analyzer needs besides the commit: output language and the repo's components."""
+
+    language: Language = "en"
+    components: dict[str, str] = field(default_factory=dict)  # glob -> component name
+
+
+@dataclass(frozen=True)
+class AnalysisKey:
+    """The cache key of one analysis. Commits are immutable, so this never goes stale."""
+
+    repo: str
+    sha: str
+    analyzer: str  # "heuristic" or the LLM model name
+    prompt_version: str
+    language: Language
+
+
+class Analyzer(Protocol):
+    """Analyzes commits. Never raises for a bad commit or a bad model reply: it falls back."""
+
+    @property
+    def cache_id(self) -> tuple[str, str]:
+        """(analyzer or model name, prompt/rules version) — part of the cache key."""
+        ...
+
+    async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis: ...
+
+    async def overview(self, items: Sequence[DigestItem], language: Language) -> str | None:
+        """2–4 sentences on the day's highlights, or None when there is nothing to say."""
+        ...

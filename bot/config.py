@@ -1,0 +1,182 @@
+"""Settings from the environment (.env) and the TOML config file: repos, aliases, defaults."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+from bot.models import Language
+
+# GitHub's own rules: owner ≤ 39 chars of [A-Za-z0-9-]; repo names [A-Za-z0-9._-] ≤ 100.
+REPO_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+
+StructuredMode = Literal["json_schema", "json_object", "prompt"]
+
+
+class Settings(BaseSettings):
+    """Process settings. Secrets come only from here (environment or .env), never from TOML."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # Sources
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    github_concurrency: int = Field(default=8, ge=1, le=64)
+    github_max_rate_limit_wait: float = Field(default=60.0, ge=0)
+    github_timeout: float = Field(default=30.0, gt=0)
+
+    # Storage and config
+    database_url: str | None = None
+    digestbot_data_dir: Path = Path.home() / ".local" / "share" / "digestbot"
+    digestbot_config: Path | None = None
+
+    # Defaults when the config file says nothing
+    digestbot_tz: str | None = None
+    digestbot_lang: Language | None = None
+
+    # LLM (any OpenAI-compatible endpoint)
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_structured_mode: StructuredMode = "json_schema"
+    llm_timeout: float = Field(default=60.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_concurrency: int = Field(default=8, ge=1, le=64)
+    llm_input_token_budget: int = Field(default=6000, ge=500)
+    llm_max_output_tokens: int = Field(default=1500, ge=100)
+    llm_triage: Literal["heuristic", "short", "off"] = "short"
+
+    # Chat platforms
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_mode: Literal["socket", "http"] = "socket"
+    slack_api_url: str | None = None
+    feishu_app_id: str | None = None
+    feishu_app_secret: SecretStr | None = None
+    feishu_domain: str = "https://open.feishu.cn"
+    feishu_mode: Literal["ws", "http"] = "ws"
+    feishu_encrypt_key: SecretStr | None = None
+    feishu_verification_token: SecretStr | None = None
+    discord_bot_token: SecretStr | None = None
+    discord_guild_ids: str = ""
+
+    # Serving
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    log_level: str = "INFO"
+    log_format: Literal["plain", "json"] = "plain"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.digestbot_data_dir / 'digestbot.db'}"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+
+class RepoConfig(BaseModel):
+    """One `[[repos]]` entry of the TOML file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str  # owner/name on GitHub, or a label for a local checkout
+    aliases: tuple[str, ...] = ()
+    branch: str | None = None
+    path: Path | None = None  # a local git checkout: no network, no token
+    components: dict[str, str] = Field(default_factory=dict)  # glob -> component name
+    exclude_authors: tuple[str, ...] = ()
+    exclude_paths: tuple[str, ...] = ()
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("repo name must not be empty")
+        return value.strip()
+
+
+class DefaultsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str = "UTC"
+    language: Language = "en"
+    # Authors whose commits never appear (bots); matched case-insensitively, `*` globs allowed.
+    exclude_authors: tuple[str, ...] = ("dependabot[bot]", "github-actions[bot]", "*[bot]")
+    exclude_merges: bool = True
+    exclude_paths: tuple[str, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_tz(cls, value: str) -> str:
+        validate_timezone(value)
+        return value
+
+
+class AccessConfig(BaseModel):
+    """Who may digest what; filled in further by the chat issues."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Repos that may be digested from chat; empty = the configured repos only.
+    allowed_repos: tuple[str, ...] = ()
+    allow_any_public_repo: bool = False
+    admins: tuple[str, ...] = ()  # "platform:user_id"
+    digests_per_user_per_hour: int = 20
+    digests_per_channel_per_hour: int = 40
+    questions_per_user_per_hour: int = 30
+
+
+class AppConfig(BaseModel):
+    """The whole TOML file: defaults, repos and (later) subscriptions."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    defaults: DefaultsConfig = Field(default_factory=DefaultsConfig)
+    repos: tuple[RepoConfig, ...] = ()
+    access: AccessConfig = Field(default_factory=AccessConfig)
+
+
+def validate_timezone(name: str) -> ZoneInfo:
+    """Return the IANA zone, or raise ConfigError with a short message."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"Unknown time zone '{name}' (use an IANA name like Asia/Shanghai).") from exc
+
+
+def load_app_config(path: Path | None) -> AppConfig:
+    """Read the TOML file; a missing default path means an empty config, a named one must exist."""
+    if path is None:
+        return AppConfig()
+    if not path.is_file():
+        raise ConfigError(f"Config file not found: {path}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read config file {path}: {exc}") from exc
+    try:
+        config = AppConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"Invalid config file {path}: {where}: {first['msg']}") from exc
+    base = path.parent
+    repos = tuple(
+        r.model_copy(update={"path": (base / r.path).resolve()}) if r.path and not r.path.is_absolute()
+        else r
+        for r in config.repos
+    )
+    return config.model_copy(update={"repos": repos})

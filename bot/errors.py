@@ -1,0 +1,105 @@
+"""The one exception hierarchy: each error carries a short, safe message for users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class DigestbotError(Exception):
+    """Base of every error digestbot raises on purpose.
+
+    `user_message` is short and safe to show in a chat or terminal (no secrets, no
+    stack traces, no raw upstream bodies); the exception's `str()` may carry more
+    detail and is for logs only. `exit_code` is what the CLI exits with.
+    """
+
+    exit_code = 1
+
+    def __init__(self, user_message: str, *, detail: str | None = None) -> None:
+        super().__init__(detail or user_message)
+        self.user_message = user_message
+
+
+class ConfigError(DigestbotError):
+    """The settings or the config file are missing something or contradict themselves."""
+
+    exit_code = 78  # EX_CONFIG
+
+
+class InvalidInputError(DigestbotError):
+    """Something a user typed is malformed (repo name, SHA, date, window, option)."""
+
+    exit_code = 2
+
+
+class UnknownRepoError(InvalidInputError):
+    """Neither an alias, a configured repo, a valid owner/name nor a local checkout."""
+
+    def __init__(self, name: str, suggestions: list[str] | None = None) -> None:
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"Unknown repository '{name}'.{hint}")
+        self.name = name
+        self.suggestions = suggestions or []
+
+
+class RepoNotAllowedError(DigestbotError):
+    """The repository exists but is not on this bot's allowlist."""
+
+    exit_code = 77  # EX_NOPERM
+
+
+class NotFoundError(DigestbotError):
+    """A repository, branch or commit does not exist (or is invisible to our token)."""
+
+    exit_code = 4
+
+
+class AmbiguousShaError(InvalidInputError):
+    """A short SHA matches more than one commit."""
+
+    def __init__(self, prefix: str, candidates: list[str]) -> None:
+        shown = ", ".join(c[:10] for c in candidates[:5])
+        super().__init__(f"'{prefix}' matches several commits ({shown}); give more characters.")
+        self.candidates = candidates
+
+
+class AccessDeniedError(DigestbotError):
+    """401/403 from the source: bad or missing token, or no access to the repository."""
+
+    exit_code = 77
+
+
+class RateLimitedError(DigestbotError):
+    """An upstream rate limit that would take longer than we are allowed to wait."""
+
+    exit_code = 75  # EX_TEMPFAIL
+
+    def __init__(self, service: str, reset_at: datetime | None, *, detail: str | None = None):
+        when = f" until {reset_at:%H:%M:%S} UTC" if reset_at else ""
+        super().__init__(f"{service} rate limit reached{when}; try again later.", detail=detail)
+        self.service = service
+        self.reset_at = reset_at
+
+
+class SourceUnavailableError(DigestbotError):
+    """The commit source could not be reached (network, 5xx, git failure)."""
+
+    exit_code = 69  # EX_UNAVAILABLE
+
+
+class AnalysisError(DigestbotError):
+    """The LLM could not produce a valid analysis (the caller falls back to the heuristic)."""
+
+    exit_code = 70
+
+
+class PlatformError(DigestbotError):
+    """A chat platform refused or failed a request after our retries."""
+
+    exit_code = 69
+
+
+class StorageError(DigestbotError):
+    """The database could not be read or written."""
+
+    exit_code = 74  # EX_IOERR

@@ -1,0 +1,1 @@
+"""Commit sources: GitHub REST (PyGithub) and local git checkouts, behind one interface."""

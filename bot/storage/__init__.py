@@ -1,0 +1,1 @@
+"""Persistence: commit cache, analyses, digests and (later) subscriptions and deliveries."""

@@ -1,0 +1,97 @@
+"""Table definitions and numbered migrations; later features append migrations, never edit old ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.engine import Connection
+
+metadata = MetaData()
+
+schema_meta = Table(
+    "schema_meta",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+commits = Table(
+    "commits",
+    metadata,
+    Column("repo", String(300), primary_key=True),
+    Column("sha", String(40), primary_key=True),
+    Column("committed_at", DateTime(timezone=True), nullable=False),
+    Column("payload", LargeBinary, nullable=False),  # zlib-compressed Commit JSON
+)
+
+analyses = Table(
+    "analyses",
+    metadata,
+    Column("repo", String(300), primary_key=True),
+    Column("sha", String(40), primary_key=True),
+    Column("analyzer", String(200), primary_key=True),
+    Column("prompt_version", String(50), primary_key=True),
+    Column("language", String(8), primary_key=True),
+    Column("importance", String(10), nullable=False),
+    Column("prompt_tokens", Integer, nullable=False, default=0),
+    Column("completion_tokens", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("payload", Text, nullable=False),  # CommitAnalysis JSON
+)
+
+digests = Table(
+    "digests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("repo", String(300), nullable=False, index=True),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("window_end", DateTime(timezone=True), nullable=False),
+    Column("tz", String(64), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("payload", LargeBinary, nullable=False),  # zlib-compressed Digest JSON
+    UniqueConstraint("id"),
+)
+
+
+def _v1(conn: Connection) -> None:
+    for table in (commits, analyses, digests):
+        table.create(conn, checkfirst=True)
+
+
+# Index i migrates from version i to i+1. Append only.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: Connection) -> int:
+    """Bring the schema to SCHEMA_VERSION; returns the version found before migrating."""
+    schema_meta.create(conn, checkfirst=True)
+    found = conn.execute(select(schema_meta.c.version).where(schema_meta.c.id == 1)).scalar()
+    current = int(found) if found is not None else 0
+    if current > SCHEMA_VERSION:
+        from bot.errors import StorageError
+
+        raise StorageError(
+            "The database was written by a newer digestbot; upgrade digestbot.",
+            detail=f"schema version {current} > {SCHEMA_VERSION}",
+        )
+    for version in range(current, SCHEMA_VERSION):
+        MIGRATIONS[version](conn)
+    if found is None:
+        conn.execute(schema_meta.insert().values(id=1, version=SCHEMA_VERSION))
+    elif current != SCHEMA_VERSION:
+        conn.execute(schema_meta.update().where(schema_meta.c.id == 1).values(version=SCHEMA_VERSION))
+    return current

@@ -1,0 +1,1 @@
+"""Pure renderers: Digest / CommitAnalysis -> Markdown, JSON and chat-platform payloads."""
