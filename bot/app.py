@@ -1,0 +1,112 @@
+"""The composition root: builds settings-driven objects once and hands them down."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.analysis.base import Analyzer
+from bot.analysis.heuristic import HeuristicAnalyzer
+from bot.config import AppConfig, Settings, load_app_config
+from bot.filters import CommitFilter
+from bot.repos import RepoResolver, RepoTarget
+from bot.service import DigestService
+from bot.sources.base import CommitSource
+from bot.sources.git import GitSource
+from bot.sources.github import GitHubSource
+from bot.storage.sql import SqlStore
+
+DEFAULT_CONFIG_NAME = "digestbot.toml"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Core:
+    """Everything the entry points (CLI, chat adapters, scheduler) share."""
+
+    settings: Settings
+    config: AppConfig
+    store: SqlStore
+    resolver: RepoResolver
+    service: DigestService
+    sources: dict[str, CommitSource]
+    clock: Callable[[], datetime]
+
+    def default_timezone(self) -> str:
+        return self.settings.digestbot_tz or self.config.defaults.timezone
+
+    def default_language(self) -> str:
+        return self.settings.digestbot_lang or self.config.defaults.language
+
+    def commit_filter(self, repo: RepoTarget) -> CommitFilter:
+        defaults = self.config.defaults
+        return CommitFilter(
+            exclude_authors=defaults.exclude_authors + repo.exclude_authors,
+            exclude_merges=defaults.exclude_merges,
+            exclude_paths=defaults.exclude_paths + repo.exclude_paths,
+        )
+
+    async def aclose(self) -> None:
+        for source in self.sources.values():
+            await source.aclose()
+        self.store.close()
+
+
+def config_path(settings: Settings, explicit: Path | None = None) -> Path | None:
+    """--config, else DIGESTBOT_CONFIG, else ./digestbot.toml when present."""
+    if explicit is not None:
+        return explicit
+    if settings.digestbot_config is not None:
+        return settings.digestbot_config
+    local = Path(DEFAULT_CONFIG_NAME)
+    return local if local.is_file() else None
+
+
+def build_analyzer(settings: Settings) -> tuple[Analyzer, Analyzer]:
+    """(analyzer, heuristic fallback): the LLM when a key is set, else the heuristic alone."""
+    heuristic = HeuristicAnalyzer()
+    if not settings.llm_enabled:
+        return heuristic, heuristic
+    from bot.analysis.llm_factory import build_llm_analyzer
+
+    return build_llm_analyzer(settings, heuristic), heuristic
+
+
+def build_core(
+    settings: Settings,
+    *,
+    config_file: Path | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Core:
+    """Open the store and wire sources, analyzers and the digest service."""
+    config = load_app_config(config_path(settings, config_file))
+    store = SqlStore.open(settings.resolved_database_url)
+    token = settings.github_token.get_secret_value() if settings.github_token else None
+    sources: dict[str, CommitSource] = {
+        "github": GitHubSource.create(
+            settings.github_api_url,
+            token,
+            concurrency=settings.github_concurrency,
+            max_rate_limit_wait=settings.github_max_rate_limit_wait,
+            timeout=settings.github_timeout,
+        ),
+        "local": GitSource(),
+    }
+    analyzer, fallback = build_analyzer(settings)
+    service = DigestService(
+        sources=sources, analyzer=analyzer, fallback_analyzer=fallback, store=store, clock=clock
+    )
+    return Core(
+        settings=settings,
+        config=config,
+        store=store,
+        resolver=RepoResolver(config),
+        service=service,
+        sources=sources,
+        clock=clock,
+    )

@@ -1,0 +1,274 @@
+"""The digest service: one path from source to neutral Digest, with caching and single-flight."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from bot.analysis.base import AnalysisContext, AnalysisKey, Analyzer
+from bot.filters import CommitFilter
+from bot.models import (
+    IMPORTANCE_ORDER,
+    Commit,
+    CommitAnalysis,
+    CommitSummary,
+    Digest,
+    DigestItem,
+    DigestProvenance,
+    DigestStats,
+    Importance,
+    Language,
+    Window,
+)
+from bot.repos import RepoTarget
+from bot.sources.base import CommitSource, NullProgress, ProgressReporter, validate_sha
+from bot.storage.base import Store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DigestRequest:
+    """Everything that shapes one digest besides the repository and window."""
+
+    language: Language = "en"
+    min_importance: Importance = Importance.LOW
+    use_cache: bool = True
+    commit_filter: CommitFilter = CommitFilter()
+
+
+class DigestService:
+    """Builds digests and single-commit details. Entry points (CLI, chat, scheduler) share it.
+
+    Commit details and analyses are immutable, so both are cached in the store; concurrent
+    requests for the same commit share one fetch and one analysis (single-flight).
+    """
+
+    def __init__(
+        self,
+        *,
+        sources: Mapping[str, CommitSource],
+        analyzer: Analyzer,
+        fallback_analyzer: Analyzer,
+        store: Store,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sources = sources
+        self._analyzer = analyzer
+        self._fallback = fallback_analyzer
+        self._store = store
+        self._clock = clock
+        self._inflight: dict[tuple[str, ...], asyncio.Future[object]] = {}
+
+    def source_for(self, repo: RepoTarget) -> CommitSource:
+        return self._sources[repo.kind]
+
+    async def build_digest(
+        self,
+        repo: RepoTarget,
+        window: Window,
+        request: DigestRequest | None = None,
+        progress: ProgressReporter | None = None,
+    ) -> Digest:
+        req = request or DigestRequest()
+        progress = progress or NullProgress()
+        source = self.source_for(repo)
+        listed = await source.list_commits(repo, window)
+        kept = [c for c in listed if req.commit_filter.keeps_summary(c)]
+        excluded = len(listed) - len(kept)
+        commits = await self.fetch_commits(repo, kept, use_cache=req.use_cache, progress=progress)
+        commits = [c for c in commits if req.commit_filter.keeps_commit(c)]
+        excluded += len(kept) - len(commits)
+        analyses = await self.analyze_commits(repo, commits, req, progress)
+        items = [
+            _item(commit, analyses[commit.sha])
+            for commit in commits
+            if analyses[commit.sha].importance.rank <= req.min_importance.rank
+        ]
+        excluded += len(commits) - len(items)
+        items.sort(key=lambda i: (i.analysis.importance.rank, -i.commit.committed_at.timestamp()))
+        overview = await self._overview(items, req.language)
+        return Digest(
+            repo=repo.name,
+            repo_url=source.repo_url(repo),
+            window=window,
+            language=req.language,
+            items=tuple(items),
+            stats=_stats(items),
+            overview=overview,
+            provenance=_provenance(items, self._clock(), excluded),
+        )
+
+    async def commit_details(
+        self, repo: RepoTarget, sha_text: str, language: Language, *, use_cache: bool = True
+    ) -> DigestItem:
+        """One commit's full analysis, by a 7–40 hex SHA (validated before any network)."""
+        prefix = validate_sha(sha_text)
+        sha = prefix if len(prefix) == 40 else await self._resolve(repo, prefix)
+        source = self.source_for(repo)
+        commit = (await self.fetch_commits(repo, [sha], use_cache=use_cache))[0]
+        analyses = await self.analyze_commits(
+            repo, [commit], DigestRequest(language=language, use_cache=use_cache), NullProgress()
+        )
+        item = _item(commit, analyses[commit.sha])
+        if not item.commit.url and source.repo_url(repo):
+            url = f"{source.repo_url(repo)}/commit/{commit.sha}"
+            item = item.model_copy(update={"commit": item.commit.model_copy(update={"url": url})})
+        return item
+
+    async def get_commit(self, repo: RepoTarget, sha: str) -> Commit:
+        """The full commit (patch included), cached; for grounded thread answers."""
+        return (await self.fetch_commits(repo, [validate_sha(sha)]))[0]
+
+    async def resolve_sha(self, repo: RepoTarget, prefix: str) -> str:
+        return await self._resolve(repo, validate_sha(prefix))
+
+    async def fetch_commits(
+        self,
+        repo: RepoTarget,
+        wanted: Sequence[CommitSummary | str],
+        *,
+        use_cache: bool = True,
+        progress: ProgressReporter | None = None,
+    ) -> list[Commit]:
+        """Full commits for `wanted`, in order: from the store when cached, else from the source."""
+        progress = progress or NullProgress()
+        shas = [w if isinstance(w, str) else w.sha for w in wanted]
+        cached = (
+            await asyncio.to_thread(self._store.get_commits, repo.key, shas) if use_cache else {}
+        )
+        missing = [sha for sha in shas if sha not in cached]
+        progress.start("fetch", len(missing))
+        source = self.source_for(repo)
+
+        async def fetch(sha: str) -> Commit:
+            commit = await self._single_flight(
+                ("commit", repo.key, sha), lambda: source.get_commit(repo, sha)
+            )
+            progress.advance("fetch")
+            return commit
+
+        fetched = await asyncio.gather(*(fetch(sha) for sha in missing))
+        progress.finish("fetch")
+        if fetched:
+            await asyncio.to_thread(self._store.put_commits, repo.key, fetched)
+        by_sha = {**cached, **{c.sha: c for c in fetched}}
+        return [by_sha[sha] for sha in shas]
+
+    async def analyze_commits(
+        self,
+        repo: RepoTarget,
+        commits: Sequence[Commit],
+        request: DigestRequest,
+        progress: ProgressReporter,
+    ) -> dict[str, CommitAnalysis]:
+        analyzer_id, version = self._analyzer.cache_id
+        keys = {c.sha: AnalysisKey(repo.key, c.sha, analyzer_id, version, request.language) for c in commits}
+        cached = (
+            await asyncio.to_thread(self._store.get_analyses, list(keys.values()))
+            if request.use_cache
+            else {}
+        )
+        result = {sha: cached[key] for sha, key in keys.items() if key in cached}
+        todo = [c for c in commits if c.sha not in result]
+        context = AnalysisContext(language=request.language, components=repo.components)
+        progress.start("analyze", len(todo))
+
+        async def analyze(commit: Commit) -> CommitAnalysis:
+            analysis = await self._single_flight(
+                ("analysis", repo.key, commit.sha, analyzer_id, version, request.language),
+                lambda: self._analyzer.analyze(commit, context),
+            )
+            progress.advance("analyze")
+            return analysis
+
+        fresh = await asyncio.gather(*(analyze(c) for c in todo))
+        progress.finish("analyze")
+        # A fallback (the LLM failed) is not cached under the LLM's key: the next run retries it.
+        to_store = [
+            (keys[c.sha], a) for c, a in zip(todo, fresh, strict=True) if not a.provenance.fallback_reason
+        ]
+        if to_store:
+            await asyncio.to_thread(self._store.put_analyses, to_store)
+        result.update({c.sha: a for c, a in zip(todo, fresh, strict=True)})
+        return result
+
+    async def _overview(self, items: Sequence[DigestItem], language: Language) -> str | None:
+        if not items:
+            return None
+        text = await self._analyzer.overview(items, language)
+        if text is None and self._fallback is not self._analyzer:
+            text = await self._fallback.overview(items, language)
+        return text
+
+    async def _resolve(self, repo: RepoTarget, prefix: str) -> str:
+        cached = await asyncio.to_thread(self._store.find_shas, repo.key, prefix)
+        if len(cached) == 1:
+            return cached[0]
+        return await self.source_for(repo).resolve_sha(repo, prefix)
+
+    async def _single_flight(self, key: tuple[str, ...], make: Callable[[], Awaitable[T]]) -> T:
+        """Run `make` once per key at a time; concurrent callers await the same result."""
+        existing = self._inflight.get(key)
+        if existing is not None:
+            return await asyncio.shield(existing)  # type: ignore[return-value]
+        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await make()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            self._inflight.pop(key, None)
+
+
+def _item(commit: Commit, analysis: CommitAnalysis) -> DigestItem:
+    return DigestItem(
+        commit=commit.summary(),
+        pr_number=commit.pr_number,
+        pr_url=(commit.pr.url or None) if commit.pr else None,
+        files_changed=len(commit.files),
+        additions=commit.additions,
+        deletions=commit.deletions,
+        analysis=analysis,
+    )
+
+
+def _stats(items: Sequence[DigestItem]) -> DigestStats:
+    counts = {imp: 0 for imp in IMPORTANCE_ORDER}
+    for item in items:
+        counts[item.analysis.importance] += 1
+    return DigestStats(
+        total=len(items),
+        high=counts[Importance.HIGH],
+        medium=counts[Importance.MEDIUM],
+        low=counts[Importance.LOW],
+    )
+
+
+def _provenance(items: Sequence[DigestItem], now: datetime, excluded: int) -> DigestProvenance:
+    provs = [i.analysis.provenance for i in items]
+    llm = [p for p in provs if p.analyzer == "llm"]
+    return DigestProvenance(
+        generated_at=now,
+        analyzers=tuple(sorted({p.analyzer for p in provs})),
+        model=llm[0].model if llm else None,
+        prompt_version=(llm[0] if llm else provs[0]).prompt_version if provs else None,
+        llm_analyses=len(llm),
+        heuristic_analyses=len(provs) - len(llm),
+        fallbacks=sum(1 for p in provs if p.fallback_reason),
+        partial_analyses=sum(1 for p in provs if p.coverage.partial),
+        prompt_tokens=sum(p.prompt_tokens for p in provs),
+        completion_tokens=sum(p.completion_tokens for p in provs),
+        excluded_commits=excluded,
+    )

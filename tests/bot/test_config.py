@@ -1,0 +1,72 @@
+"""Settings from the environment and .env, and the TOML config file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, load_app_config
+from bot.errors import ConfigError
+
+
+def test_settings_from_env_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("GITHUB_TOKEN=ghp_fromdotenv\nLLM_MODEL=qwen-plus\n")
+    monkeypatch.setenv("LLM_MODEL", "deepseek-chat")  # the environment wins over .env
+    monkeypatch.setenv("DIGESTBOT_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings()
+    assert settings.github_token is not None
+    assert settings.github_token.get_secret_value() == "ghp_fromdotenv"
+    assert "ghp_fromdotenv" not in repr(settings)
+    assert settings.llm_model == "deepseek-chat"
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'data' / 'digestbot.db'}"
+    assert not settings.llm_enabled
+
+
+def test_toml_config(tmp_path: Path) -> None:
+    (tmp_path / "checkout").mkdir()
+    path = tmp_path / "digestbot.toml"
+    path.write_text(
+        """
+[defaults]
+timezone = "Asia/Shanghai"
+language = "zh"
+
+[[repos]]
+name = "sgl-project/sglang"
+aliases = ["sglang"]
+components = { "python/sglang/srt/layers/**" = "layers" }
+
+[[repos]]
+name = "local-one"
+path = "checkout"
+""",
+        encoding="utf-8",
+    )
+    config = load_app_config(path)
+    assert config.defaults.timezone == "Asia/Shanghai"
+    assert config.repos[0].aliases == ("sglang",)
+    assert config.repos[1].path == (tmp_path / "checkout").resolve()
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("[defaults]\ntimezone = 'Nowhere/City'\n", "time zone"),
+        ("[[repos]]\nnam = 'x'\n", "repos.0"),
+        ("this is not toml", "Cannot read"),
+    ],
+)
+def test_bad_config_files(tmp_path: Path, content: str, fragment: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_app_config(path)
+    assert fragment in err.value.user_message
+
+
+def test_missing_named_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_app_config(tmp_path / "nope.toml")
+    assert load_app_config(None).repos == ()
