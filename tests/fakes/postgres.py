@@ -21,12 +21,19 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
+def _skip(reason: str) -> None:
+    # .ci/run sets DIGESTBOT_REQUIRE_PG when CI is set and a server answers: then a skip is a bug.
+    if os.environ.get("DIGESTBOT_REQUIRE_PG"):
+        pytest.fail(f"PostgreSQL tests required in CI but: {reason}")
+    pytest.skip(reason)
+
+
 def postgres_url(request: pytest.FixtureRequest) -> str:
-    """A fresh schema-isolated database URL on the server in DIGESTBOT_TEST_PG_URL (default
-    postgres@127.0.0.1:5432/test); skips the test when no server answers."""
+    """A fresh database on the server in DIGESTBOT_TEST_PG_URL (default
+    postgres@127.0.0.1:5432/test), dropped after the test; skips when no server answers."""
     base = os.environ.get("DIGESTBOT_TEST_PG_URL", DEFAULT_URL)
     if not _reachable("127.0.0.1", 5432) and "DIGESTBOT_TEST_PG_URL" not in os.environ:
-        pytest.skip(SKIP_REASON)
+        _skip(SKIP_REASON)
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     name = f"dbt_{uuid.uuid4().hex[:12]}"
     try:
@@ -34,7 +41,7 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any failure means "no usable server"
         admin.dispose()
-        pytest.skip(f"{SKIP_REASON}: {type(exc).__name__}")
+        _skip(f"{SKIP_REASON}: {type(exc).__name__}")
     url = base.rsplit("/", 1)[0] + "/" + name
 
     def drop() -> None:

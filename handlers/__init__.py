@@ -1,0 +1,1 @@
+"""What the bot does when someone talks to it: the command layer and one adapter per platform."""

@@ -1,0 +1,182 @@
+"""The digest service end to end on a real local repository: ordering, filters, cache, single-flight."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.analysis.base import AnalysisContext
+from bot.analysis.heuristic import HeuristicAnalyzer
+from bot.errors import InvalidInputError, NotFoundError
+from bot.filters import CommitFilter
+from bot.models import Commit, CommitAnalysis, DigestItem, Importance, Language
+from bot.repos import RepoTarget
+from bot.service import DigestRequest, DigestService
+from bot.sources.git import GitSource
+from bot.storage.sql import SqlStore
+from bot.windows import parse_window
+from tests.fakes.git_repo import GitRepoBuilder
+from tests.fakes.sources import CountingSource
+
+NOW = datetime(2026, 2, 9, 1, 0, tzinfo=UTC)
+DAY = datetime(2026, 2, 8, tzinfo=UTC)
+
+
+class FlakyLLM:
+    """An analyzer standing in for an LLM whose answers all fell back to the heuristic."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._heuristic = HeuristicAnalyzer()
+
+    @property
+    def cache_id(self) -> tuple[str, str]:
+        return ("fake-model", "p1")
+
+    async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis:
+        self.calls += 1
+        base = await self._heuristic.analyze(commit, context)
+        prov = base.provenance.model_copy(update={"fallback_reason": "invalid JSON"})
+        return base.model_copy(update={"provenance": prov})
+
+    async def overview(self, items: Sequence[DigestItem], language: Language) -> str | None:
+        return None
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[RepoTarget, dict[str, str]]:
+    b = GitRepoBuilder(tmp_path / "proj")
+    shas = {
+        "docs": b.commit("docs: fix typo in README", {"README.md": "hello\n"}, when=DAY.replace(hour=1)),
+        "feat": b.commit(
+            "[NPU] feat: support Ascend NPU platform backend (#13662)",
+            {f"python/pkg/runtime/platforms/npu{i}.py": "x = 1\n" * 80 for i in range(12)},
+            when=DAY.replace(hour=2),
+        ),
+        "fix": b.commit(
+            "fix: sync kv_cache_dtype when detecting FP8 (#18394)",
+            {"python/pkg/model_executor/model_runner.py": "a = 1\nb = 2\n" * 15},
+            when=DAY.replace(hour=3),
+        ),
+        "bot": b.commit("chore(deps): bump x", {"requirements.txt": "x==2\n"}, when=DAY.replace(hour=4),
+                        author="dependabot[bot]"),
+        "ci": b.commit("[CI] fix: notebook ci", {".github/workflows/nb.yml": "on: push\n"}, when=DAY.replace(hour=5)),
+    }
+    b.commit("next day", {"README.md": "bye\n"}, when=datetime(2026, 2, 9, 0, 30, tzinfo=UTC))
+    return RepoTarget(kind="local", name="proj", path=b.path), shas
+
+
+def _service(tmp_path: Path, source: CountingSource, analyzer: object | None = None) -> DigestService:
+    heuristic = HeuristicAnalyzer()
+    return DigestService(
+        sources={"local": source},
+        analyzer=analyzer or heuristic,  # type: ignore[arg-type]
+        fallback_analyzer=heuristic,
+        store=SqlStore.open(f"sqlite:///{tmp_path / 'db.sqlite'}"),
+        clock=lambda: NOW,
+    )
+
+
+REQ = DigestRequest(language="en", commit_filter=CommitFilter(exclude_authors=("*[bot]",)))
+
+
+async def test_digest_orders_counts_and_filters(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+    repo, shas = project
+    service = _service(tmp_path, CountingSource(GitSource()))
+    window = parse_window("2026-02-08", "UTC", NOW)
+
+    digest = await service.build_digest(repo, window, REQ)
+
+    got = [i.commit.sha for i in digest.items]
+    assert shas["bot"] not in got  # excluded author
+    assert set(got) == {shas["docs"], shas["feat"], shas["fix"], shas["ci"]}
+    assert digest.items[0].commit.sha == shas["feat"]  # high first
+    ranks = [i.analysis.importance.rank for i in digest.items]
+    assert ranks == sorted(ranks)
+    same = [i for i in digest.items if i.analysis.importance is Importance.LOW]
+    assert [i.commit.committed_at for i in same] == sorted((i.commit.committed_at for i in same), reverse=True)
+    assert digest.stats.total == 4
+    assert digest.stats.high + digest.stats.medium + digest.stats.low == 4
+    assert digest.provenance.excluded_commits == 1
+    assert digest.provenance.heuristic_analyses == 4
+    feat = next(i for i in digest.items if i.commit.sha == shas["feat"])
+    assert feat.pr_number == 13662 and feat.files_changed == 12
+    assert digest.overview  # the heuristic writes one
+
+
+async def test_min_importance_hides_and_counts(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+    repo, _ = project
+    service = _service(tmp_path, CountingSource(GitSource()))
+    window = parse_window("2026-02-08", "UTC", NOW)
+    full = await service.build_digest(repo, window, REQ)
+    high_only = await service.build_digest(
+        repo, window, DigestRequest(min_importance=Importance.HIGH, commit_filter=REQ.commit_filter)
+    )
+    assert all(i.analysis.importance is Importance.HIGH for i in high_only.items)
+    assert high_only.provenance.excluded_commits == 1 + full.stats.total - full.stats.high
+
+
+async def test_second_run_is_served_from_cache(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+    repo, _ = project
+    source = CountingSource(GitSource())
+    service = _service(tmp_path, source)
+    window = parse_window("2026-02-08", "UTC", NOW)
+    first = await service.build_digest(repo, window, REQ)
+    assert source.calls["get"] == 4
+    second = await service.build_digest(repo, window, REQ)
+    assert source.calls["get"] == 4  # no detail fetch the second time
+    assert source.calls["list"] == 2
+    assert [i.analysis for i in second.items] == [i.analysis for i in first.items]
+    third = await service.build_digest(repo, window, DigestRequest(use_cache=False, commit_filter=REQ.commit_filter))
+    assert source.calls["get"] == 8
+    assert third.stats == first.stats
+
+
+async def test_concurrent_requests_share_one_fetch(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+    repo, _ = project
+    source = CountingSource(GitSource(), latency=0.05)
+    service = _service(tmp_path, source)
+    window = parse_window("2026-02-08", "UTC", NOW)
+    a, b, c = await asyncio.gather(*(service.build_digest(repo, window, REQ) for _ in range(3)))
+    assert a.stats == b.stats == c.stats
+    assert max(source.fetched.values()) == 1
+
+
+async def test_fallback_analyses_are_not_cached(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+    repo, _ = project
+    llm = FlakyLLM()
+    service = _service(tmp_path, CountingSource(GitSource()), analyzer=llm)
+    window = parse_window("2026-02-08", "UTC", NOW)
+    digest = await service.build_digest(repo, window, REQ)
+    assert digest.provenance.fallbacks == 4
+    assert digest.overview  # the heuristic overview stands in for the LLM's
+    await service.build_digest(repo, window, REQ)
+    assert llm.calls == 8  # retried, not served from the cache
+
+
+async def test_empty_window_is_a_digest_not_an_error(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+    repo, _ = project
+    service = _service(tmp_path, CountingSource(GitSource()))
+    digest = await service.build_digest(repo, parse_window("2026-01-01", "UTC", NOW), REQ)
+    assert digest.items == () and digest.stats.total == 0 and digest.overview is None
+
+
+async def test_commit_details_by_short_sha(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+    repo, shas = project
+    source = CountingSource(GitSource())
+    service = _service(tmp_path, source)
+    item = await service.commit_details(repo, shas["fix"][:7].upper(), "zh")
+    assert item.commit.sha == shas["fix"]
+    assert item.analysis.provenance.language == "zh"
+    assert source.calls["resolve"] == 1
+    again = await service.commit_details(repo, shas["fix"][:7], "zh")
+    assert again == item
+    assert source.calls["resolve"] == 1 and source.calls["get"] == 1  # resolved from the cache
+    with pytest.raises(InvalidInputError):
+        await service.commit_details(repo, "xyz", "en")
+    with pytest.raises(NotFoundError):
+        await service.commit_details(repo, "abcdef0", "en")
