@@ -58,8 +58,8 @@ class AmbiguousShaError(InvalidInputError):
     """A short SHA matches more than one commit."""
 
     def __init__(self, prefix: str, candidates: list[str]) -> None:
-        shown = ", ".join(c[:10] for c in candidates[:5])
-        super().__init__(f"'{prefix}' matches several commits ({shown}); give more characters.")
+        shown = f" ({', '.join(c[:10] for c in candidates[:5])})" if candidates else ""
+        super().__init__(f"'{prefix}' matches several commits{shown}; give more characters.")
         self.candidates = candidates
 
 
