@@ -123,7 +123,7 @@ async def _details(core: Core, args: argparse.Namespace, out: IO[str]) -> int:
     language: Language = args.lang or core.default_language()
     item = await core.service.commit_details(repo, args.sha, language, use_cache=not args.no_cache)
     repo_url = core.service.source_for(repo).repo_url(repo)
-    out.write(render_details(item, repo_url, language, args.fmt))
+    out.write(render_details(item, repo_url, language, args.fmt, core.default_timezone()))
     return 0
 
 
@@ -134,20 +134,20 @@ def render_digest(digest: Any, fmt: str) -> str:
     if fmt == "markdown":
         return render_markdown(digest)
     if fmt == "json":
-        return render_json(digest) + "\n"
+        return render_json(digest)
     from formatters.platform_payloads import render_payloads
 
     return json.dumps(render_payloads(digest, fmt), ensure_ascii=False, indent=2) + "\n"
 
 
-def render_details(item: Any, repo_url: str, language: Language, fmt: str) -> str:
+def render_details(item: Any, repo_url: str, language: Language, fmt: str, tz: str) -> str:
     from formatters.json_out import render_commit_json
     from formatters.markdown import render_commit_markdown
 
     if fmt == "markdown":
-        return render_commit_markdown(item, repo_url, language)
+        return render_commit_markdown(item, language, repo_url=repo_url, tz=tz)
     if fmt == "json":
-        return render_commit_json(item) + "\n"
+        return render_commit_json(item, repo_url=repo_url, tz=tz)
     from formatters.platform_payloads import render_details_payload
 
     payload = render_details_payload(item, repo_url, language, fmt)

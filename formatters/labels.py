@@ -44,6 +44,15 @@ class Labels:
     more_commits: str  # "{count} more low-importance commits"
     part: str  # "part {index}/{count}"
     generated_by: str
+    # Added for the Markdown renderer; defaults are English so existing constructors still work.
+    stats_line_window: str = (
+        "{total} commits | 🔴 high {high} | 🟡 medium {medium} | 🟢 low {low}"
+    )  # several days
+    coverage_lines_note: str = "analysed {sent} of {total} changed lines"
+    excluded_note: str = "{count} commits filtered out"
+    pull_request: str = "PR"
+    colon: str = ": "  # between a bold field name and its value
+    list_separator: str = "; "  # between notes on one line
 
 
 ZH = Labels(
@@ -103,6 +112,12 @@ ZH = Labels(
     more_commits="另有 {count} 个低重要度提交未展开",
     part="第 {index}/{count} 部分",
     generated_by="由 digestbot 生成",
+    stats_line_window="本时段共 {total} 个提交 | 🔴高 {high} | 🟡中 {medium} | 🟢低 {low}",
+    coverage_lines_note="已分析 {sent}/{total} 行变更",
+    excluded_note="另有 {count} 个提交被过滤",
+    pull_request="PR",
+    colon="：",
+    list_separator="；",
 )
 
 EN = Labels(
@@ -173,3 +188,75 @@ SEVERITY_EMOJI: dict[Importance, str] = {
 
 def labels_for(language: Language) -> Labels:
     return ZH if language == "zh" else EN
+
+
+# --- Chat cards (Slack, Feishu, Discord): words only the card renderers use. Added as a separate
+# block so the Markdown renderer's additions above stay independent.
+
+
+@dataclass(frozen=True)
+class CardLabels:
+    """Words of the chat-card renderers; `{…}` placeholders are filled by formatters."""
+
+    partial_note: str  # shown before coverage notes when an analysis saw part of a commit
+    files_line: str  # "{files} files +{additions} −{deletions}"
+    low_in_thread: str  # "{count} …" where the low list went to the thread / next messages
+    details_hint: str  # how to get a commit that is not expanded
+    omitted_commits: str  # "{count} more commits not shown ({breakdown})"
+    continued: str  # suffix of a heading continued from the previous message
+    truncated: str  # end of a details view that did not fit
+    fallback_count: str  # "{count} …" digest-level fallback note
+    partial_count: str  # "{count} …" digest-level partial-analysis note
+    heuristic_count: str  # "{count} …" digest-level rule-based note
+    model_line: str  # "model {model} · prompt {prompt_version}"
+    commit_title: str  # modal title "Commit {sha}"
+    close: str
+    details_panel: str  # Feishu collapsible panel title
+    low_panel: str  # Feishu panel holding the low list: "{count} …"
+    no_details: str  # a commit without insights, risks or recommendations
+    more_items: str  # "{count} more" after a clipped list
+
+
+CARD_ZH = CardLabels(
+    partial_note="部分分析",
+    files_line="{files} 个文件 +{additions} −{deletions}",
+    low_in_thread="{count} 个低重要度提交列在后续消息中",
+    details_hint="回复 `details <sha>` 查看详情",
+    omitted_commits="另有 {count} 个提交未在此显示（{breakdown}）",
+    continued="（续）",
+    truncated="内容过长，已截断",
+    fallback_count="{count} 个提交的大模型分析失败，已使用规则分析",
+    partial_count="{count} 个提交为部分分析",
+    heuristic_count="{count} 个提交使用规则分析（未使用大模型）",
+    model_line="模型 {model} · 提示词 {prompt_version}",
+    commit_title="提交 {sha}",
+    close="关闭",
+    details_panel="🔍 详情：技术洞察、风险与建议",
+    low_panel="{count} 个低重要度提交",
+    no_details="暂无更多分析。",
+    more_items="另有 {count} 项",
+)
+
+CARD_EN = CardLabels(
+    partial_note="partial analysis",
+    files_line="{files} files +{additions} −{deletions}",
+    low_in_thread="{count} low-importance commits are listed in the following messages",
+    details_hint="reply `details <sha>` for details",
+    omitted_commits="{count} more commits not shown ({breakdown})",
+    continued=" (continued)",
+    truncated="too long, truncated",
+    fallback_count="LLM analysis failed for {count} commits; rule-based analysis shown",
+    partial_count="{count} commits analysed partially",
+    heuristic_count="{count} commits analysed by rules (no LLM)",
+    model_line="model {model} · prompt {prompt_version}",
+    commit_title="Commit {sha}",
+    close="Close",
+    details_panel="🔍 Details: insights, risks, recommendations",
+    low_panel="{count} low-importance commits",
+    no_details="No further analysis.",
+    more_items="{count} more",
+)
+
+
+def card_labels_for(language: Language) -> CardLabels:
+    return CARD_ZH if language == "zh" else CARD_EN
