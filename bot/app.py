@@ -11,6 +11,7 @@ from bot.analysis.base import Analyzer
 from bot.analysis.heuristic import HeuristicAnalyzer
 from bot.config import AppConfig, Settings, load_app_config
 from bot.filters import CommitFilter
+from bot.models import Language
 from bot.repos import RepoResolver, RepoTarget
 from bot.service import DigestService
 from bot.sources.base import CommitSource
@@ -40,7 +41,7 @@ class Core:
     def default_timezone(self) -> str:
         return self.settings.digestbot_tz or self.config.defaults.timezone
 
-    def default_language(self) -> str:
+    def default_language(self) -> Language:
         return self.settings.digestbot_lang or self.config.defaults.language
 
     def commit_filter(self, repo: RepoTarget) -> CommitFilter:

@@ -25,6 +25,7 @@ from bot.windows import WINDOW_HELP, parse_window
 log = logging.getLogger("digestbot")
 
 FORMATS = ("markdown", "json", "slack", "feishu", "discord")
+LONG_RUNNING = {"serve", "chat"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +33,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="digestbot",
         description="Daily, importance-ranked digests of what changed in a repository.",
     )
-    parser.add_argument("--config", type=Path, help="TOML config file (default: DIGESTBOT_CONFIG or ./digestbot.toml)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="TOML config file (default: DIGESTBOT_CONFIG or ./digestbot.toml)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -42,8 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--tz", help="IANA time zone of the days (default: config, else UTC)")
     digest.add_argument("--lang", choices=LANGUAGES, help="language of the report")
     digest.add_argument("--format", choices=FORMATS, default="markdown", dest="fmt")
-    digest.add_argument("--min", choices=[i.value for i in Importance], default="low", help="lowest importance shown")
-    digest.add_argument("--no-cache", action="store_true", help="ignore cached commits and analyses")
+    digest.add_argument(
+        "--min",
+        choices=[i.value for i in Importance],
+        default="low",
+        help="lowest importance shown",
+    )
+    digest.add_argument(
+        "--no-cache", action="store_true", help="ignore cached commits and analyses"
+    )
 
     details = sub.add_parser("details", help="print the full analysis of one commit")
     details.add_argument("repo")
@@ -51,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     details.add_argument("--lang", choices=LANGUAGES)
     details.add_argument("--format", choices=FORMATS, default="markdown", dest="fmt")
     details.add_argument("--no-cache", action="store_true")
+
+    sub.add_parser("serve", help="run the chat bots (every platform whose settings are set)")
+    sub.add_parser("chat", help="talk to the bot in this terminal (no chat platform needed)")
     return parser
 
 
@@ -62,9 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = exc.errors()[0]
         print(f"digestbot: invalid setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
         return ConfigError.exit_code
-    configure_logging(
-        "DEBUG" if args.verbose else settings.log_level, settings.log_format, secrets_of(settings)
-    )
+    configure_logging(_log_level(args, settings), settings.log_format, secrets_of(settings))
     try:
         return asyncio.run(_run(args, settings))
     except DigestbotError as exc:
@@ -74,6 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("digestbot: interrupted", file=sys.stderr)
         return 130
+
+
+def _log_level(args: argparse.Namespace, settings: Settings) -> str:
+    """One-shot commands keep stderr for errors unless asked; long-running ones log at INFO."""
+    if args.verbose:
+        return "DEBUG"
+    if "log_level" in settings.model_fields_set or args.command in LONG_RUNNING:
+        return settings.log_level
+    return "ERROR"  # the one-line error message is printed anyway
 
 
 def secrets_of(settings: Settings) -> list[str]:
@@ -95,6 +117,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return await _digest(core, args, sys.stdout)
         if args.command == "details":
             return await _details(core, args, sys.stdout)
+        if args.command == "serve":
+            from handlers.serve import run_serve  # handlers/ depends on bot/, never the reverse
+
+            return await run_serve(core)
+        if args.command == "chat":
+            from handlers.console import run_chat
+
+            return await run_chat(core, sys.stdin, sys.stdout)
         raise InvalidInputError(f"Unknown command {args.command}.")
     finally:
         await core.aclose()

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_mode: Literal["socket", "http"] = "socket"
     slack_api_url: str | None = None
+    slack_details_view: Literal["thread", "modal"] = "thread"
     feishu_app_id: str | None = None
     feishu_app_secret: SecretStr | None = None
     feishu_domain: str = "https://open.feishu.cn"
@@ -137,6 +138,7 @@ class AccessConfig(BaseModel):
     digests_per_user_per_hour: int = 20
     digests_per_channel_per_hour: int = 40
     questions_per_user_per_hour: int = 30
+    questions_per_channel_per_hour: int = 60
 
 
 class AppConfig(BaseModel):
@@ -154,7 +156,9 @@ def validate_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"Unknown time zone '{name}' (use an IANA name like Asia/Shanghai).") from exc
+        raise ConfigError(
+            f"Unknown time zone '{name}' (use an IANA name like Asia/Shanghai)."
+        ) from exc
 
 
 def load_app_config(path: Path | None) -> AppConfig:
@@ -175,7 +179,8 @@ def load_app_config(path: Path | None) -> AppConfig:
         raise ConfigError(f"Invalid config file {path}: {where}: {first['msg']}") from exc
     base = path.parent
     repos = tuple(
-        r.model_copy(update={"path": (base / r.path).resolve()}) if r.path and not r.path.is_absolute()
+        r.model_copy(update={"path": (base / r.path).resolve()})
+        if r.path and not r.path.is_absolute()
         else r
         for r in config.repos
     )

@@ -1,4 +1,4 @@
-"""Which commits a digest leaves out: bot authors, merge commits, commits that only touch ignored paths."""
+"""Which commits a digest leaves out: bot authors, merges, commits touching only ignored paths."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ class CommitFilter:
             return False
         names = [n.lower() for n in (commit.author, commit.author_login) if n]
         return not any(
-            fnmatchcase(name, pattern.lower()) for name in names for pattern in self.exclude_authors
+            fnmatchcase(name, _literal_brackets(pattern.lower()))
+            for name in names
+            for pattern in self.exclude_authors
         )
 
     def keeps_commit(self, commit: Commit) -> bool:
@@ -30,5 +32,11 @@ class CommitFilter:
         if not self.exclude_paths or not commit.files:
             return True
         return not all(
-            any(fnmatchcase(f.path, pattern) for pattern in self.exclude_paths) for f in commit.files
+            any(fnmatchcase(f.path, pattern) for pattern in self.exclude_paths)
+            for f in commit.files
         )
+
+
+def _literal_brackets(pattern: str) -> str:
+    """Bot names end in `[bot]`: brackets are literal in author patterns, only * and ? glob."""
+    return pattern.replace("[", "[[]")

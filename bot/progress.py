@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import IO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 _STAGE_NAMES = {"fetch": "Fetching commits", "analyze": "Analysing commits"}
 

@@ -57,7 +57,10 @@ class RepoResolver:
 
     def names(self) -> list[str]:
         """Every configured name and alias (for help texts and autocomplete)."""
-        return sorted({e.name for e in self._config.repos} | {a for e in self._config.repos for a in e.aliases})
+        return sorted(
+            {e.name for e in self._config.repos}
+            | {a for e in self._config.repos for a in e.aliases}
+        )
 
     def resolve(self, text: str, *, for_chat: bool = False) -> RepoTarget:
         """Resolve `text`; chat users may not name local paths and must stay on the allowlist."""

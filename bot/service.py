@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from bot.analysis.base import AnalysisContext, AnalysisKey, Analyzer
 from bot.filters import CommitFilter
@@ -39,7 +39,7 @@ class DigestRequest:
     language: Language = "en"
     min_importance: Importance = Importance.LOW
     use_cache: bool = True
-    commit_filter: CommitFilter = CommitFilter()
+    commit_filter: CommitFilter = field(default_factory=CommitFilter)
 
 
 class DigestService:
@@ -63,7 +63,7 @@ class DigestService:
         self._fallback = fallback_analyzer
         self._store = store
         self._clock = clock
-        self._inflight: dict[tuple[str, ...], asyncio.Future[object]] = {}
+        self._inflight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
 
     def source_for(self, repo: RepoTarget) -> CommitSource:
         return self._sources[repo.kind]
@@ -168,7 +168,10 @@ class DigestService:
         progress: ProgressReporter,
     ) -> dict[str, CommitAnalysis]:
         analyzer_id, version = self._analyzer.cache_id
-        keys = {c.sha: AnalysisKey(repo.key, c.sha, analyzer_id, version, request.language) for c in commits}
+        keys = {
+            c.sha: AnalysisKey(repo.key, c.sha, analyzer_id, version, request.language)
+            for c in commits
+        }
         cached = (
             await asyncio.to_thread(self._store.get_analyses, list(keys.values()))
             if request.use_cache
@@ -191,7 +194,9 @@ class DigestService:
         progress.finish("analyze")
         # A fallback (the LLM failed) is not cached under the LLM's key: the next run retries it.
         to_store = [
-            (keys[c.sha], a) for c, a in zip(todo, fresh, strict=True) if not a.provenance.fallback_reason
+            (keys[c.sha], a)
+            for c, a in zip(todo, fresh, strict=True)
+            if not a.provenance.fallback_reason
         ]
         if to_store:
             await asyncio.to_thread(self._store.put_analyses, to_store)
@@ -216,8 +221,8 @@ class DigestService:
         """Run `make` once per key at a time; concurrent callers await the same result."""
         existing = self._inflight.get(key)
         if existing is not None:
-            return await asyncio.shield(existing)  # type: ignore[return-value]
-        future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+            return cast(T, await asyncio.shield(existing))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             value = await make()

@@ -31,7 +31,9 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
         return candidate
     # Skipped midnight: the day starts when the clock jumps, i.e. at the round-tripped time's
     # earlier counterpart. Walk forward in 15-minute steps (all real offsets are multiples).
-    probe = datetime.combine(day - timedelta(days=1), time(12), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    probe = datetime.combine(day - timedelta(days=1), time(12), tzinfo=zone).astimezone(
+        ZoneInfo("UTC")
+    )
     while probe.astimezone(zone).date() < day:
         probe += timedelta(minutes=15)
     return probe.astimezone(zone)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +29,8 @@ _GITHUB_REMOTE_RE = re.compile(
 MAX_FILE_PATCH_BYTES = 1_000_000
 MAX_COMMIT_PATCH_BYTES = 8_000_000
 _GIT_TIMEOUT = 120.0
+# Stop reading history after this many consecutive commits older than the window.
+_OLD_COMMITS_BEFORE_STOP = 200
 
 
 def pr_number_from_title(title: str) -> int | None:
@@ -50,39 +53,23 @@ class GitSource:
             if repo.branch:
                 raise NotFoundError(f"Branch '{repo.branch}' not found in {repo.name}.")
             return []  # a fresh repository without commits has an empty day, not an error
-        since = window.start.astimezone(UTC).isoformat()
-        until = window.end.astimezone(UTC).isoformat()
-        out = await self._run(
-            path,
-            "log",
-            ref,
-            f"--since={since}",
-            f"--until={until}",
-            "--date-order",
-            f"--format={_LIST_FORMAT}",
-        )
         base = self.repo_url(repo)
         result: list[CommitSummary] = []
-        for record in out.split(_RS):
-            record = record.strip("\n")
-            if not record:
-                continue
+        async for record in self._log_records(path, ref, window):
             sha, parents, author, date, title = record.split(_FS, 4)
             committed_at = datetime.fromisoformat(date)
-            # git's --since/--until are inclusive and heuristic; the window is exactly [start, end).
-            if not (window.start <= committed_at < window.end):
-                continue
-            result.append(
-                CommitSummary(
-                    repo=repo.name,
-                    sha=sha,
-                    title=title,
-                    author=author,
-                    committed_at=committed_at,
-                    parents=tuple(parents.split()),
-                    url=f"{base}/commit/{sha}" if base else "",
+            if window.start <= committed_at < window.end:
+                result.append(
+                    CommitSummary(
+                        repo=repo.name,
+                        sha=sha,
+                        title=title,
+                        author=author,
+                        committed_at=committed_at,
+                        parents=tuple(parents.split()),
+                        url=f"{base}/commit/{sha}" if base else "",
+                    )
                 )
-            )
         return result
 
     async def get_commit(self, repo: RepoTarget, sha: str) -> Commit:
@@ -105,7 +92,9 @@ class GitSource:
         patch = await self._run(
             path, "show", "--format=", "--patch", "--no-color", "-M", *diff_args, full, "--"
         )
-        files = _merge_file_info(_parse_numstat(numstat), _parse_name_status(status), _split_patch(patch))
+        files = _merge_file_info(
+            _parse_numstat(numstat), _parse_name_status(status), _split_patch(patch)
+        )
         title = message.split("\n", 1)[0]
         base = self.repo_url(repo)
         pr_number = pr_number_from_title(title)
@@ -157,6 +146,54 @@ class GitSource:
 
     async def aclose(self) -> None:
         return None
+
+    async def _log_records(self, path: Path, ref: str, window: Window) -> AsyncIterator[str]:
+        """Stream `git log` records newest first, stopping once history is clearly older.
+
+        Not `--since`: git stops walking at the first few commits older than it, so one old
+        commit on top (a cherry-pick, a rebased branch merged fast-forward) hides a whole day.
+        Committer dates are only roughly ordered, so we stop after a run of old commits.
+        """
+        until = window.end.astimezone(UTC).isoformat()
+        proc = await asyncio.create_subprocess_exec(
+            self._git,
+            "-C",
+            str(path),
+            "-c",
+            "core.quotepath=off",
+            "log",
+            ref,
+            f"--until={until}",
+            "--date-order",
+            f"--format={_LIST_FORMAT}",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+        assert proc.stdout is not None
+        older_in_a_row = 0
+        buffer = b""
+        try:
+            while older_in_a_row < _OLD_COMMITS_BEFORE_STOP:
+                chunk = await asyncio.wait_for(proc.stdout.read(65536), _GIT_TIMEOUT)
+                if not chunk:
+                    break
+                buffer += chunk
+                *records, buffer = buffer.split(_RS.encode())
+                for raw in records:
+                    record = raw.decode("utf-8", "replace").strip("\n")
+                    if not record:
+                        continue
+                    date = record.split(_FS, 4)[3]
+                    older = datetime.fromisoformat(date) < window.start
+                    older_in_a_row = older_in_a_row + 1 if older else 0
+                    yield record
+        except TimeoutError as exc:
+            raise SourceUnavailableError("git took too long.", detail=f"log in {path}") from exc
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
 
     async def _exists(self, path: Path, ref: str) -> bool:
         try:
@@ -237,7 +274,14 @@ def _parse_numstat(out: str) -> list[tuple[str, int, int, bool]]:
 
 def _parse_name_status(out: str) -> dict[str, tuple[str, str | None]]:
     """`-z --name-status`: `M\0path\0`, `R100\0old\0new\0` -> {path: (status, previous)}."""
-    names = {"A": "added", "M": "modified", "D": "removed", "R": "renamed", "C": "copied", "T": "changed"}
+    names = {
+        "A": "added",
+        "M": "modified",
+        "D": "removed",
+        "R": "renamed",
+        "C": "copied",
+        "T": "changed",
+    }
     items = [x for x in out.split("\0")]
     result: dict[str, tuple[str, str | None]] = {}
     i = 0
@@ -270,7 +314,12 @@ def _split_patch(out: str) -> dict[str, str]:
 
     def flush() -> None:
         nonlocal total
-        if current is not None and lines and size <= MAX_FILE_PATCH_BYTES and total + size <= MAX_COMMIT_PATCH_BYTES:
+        if (
+            current is not None
+            and lines
+            and size <= MAX_FILE_PATCH_BYTES
+            and total + size <= MAX_COMMIT_PATCH_BYTES
+        ):
             patches[current] = "\n".join(lines)
             total += size
 

@@ -107,12 +107,18 @@ class SqlStore:
         table = schema.analyses
         found: dict[AnalysisKey, CommitAnalysis] = {}
         wanted = {(k.repo, k.sha, k.analyzer, k.prompt_version, k.language): k for k in keys}
-        cols = (table.c.repo, table.c.sha, table.c.analyzer, table.c.prompt_version, table.c.language)
+        cols = (
+            table.c.repo,
+            table.c.sha,
+            table.c.analyzer,
+            table.c.prompt_version,
+            table.c.language,
+        )
         with self._connect() as conn:
             for chunk in _chunks(list(wanted), _BATCH // 5):
                 rows = conn.execute(select(*cols, table.c.payload).where(tuple_(*cols).in_(chunk)))
                 for *ident, payload in rows:
-                    key = wanted.get(tuple(ident))  # type: ignore[arg-type]
+                    key = wanted.get(tuple(ident))
                     if key is not None:
                         found[key] = CommitAnalysis.model_validate_json(payload)
         return found
@@ -163,9 +169,7 @@ class SqlStore:
     def get_digest(self, digest_id: int) -> Digest | None:
         table = schema.digests
         with self._connect() as conn:
-            payload = conn.execute(
-                select(table.c.payload).where(table.c.id == digest_id)
-            ).scalar()
+            payload = conn.execute(select(table.c.payload).where(table.c.id == digest_id)).scalar()
         return Digest.model_validate_json(_unpack(payload)) if payload is not None else None
 
     def close(self) -> None:
@@ -188,7 +192,10 @@ class SqlStore:
             with self.engine.begin() as conn:
                 for chunk in _chunks(rows, _BATCH // len(key)):
                     cond = or_(*(and_(*(table.c[k] == r[k] for k in key)) for r in chunk))
-                    existing = {tuple(row) for row in conn.execute(select(*(table.c[k] for k in key)).where(cond))}
+                    existing = {
+                        tuple(row)
+                        for row in conn.execute(select(*(table.c[k] for k in key)).where(cond))
+                    }
                     fresh = [r for r in chunk if tuple(r[k] for k in key) not in existing]
                     if fresh:
                         conn.execute(table.insert(), fresh)

@@ -15,8 +15,12 @@ from tests.fakes.git_repo import GitRepoBuilder
 
 CONFIG = AppConfig(
     repos=(
-        RepoConfig(name="sgl-project/sglang", aliases=("sglang", "sgl"), branch="main",
-                   components={"python/sglang/srt/**": "runtime"}),
+        RepoConfig(
+            name="sgl-project/sglang",
+            aliases=("sglang", "sgl"),
+            branch="main",
+            components={"python/sglang/srt/**": "runtime"},
+        ),
         RepoConfig(name="vllm-project/vllm", aliases=("vllm",)),
     )
 )
@@ -37,14 +41,19 @@ def test_unknown_alias_suggests_close_names() -> None:
     assert "Did you mean" in err.value.user_message
 
 
-@pytest.mark.parametrize("bad", ["a/b/c", "-x/y", "owner/", "/etc/passwd?", "o/r;rm", "x" * 40 + "/y"])
+@pytest.mark.parametrize(
+    "bad", ["a/b/c", "-x/y", "owner/", "/etc/passwd?", "o/r;rm", "x" * 40 + "/y"]
+)
 def test_invalid_owner_name(bad: str) -> None:
     with pytest.raises((InvalidInputError, UnknownRepoError)):
         RepoResolver(CONFIG).resolve(bad, for_chat=True)
 
 
 def test_github_url_is_accepted() -> None:
-    assert RepoResolver(CONFIG).resolve("https://github.com/vllm-project/vllm.git").name == "vllm-project/vllm"
+    assert (
+        RepoResolver(CONFIG).resolve("https://github.com/vllm-project/vllm.git").name
+        == "vllm-project/vllm"
+    )
 
 
 def test_chat_users_stay_on_the_allowlist_and_off_local_paths(tmp_path: Path) -> None:
@@ -63,7 +72,11 @@ def test_chat_users_stay_on_the_allowlist_and_off_local_paths(tmp_path: Path) ->
 def test_local_checkout(tmp_path: Path) -> None:
     GitRepoBuilder(tmp_path / "proj")
     target = RepoResolver(CONFIG).resolve(str(tmp_path / "proj"))
-    assert (target.kind, target.name, target.path) == ("local", "proj", (tmp_path / "proj").resolve())
+    assert (target.kind, target.name, target.path) == (
+        "local",
+        "proj",
+        (tmp_path / "proj").resolve(),
+    )
     assert target.key == f"local:{(tmp_path / 'proj').resolve()}"
     with pytest.raises(UnknownRepoError):
         RepoResolver(CONFIG).resolve(str(tmp_path))  # a directory that is no checkout
@@ -71,8 +84,13 @@ def test_local_checkout(tmp_path: Path) -> None:
 
 def test_configured_local_path_keeps_its_settings(tmp_path: Path) -> None:
     GitRepoBuilder(tmp_path / "proj")
-    config = AppConfig(repos=(RepoConfig(name="mine", aliases=("m",), path=tmp_path / "proj",
-                                         exclude_authors=("bot",)),))
+    config = AppConfig(
+        repos=(
+            RepoConfig(
+                name="mine", aliases=("m",), path=tmp_path / "proj", exclude_authors=("bot",)
+            ),
+        )
+    )
     resolver = RepoResolver(config)
     assert resolver.resolve("m").exclude_authors == ("bot",)
     assert resolver.resolve(str(tmp_path / "proj")).name == "mine"

@@ -1,4 +1,4 @@
-"""The digest service end to end on a real local repository: ordering, filters, cache, single-flight."""
+"""The digest service on a real local repository: ordering, filters, cache, single-flight."""
 
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ class FlakyLLM:
 def project(tmp_path: Path) -> tuple[RepoTarget, dict[str, str]]:
     b = GitRepoBuilder(tmp_path / "proj")
     shas = {
-        "docs": b.commit("docs: fix typo in README", {"README.md": "hello\n"}, when=DAY.replace(hour=1)),
+        "docs": b.commit(
+            "docs: fix typo in README", {"README.md": "hello\n"}, when=DAY.replace(hour=1)
+        ),
         "feat": b.commit(
             "[NPU] feat: support Ascend NPU platform backend (#13662)",
             {f"python/pkg/runtime/platforms/npu{i}.py": "x = 1\n" * 80 for i in range(12)},
@@ -62,15 +64,25 @@ def project(tmp_path: Path) -> tuple[RepoTarget, dict[str, str]]:
             {"python/pkg/model_executor/model_runner.py": "a = 1\nb = 2\n" * 15},
             when=DAY.replace(hour=3),
         ),
-        "bot": b.commit("chore(deps): bump x", {"requirements.txt": "x==2\n"}, when=DAY.replace(hour=4),
-                        author="dependabot[bot]"),
-        "ci": b.commit("[CI] fix: notebook ci", {".github/workflows/nb.yml": "on: push\n"}, when=DAY.replace(hour=5)),
+        "bot": b.commit(
+            "chore(deps): bump x",
+            {"requirements.txt": "x==2\n"},
+            when=DAY.replace(hour=4),
+            author="dependabot[bot]",
+        ),
+        "ci": b.commit(
+            "[CI] fix: notebook ci",
+            {".github/workflows/nb.yml": "on: push\n"},
+            when=DAY.replace(hour=5),
+        ),
     }
     b.commit("next day", {"README.md": "bye\n"}, when=datetime(2026, 2, 9, 0, 30, tzinfo=UTC))
     return RepoTarget(kind="local", name="proj", path=b.path), shas
 
 
-def _service(tmp_path: Path, source: CountingSource, analyzer: object | None = None) -> DigestService:
+def _service(
+    tmp_path: Path, source: CountingSource, analyzer: object | None = None
+) -> DigestService:
     heuristic = HeuristicAnalyzer()
     return DigestService(
         sources={"local": source},
@@ -84,7 +96,9 @@ def _service(tmp_path: Path, source: CountingSource, analyzer: object | None = N
 REQ = DigestRequest(language="en", commit_filter=CommitFilter(exclude_authors=("*[bot]",)))
 
 
-async def test_digest_orders_counts_and_filters(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+async def test_digest_orders_counts_and_filters(
+    tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]
+) -> None:
     repo, shas = project
     service = _service(tmp_path, CountingSource(GitSource()))
     window = parse_window("2026-02-08", "UTC", NOW)
@@ -98,7 +112,9 @@ async def test_digest_orders_counts_and_filters(tmp_path: Path, project: tuple[R
     ranks = [i.analysis.importance.rank for i in digest.items]
     assert ranks == sorted(ranks)
     same = [i for i in digest.items if i.analysis.importance is Importance.LOW]
-    assert [i.commit.committed_at for i in same] == sorted((i.commit.committed_at for i in same), reverse=True)
+    assert [i.commit.committed_at for i in same] == sorted(
+        (i.commit.committed_at for i in same), reverse=True
+    )
     assert digest.stats.total == 4
     assert digest.stats.high + digest.stats.medium + digest.stats.low == 4
     assert digest.provenance.excluded_commits == 1
@@ -108,7 +124,9 @@ async def test_digest_orders_counts_and_filters(tmp_path: Path, project: tuple[R
     assert digest.overview  # the heuristic writes one
 
 
-async def test_min_importance_hides_and_counts(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+async def test_min_importance_hides_and_counts(
+    tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]
+) -> None:
     repo, _ = project
     service = _service(tmp_path, CountingSource(GitSource()))
     window = parse_window("2026-02-08", "UTC", NOW)
@@ -120,7 +138,9 @@ async def test_min_importance_hides_and_counts(tmp_path: Path, project: tuple[Re
     assert high_only.provenance.excluded_commits == 1 + full.stats.total - full.stats.high
 
 
-async def test_second_run_is_served_from_cache(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+async def test_second_run_is_served_from_cache(
+    tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]
+) -> None:
     repo, _ = project
     source = CountingSource(GitSource())
     service = _service(tmp_path, source)
@@ -131,12 +151,16 @@ async def test_second_run_is_served_from_cache(tmp_path: Path, project: tuple[Re
     assert source.calls["get"] == 4  # no detail fetch the second time
     assert source.calls["list"] == 2
     assert [i.analysis for i in second.items] == [i.analysis for i in first.items]
-    third = await service.build_digest(repo, window, DigestRequest(use_cache=False, commit_filter=REQ.commit_filter))
+    third = await service.build_digest(
+        repo, window, DigestRequest(use_cache=False, commit_filter=REQ.commit_filter)
+    )
     assert source.calls["get"] == 8
     assert third.stats == first.stats
 
 
-async def test_concurrent_requests_share_one_fetch(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+async def test_concurrent_requests_share_one_fetch(
+    tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]
+) -> None:
     repo, _ = project
     source = CountingSource(GitSource(), latency=0.05)
     service = _service(tmp_path, source)
@@ -146,7 +170,9 @@ async def test_concurrent_requests_share_one_fetch(tmp_path: Path, project: tupl
     assert max(source.fetched.values()) == 1
 
 
-async def test_fallback_analyses_are_not_cached(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+async def test_fallback_analyses_are_not_cached(
+    tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]
+) -> None:
     repo, _ = project
     llm = FlakyLLM()
     service = _service(tmp_path, CountingSource(GitSource()), analyzer=llm)
@@ -158,14 +184,18 @@ async def test_fallback_analyses_are_not_cached(tmp_path: Path, project: tuple[R
     assert llm.calls == 8  # retried, not served from the cache
 
 
-async def test_empty_window_is_a_digest_not_an_error(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+async def test_empty_window_is_a_digest_not_an_error(
+    tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]
+) -> None:
     repo, _ = project
     service = _service(tmp_path, CountingSource(GitSource()))
     digest = await service.build_digest(repo, parse_window("2026-01-01", "UTC", NOW), REQ)
     assert digest.items == () and digest.stats.total == 0 and digest.overview is None
 
 
-async def test_commit_details_by_short_sha(tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]) -> None:
+async def test_commit_details_by_short_sha(
+    tmp_path: Path, project: tuple[RepoTarget, dict[str, str]]
+) -> None:
     repo, shas = project
     source = CountingSource(GitSource())
     service = _service(tmp_path, source)

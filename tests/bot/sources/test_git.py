@@ -25,9 +25,15 @@ def repo(tmp_path: Path) -> tuple[GitRepoBuilder, RepoTarget]:
 
 async def test_lists_exactly_the_local_day(repo: tuple[GitRepoBuilder, RepoTarget]) -> None:
     builder, target = repo
-    before = builder.commit("before midnight", {"a.py": "1"}, when=datetime(2026, 2, 7, 23, 59, 59, tzinfo=SH))
-    first = builder.commit("at midnight", {"a.py": "2"}, when=datetime(2026, 2, 8, 0, 0, 0, tzinfo=SH))
-    last = builder.commit("late (#42)", {"a.py": "3"}, when=datetime(2026, 2, 8, 23, 59, 59, tzinfo=SH), author="Mick")
+    before = builder.commit(
+        "before midnight", {"a.py": "1"}, when=datetime(2026, 2, 7, 23, 59, 59, tzinfo=SH)
+    )
+    first = builder.commit(
+        "at midnight", {"a.py": "2"}, when=datetime(2026, 2, 8, 0, 0, 0, tzinfo=SH)
+    )
+    last = builder.commit(
+        "late (#42)", {"a.py": "3"}, when=datetime(2026, 2, 8, 23, 59, 59, tzinfo=SH), author="Mick"
+    )
     builder.commit("next day", {"a.py": "4"}, when=datetime(2026, 2, 9, 0, 0, 0, tzinfo=SH))
     window = parse_window("2026-02-08", "Asia/Shanghai", datetime(2026, 2, 10, tzinfo=UTC))
 
@@ -39,9 +45,15 @@ async def test_lists_exactly_the_local_day(repo: tuple[GitRepoBuilder, RepoTarge
     assert listed[0].committed_at == datetime(2026, 2, 8, 23, 59, 59, tzinfo=SH)
 
 
-async def test_commit_details_files_stats_patch_and_pr(repo: tuple[GitRepoBuilder, RepoTarget]) -> None:
+async def test_commit_details_files_stats_patch_and_pr(
+    repo: tuple[GitRepoBuilder, RepoTarget],
+) -> None:
     builder, target = repo
-    builder.commit("init", {"src/core.py": "a\nb\nc\n", "old name.txt": "x\n" * 20}, when=datetime(2026, 1, 1, tzinfo=UTC))
+    builder.commit(
+        "init",
+        {"src/core.py": "a\nb\nc\n", "old name.txt": "x\n" * 20},
+        when=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     (builder.path / "docs").mkdir()
     builder.git("mv", "old name.txt", "docs/new name.txt")
     (builder.path / "img.bin").write_bytes(bytes(range(256)))
@@ -70,14 +82,19 @@ async def test_commit_details_files_stats_patch_and_pr(repo: tuple[GitRepoBuilde
     assert commit.additions == sum(f.additions for f in commit.files)
 
 
-async def test_merge_commit_diffs_against_first_parent(repo: tuple[GitRepoBuilder, RepoTarget]) -> None:
+async def test_merge_commit_diffs_against_first_parent(
+    repo: tuple[GitRepoBuilder, RepoTarget],
+) -> None:
     builder, target = repo
     builder.commit("base", {"a.txt": "a\n"}, when=datetime(2026, 1, 1, tzinfo=UTC))
     builder.git("checkout", "-q", "-b", "topic")
     builder.commit("topic work", {"b.txt": "b\n"}, when=datetime(2026, 1, 2, tzinfo=UTC))
     builder.git("checkout", "-q", "main")
     builder.commit("main work", {"c.txt": "c\n"}, when=datetime(2026, 1, 3, tzinfo=UTC))
-    env = {"GIT_COMMITTER_DATE": "2026-01-04T00:00:00+00:00", "GIT_AUTHOR_DATE": "2026-01-04T00:00:00+00:00"}
+    env = {
+        "GIT_COMMITTER_DATE": "2026-01-04T00:00:00+00:00",
+        "GIT_AUTHOR_DATE": "2026-01-04T00:00:00+00:00",
+    }
     builder.git("merge", "-q", "--no-ff", "-m", "Merge topic", "topic", env=env)
     sha = builder.git("rev-parse", "HEAD").strip()
 
@@ -90,7 +107,9 @@ async def test_merge_commit_diffs_against_first_parent(repo: tuple[GitRepoBuilde
 async def test_resolve_short_sha(repo: tuple[GitRepoBuilder, RepoTarget]) -> None:
     builder, target = repo
     shas = [
-        builder.commit(f"c{i}", {"f.txt": str(i)}, when=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=i))
+        builder.commit(
+            f"c{i}", {"f.txt": str(i)}, when=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=i)
+        )
         for i in range(3)
     ]
     source = GitSource()

@@ -43,7 +43,9 @@ def _analysis(sha: str) -> CommitAnalysis:
         change_type=ChangeType.FIX,
         importance=Importance.MEDIUM,
         summary="s",
-        provenance=AnalysisProvenance(analyzer="llm", model="m", prompt_tokens=5, completion_tokens=3),
+        provenance=AnalysisProvenance(
+            analyzer="llm", model="m", prompt_tokens=5, completion_tokens=3
+        ),
     )
 
 
@@ -62,7 +64,7 @@ def test_commits_round_trip_and_are_written_once(store: SqlStore) -> None:
     shas = [f"{i:04x}" + "a" * 36 for i in range(1, 1001)]  # more than one SQL batch
     store.put_commits("o/r", [_commit(s) for s in shas])
     store.put_commits("o/r", [_commit(shas[0], patch_size=99)])  # immutable: ignored
-    got = store.get_commits("o/r", shas + ["f" * 40])
+    got = store.get_commits("o/r", [*shas, "f" * 40])
     assert len(got) == 1000
     assert got[shas[0]].files[0].patch == "+" + "x" * 10
     assert store.get_commits("other/repo", shas[:3]) == {}
@@ -109,7 +111,9 @@ def test_schema_is_versioned_and_reopening_keeps_data(tmp_path: Path) -> None:
     with second.engine.connect() as conn:
         version = conn.execute(text("select version from schema_meta")).scalar()
     assert version == schema.SCHEMA_VERSION
-    assert {"commits", "analyses", "digests", "schema_meta"} <= set(inspect(second.engine).get_table_names())
+    assert {"commits", "analyses", "digests", "schema_meta"} <= set(
+        inspect(second.engine).get_table_names()
+    )
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -147,4 +151,3 @@ def test_concurrent_writers_of_the_same_rows(tmp_path: Path) -> None:
         t.join()
     assert errors == []
     assert len(stores[0].get_commits("o/r", shas)) == 50
-
