@@ -200,10 +200,22 @@ class SqlStore:
                     if fresh:
                         conn.execute(table.insert(), fresh)
         except IntegrityError:
-            # Another replica inserted the same immutable rows between our select and insert.
-            log.debug("concurrent insert into %s; rows already present", table.name)
+            # Another writer inserted some of the same immutable rows between our select and
+            # insert: fall back to one row per transaction and skip the ones now present.
+            log.debug("concurrent insert into %s; retrying row by row", table.name)
+            self._insert_each(table, rows)
         except SQLAlchemyError as exc:
             raise StorageError("Could not write to the database.", detail=str(exc)) from exc
+
+    def _insert_each(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(table.insert(), [row])
+            except IntegrityError:
+                continue
+            except SQLAlchemyError as exc:
+                raise StorageError("Could not write to the database.", detail=str(exc)) from exc
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
