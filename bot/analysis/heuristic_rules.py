@@ -1,0 +1,346 @@
+"""Rule tables of the heuristic analyzer: title grammar, keywords, path kinds and size thresholds.
+
+The whole rule table (what each entry means for type and importance) is documented in
+bot/analysis/heuristic.py; this module only holds the tables and the small parsers over them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.models import ChangeType
+
+RULES_VERSION = "h1"  # bump on any rule change: it is part of the analysis cache key
+
+# --- Size thresholds (changed lines = additions + deletions) ---------------------------------
+SMALL_FIX_LINES = 50  # a fix this small in one non-hub core file is LOW
+MODERATE_REFACTOR_LINES = 100  # refactors below this and MODERATE_REFACTOR_FILES are LOW
+MODERATE_REFACTOR_FILES = 3
+UNKNOWN_MEDIUM_LINES = 50  # a commit of unknown type touching this much core code is MEDIUM
+HUGE_CORE_LINES = 800  # ... across at least MANY_CORE_FILES core files makes it HIGH
+MANY_CORE_FILES = 5
+HUGE_CORE_FILES = 30  # this many core files makes it HIGH whatever the line count
+UNTESTED_CORE_LINES = 300  # risk: this much core code changed and no test file touched
+LARGE_REFACTOR_FILES = 10  # maintainability insight for refactors from here on
+LARGE_REFACTOR_LINES = 500
+
+# --- Bounds on what is inspected (a commit may list 3000 files and MBs of patch) -------------
+TITLE_SCAN_CHARS = 500
+BODY_SCAN_CHARS = 20_000
+PATCH_SCAN_CHARS = 200_000  # all patches together
+PATCH_SCAN_FILE_CHARS = 50_000  # one file's patch beyond this is not inspected at all
+
+# --- Score: base points per type, thresholds ---------------------------------------------------
+HIGH_AT = 4.0
+MEDIUM_AT = 2.0
+BASE_POINTS: dict[ChangeType, float] = {
+    ChangeType.SECURITY: 4.0,
+    ChangeType.FEATURE: 2.0,
+    ChangeType.FIX: 2.0,
+    ChangeType.PERF: 2.0,
+    ChangeType.REFACTOR: 2.0,
+    ChangeType.REVERT: 2.0,
+    ChangeType.BUILD: 1.0,
+    ChangeType.CHORE: 1.0,
+    ChangeType.DOCS: 0.0,
+    ChangeType.TEST: 0.0,
+    ChangeType.CI: 0.0,
+}
+PLATFORM_POINTS = 3.0
+BREAKING_POINTS = 3.0
+DEPRECATION_POINTS = 3.0
+HUGE_CHANGE_POINTS = 2.0
+REVERTED_FEATURE_POINTS = 2.0
+RUNTIME_DEPENDENCY_POINTS = 1.0
+MIGRATION_POINTS = 1.0
+CORE_SIZE_POINTS = 1.0  # unknown-type commits with UNKNOWN_MEDIUM_LINES of core code
+REMOVED_API_POINTS = 0.5
+NO_CORE_PENALTY = -2.0
+SMALL_CHANGE_PENALTY = -1.0
+
+# --- Title grammar ----------------------------------------------------------------------------
+_TAG_RE = re.compile(r"\s*[\[【]([^\[\]【】\n]{1,40})[\]】]")
+_CC_RE = re.compile(
+    r"(?P<type>[A-Za-z][A-Za-z-]{0,19})(?:\((?P<scope>[^()\n]{0,60})\))?(?P<bang>!)?:(?:\s+|$)"
+)
+_PR_SUFFIX_RE = re.compile(r"\s*\(#(\d{1,9})\)\s*$")
+_REVERT_RE = re.compile(r'^\s*revert\s+"(?P<inner>.*)"', re.IGNORECASE)
+_MERGE_PR_RE = re.compile(r"^Merge pull request #(\d{1,9})\b")
+_MERGE_RE = re.compile(r"^Merge (?:branch|remote-tracking branch|pull request|tag|commit)\b")
+
+CC_TYPES: dict[str, ChangeType] = {
+    "feat": ChangeType.FEATURE,
+    "feature": ChangeType.FEATURE,
+    "fix": ChangeType.FIX,
+    "bugfix": ChangeType.FIX,
+    "hotfix": ChangeType.FIX,
+    "bug": ChangeType.FIX,
+    "perf": ChangeType.PERF,
+    "refactor": ChangeType.REFACTOR,
+    "docs": ChangeType.DOCS,
+    "doc": ChangeType.DOCS,
+    "test": ChangeType.TEST,
+    "tests": ChangeType.TEST,
+    "ci": ChangeType.CI,
+    "build": ChangeType.BUILD,
+    "deps": ChangeType.BUILD,
+    "chore": ChangeType.CHORE,
+    "style": ChangeType.CHORE,
+    "revert": ChangeType.REVERT,
+    "security": ChangeType.SECURITY,
+}
+TAG_TYPES: dict[str, ChangeType] = {
+    **{tag: ChangeType.FIX for tag in ("fix", "bugfix", "bug", "hotfix", "bug fix")},
+    **{tag: ChangeType.FEATURE for tag in ("feature", "feat", "new feature", "enhancement")},
+    **{tag: ChangeType.PERF for tag in ("perf", "performance", "optimization", "optimize")},
+    **{tag: ChangeType.DOCS for tag in ("doc", "docs", "documentation")},
+    **{tag: ChangeType.CI for tag in ("ci", "ci/cd")},
+    **{tag: ChangeType.TEST for tag in ("test", "tests", "testing", "unittest")},
+    "refactor": ChangeType.REFACTOR,
+    **{tag: ChangeType.BUILD for tag in ("build", "deps", "dependencies", "dependency")},
+    **{tag: ChangeType.CHORE for tag in ("chore", "misc", "minor", "style", "lint", "format")},
+    "revert": ChangeType.REVERT,
+    "security": ChangeType.SECURITY,
+}
+LABEL_TYPES: dict[str, ChangeType] = {
+    **TAG_TYPES,
+    "bug": ChangeType.FIX,
+    "type: bug": ChangeType.FIX,
+    "kind/bug": ChangeType.FIX,
+    "type: feature": ChangeType.FEATURE,
+    "kind/feature": ChangeType.FEATURE,
+    "github_actions": ChangeType.CI,
+}
+BREAKING_TAGS = frozenset({"breaking", "breaking change", "breaking-change", "api-break"})
+HARDWARE_TAGS = frozenset(
+    {"amd", "rocm", "npu", "ascend", "xpu", "intel", "tpu", "hpu", "gaudi", "mps", "musa", "mlu"}
+)
+PLATFORM_PREFIXES = frozenset({"platform", "platforms", "backend", "hardware", "device"})
+
+# Leading verbs of the cleaned title. Phrases are checked before single words.
+VERB_PHRASES: tuple[tuple[str, ChangeType], ...] = (
+    ("speed up", ChangeType.PERF),
+    ("clean up", ChangeType.REFACTOR),
+    ("update docs", ChangeType.DOCS),
+    ("update documentation", ChangeType.DOCS),
+    ("update readme", ChangeType.DOCS),
+    ("update the docs", ChangeType.DOCS),
+    ("add docs", ChangeType.DOCS),
+    ("add documentation", ChangeType.DOCS),
+    ("add test", ChangeType.TEST),
+    ("add unit test", ChangeType.TEST),
+)
+_VERB_GROUPS: tuple[tuple[ChangeType, str], ...] = (
+    (ChangeType.FIX, "fix fixes fixed fixing resolve resolves correct repair"),
+    (
+        ChangeType.FEATURE,
+        "add adds added support supports implement implements introduce introduces enable"
+        " enables allow allows new create expose",
+    ),
+    (
+        ChangeType.REFACTOR,
+        "refactor refactors restructure reorganize reorganise move moves rename renames simplify"
+        " extract split unify consolidate decouple cleanup tidy remove removes delete deletes"
+        " drop drops deprecate deprecates",
+    ),
+    (ChangeType.REVERT, "revert reverts"),
+    (ChangeType.BUILD, "bump bumps upgrade upgrades pin unpin"),
+    (ChangeType.PERF, "optimize optimise optimizes accelerate speedup"),
+    (ChangeType.DOCS, "document documents docs"),
+)
+VERBS: dict[str, ChangeType] = {
+    word: kind for kind, words in _VERB_GROUPS for word in words.split()
+}
+ZH_VERBS: tuple[tuple[str, ChangeType], ...] = (
+    ("修复", ChangeType.FIX),
+    ("修正", ChangeType.FIX),
+    ("新增", ChangeType.FEATURE),
+    ("添加", ChangeType.FEATURE),
+    ("增加", ChangeType.FEATURE),
+    ("支持", ChangeType.FEATURE),
+    ("实现", ChangeType.FEATURE),
+    ("重构", ChangeType.REFACTOR),
+    ("删除", ChangeType.REFACTOR),
+    ("移除", ChangeType.REFACTOR),
+    ("优化", ChangeType.PERF),
+    ("加速", ChangeType.PERF),
+    ("文档", ChangeType.DOCS),
+    ("回滚", ChangeType.REVERT),
+    ("回退", ChangeType.REVERT),
+    ("升级", ChangeType.BUILD),
+)
+
+# --- Keywords (matched on the bounded, lower-cased cleaned title) -----------------------------
+SECURITY_RE = re.compile(
+    r"\bcve-\d{4}-\d{3,}|\bghsa-\w{4}-|\bvulnerab|\bsecurity (?:fix|issue|patch|hole|flaw)"
+    r"|\bxss\b|\bcsrf\b|\bssrf\b|\bsaniti[sz](?:e|es|ed|ing|ation)\b"
+    r"|\bauth(?:entication|orization)? bypass|\b(?:path|directory) traversal"
+    r"|\bremote code execution|\bprivilege escalation|(?:\b(?P<pre>\w{1,40}) )?injection\b"
+)
+# "dependency injection" and friends are not vulnerabilities.
+BENIGN_INJECTION = frozenset(
+    {"dependency", "fault", "noise", "error", "failure", "load", "delay", "latency", "chaos"}
+)
+STRONG_SECURITY_ID_RE = re.compile(r"\bCVE-\d{4}-\d{3,}|\bGHSA(?:-\w{4}){3}\b", re.IGNORECASE)
+BREAKING_TITLE_RE = re.compile(r"\bbreaking\b")
+# A CC footer, or a ticked checkbox that *starts* with "Breaking" (templates also offer
+# "- [x] Bug fix (non-breaking change ...)", which must not count).
+BREAKING_FOOTER_RE = re.compile(
+    r"^(?:BREAKING[ -]CHANGE:|[-*] \[[xX]\]\s*(?:\*\*)?(?i:breaking)\b)", re.MULTILINE
+)
+DEPRECATION_RE = re.compile(r"\bdeprecat(?:e|es|ing)\b|\bmark(?:ed|s)? .{0,60}\bas deprecated\b")
+REMOVAL_VERBS = frozenset({"remove", "removes", "delete", "deletes", "drop", "drops"})
+REMOVED_API_RE = re.compile(
+    r"\bsupport for\b|\bapi\b|\bargument|\bparam|\boption|\bflag\b|\bendpoint|\bdeprecated\b"
+    r"|\bcli\b|--\w|\binterface\b|\bpublic\b|\bpython 3\.\d"
+)
+PLATFORM_WORD_RE = re.compile(
+    r"\b(?:platforms?|backends?|npu|ascend|rocm|hip|amd|xpu|tpu|hpu|gaudi|mps|musa|mlu|metal"
+    r"|apple silicon|aarch64|arm64|risc-?v|jetson|blackwell|hopper|mi\d{3}x?|sm_?\d{2,3}"
+    r"|gfx\d{3,4})\b"
+)
+SUPPORT_RE = re.compile(r"\b(?:support|supports|supported|enable|enables|port|ports|bring[- ]up)\b")
+NEW_THING_RE = re.compile(r"\b(?:add|adds|introduce|introduces|new|initial)\b")
+SUPPORT_ON_RE = re.compile(r"\bsupport(?:s|ed)?\b.{1,120}?\bon (?P<target>[\w.-]+)")
+GENERIC_ON_TARGETS = frozenset(
+    {"the", "a", "an", "startup", "init", "error", "errors", "failure", "load", "exit", "demand"}
+    | {"each", "every", "top", "request", "requests", "main", "master", "this", "that", "both"}
+)
+FORMATTING_RE = re.compile(
+    r"\b(?:reformat(?:ted|ting)?|formatting|format code|code format|lint|linter|linting|isort"
+    r"|ruff format|clang-format|prettier|whitespace|pre-commit|code style|style fixes)\b"
+)
+VERSION_BUMP_RE = re.compile(
+    r"\b(?:version|release|releasing)\b.{0,40}?\bv?\d+\.\d+|\bv?\d+\.\d+(?:\.\d+)?.{0,20}\brelease\b"
+)
+DEPENDENCY_BUMP_RE = re.compile(
+    r"\bbump(?:s|ed)?\s+(?P<name>[\w@/.-]+)\s+(?:from|to)\b|\bupdate dependency\b|\(deps(?:-dev)?\)"
+)
+BOT_NAMES = frozenset(
+    {"dependabot", "renovate", "renovate-bot", "github-actions", "pre-commit-ci", "mergify"}
+    | {"allcontributors", "copybara-service", "snyk-bot", "greenkeeper"}
+)
+HUB_MODULE_STEMS = frozenset(
+    {"server_args", "model_runner", "scheduler", "engine", "server", "api", "app", "main", "cli"}
+    | {"config", "configs", "settings", "interface", "registry", "__main__", "entrypoint", "core"}
+    | {"router", "manager", "runtime", "http_server", "tokenizer_manager", "worker"}
+)
+
+
+@dataclass(frozen=True)
+class TitleParts:
+    """A commit title taken apart: tags, conventional prefix, PR number and the clean rest."""
+
+    tags: tuple[str, ...] = ()  # bracket tags, lower-cased: ("diffusion",), ("ci",)
+    cc_type: str | None = None  # a known conventional-commit type, lower-cased
+    cc_scope: str | None = None
+    bang: bool = False
+    prefix: str | None = None  # an unknown `word:` prefix ("platform"), lower-cased
+    clean: str = ""  # the title without tags, prefix and PR number
+    pr_number: int | None = None
+    revert_of: str | None = None  # the quoted title of `Revert "..."`
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text[:TITLE_SCAN_CHARS].split())
+
+
+def parse_title(title: str) -> TitleParts:
+    """Split `title` into tags, a conventional-commit prefix, a PR number and the clean rest."""
+    text = _one_line(title)
+    revert = _REVERT_RE.match(text)
+    revert_of = None
+    if revert:
+        inner = revert.group("inner")
+        revert_of = _PR_SUFFIX_RE.sub("", inner).strip()
+    pr_number = None
+    while match := _PR_SUFFIX_RE.search(text):
+        pr_number = pr_number or int(match.group(1))
+        text = text[: match.start()]
+    merge = _MERGE_PR_RE.match(text)
+    if merge and pr_number is None:
+        pr_number = int(merge.group(1))
+
+    tags: list[str] = []
+    cc_type = cc_scope = prefix = None
+    bang = False
+    for _ in range(8):  # tags and one prefix, in any order: "[A][B] fix(x)!: ...", "feat: [A] ..."
+        tag = _TAG_RE.match(text)
+        if tag:
+            tags.append(" ".join(tag.group(1).lower().split()))
+            text = text[tag.end() :]
+            continue
+        conventional = _CC_RE.match(text.lstrip())
+        if conventional and cc_type is None and prefix is None:
+            word = conventional.group("type").lower()
+            if word in CC_TYPES:
+                cc_type, cc_scope = word, conventional.group("scope")
+                bang = conventional.group("bang") is not None
+            else:
+                prefix = word
+            text = text.lstrip()[conventional.end() :]
+            continue
+        break
+    clean = text.strip(" :-–—")
+    return TitleParts(
+        tags=tuple(tags),
+        cc_type=cc_type,
+        cc_scope=cc_scope.strip() if cc_scope else None,
+        bang=bang,
+        prefix=prefix,
+        clean=clean,
+        pr_number=pr_number,
+        revert_of=revert_of,
+    )
+
+
+def is_merge_title(title: str) -> bool:
+    return bool(_MERGE_RE.match(title))
+
+
+def verb_type(clean_title: str) -> tuple[ChangeType | None, str]:
+    """The change type implied by the title's leading verb, and that verb ("" when none)."""
+    lowered = clean_title.lower()
+    for phrase, kind in VERB_PHRASES:
+        if lowered.startswith(phrase) and lowered[len(phrase) : len(phrase) + 1] in ("", " ", "s"):
+            return kind, phrase
+    for word, kind in ZH_VERBS:
+        if clean_title.startswith(word):
+            return kind, word
+    first = lowered.split(" ", 1)[0].strip(".,:;!?()`'\"")
+    return VERBS.get(first), first if first in VERBS else ""
+
+
+def mentions_security(lowered: str) -> bool:
+    """Security keywords in a lower-cased title, minus benign uses of "injection"."""
+    for match in SECURITY_RE.finditer(lowered):
+        pre = match.group("pre")
+        if match.group(0).endswith("injection") and pre in BENIGN_INJECTION:
+            continue
+        return True
+    return False
+
+
+def mentions_platform_support(lowered: str, tags: tuple[str, ...], prefix: str | None) -> bool:
+    """Does the title announce support for a new platform, backend or piece of hardware?"""
+    if prefix in PLATFORM_PREFIXES or any(tag in PLATFORM_PREFIXES for tag in tags):
+        return True
+    hardware_tag = any(tag in HARDWARE_TAGS for tag in tags)
+    platform_word = PLATFORM_WORD_RE.search(lowered) is not None
+    if SUPPORT_RE.search(lowered) and (platform_word or hardware_tag):
+        return True
+    on_target = SUPPORT_ON_RE.search(lowered)
+    if on_target and on_target.group("target") not in GENERIC_ON_TARGETS:
+        return True
+    new_thing = NEW_THING_RE.search(lowered) is not None
+    return new_thing and re.search(r"\b(?:backends?|platforms?)\b", lowered) is not None
+
+
+def is_bot(author: str, login: str | None) -> bool:
+    """Bot accounts: a `[bot]` suffix or a well-known automation name."""
+    for name in (author, login or ""):
+        lowered = name.strip().lower()
+        if lowered.endswith("[bot]") or lowered.removesuffix("[bot]") in BOT_NAMES:
+            return True
+    return False
