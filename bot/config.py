@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
     llm_concurrency: int = Field(default=8, ge=1, le=64)
-    llm_input_token_budget: int = Field(default=6000, ge=500)
+    llm_input_token_budget: int = Field(default=6000, ge=1500)  # the system prompt is ~1k
     llm_max_output_tokens: int = Field(default=1500, ge=100)
     llm_triage: Literal["heuristic", "short", "off"] = "short"
 
@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     feishu_verification_token: SecretStr | None = None
     discord_bot_token: SecretStr | None = None
     discord_guild_ids: str = ""
+    # Details button: an ephemeral message to the clicker, or a reply in the digest's thread.
+    discord_details_mode: Literal["ephemeral", "thread"] = "ephemeral"
+    # The privileged Message Content intent (enable it in the Developer Portal first): thread
+    # questions without mentioning the bot. Off: only messages that @mention the bot.
+    discord_message_content: bool = False
 
     # Serving
     http_host: str = "127.0.0.1"
@@ -141,14 +146,79 @@ class AccessConfig(BaseModel):
     questions_per_channel_per_hour: int = 60
 
 
+WEEKDAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class SubscriptionConfig(BaseModel):
+    """One `[[subscriptions]]` entry: a daily post of a repo's digest into a channel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    repo: str  # a configured name or alias, or owner/name
+    platform: str  # slack | feishu | discord
+    channel: str  # the platform's channel / chat id
+    at: str = "09:00"  # local wall time, HH:MM
+    timezone: str | None = None  # None: [defaults] timezone
+    days: tuple[str, ...] = WEEKDAY_NAMES
+    language: Language | None = None  # None: [defaults] language
+    min_importance: Literal["high", "medium", "low"] = "low"
+    exclude_authors: tuple[str, ...] = ()
+    exclude_paths: tuple[str, ...] = ()
+
+    @field_validator("repo", "platform", "channel")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @field_validator("at")
+    @classmethod
+    def _valid_time(cls, value: str) -> str:
+        if not _HHMM_RE.match(value.strip()):
+            raise ValueError("use HH:MM, like 09:00")
+        return value.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_tz(cls, value: str | None) -> str | None:
+        if value is not None:
+            validate_timezone(value)
+        return value
+
+    @field_validator("days")
+    @classmethod
+    def _valid_days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        days = {d.strip().lower()[:3] for d in value}
+        if not days or not days <= set(WEEKDAY_NAMES):
+            raise ValueError("use day names: mon, tue, wed, thu, fri, sat, sun")
+        return tuple(d for d in WEEKDAY_NAMES if d in days)
+
+
+class SchedulerConfig(BaseModel):
+    """`[scheduler]`: how daily posts are caught up and retried."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # A post missed (the bot was down) is still made this long after its time; older
+    # misses get one short notice in the channel instead.
+    catchup_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+    retry_hours: float = Field(default=12.0, gt=0, le=48)  # retries with backoff, then failed
+    lease_seconds: float = Field(default=600.0, ge=5)  # a replica's claim on one delivery
+    tick_seconds: float = Field(default=60.0, ge=1)  # retries, takeovers, other replicas' edits
+
+
 class AppConfig(BaseModel):
-    """The whole TOML file: defaults, repos and (later) subscriptions."""
+    """The whole TOML file: defaults, repos, access rules, subscriptions."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     defaults: DefaultsConfig = Field(default_factory=DefaultsConfig)
     repos: tuple[RepoConfig, ...] = ()
     access: AccessConfig = Field(default_factory=AccessConfig)
+    subscriptions: tuple[SubscriptionConfig, ...] = ()
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
 
 
 def validate_timezone(name: str) -> ZoneInfo:

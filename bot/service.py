@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -92,7 +93,7 @@ class DigestService:
         ]
         excluded += len(commits) - len(items)
         items.sort(key=lambda i: (i.analysis.importance.rank, -i.commit.committed_at.timestamp()))
-        overview = await self._overview(items, req.language)
+        overview = await self._overview(repo, items, req)
         return Digest(
             repo=repo.name,
             repo_url=source.repo_url(repo),
@@ -203,12 +204,22 @@ class DigestService:
         result.update({c.sha: a for c, a in zip(todo, fresh, strict=True)})
         return result
 
-    async def _overview(self, items: Sequence[DigestItem], language: Language) -> str | None:
+    async def _overview(
+        self, repo: RepoTarget, items: Sequence[DigestItem], request: DigestRequest
+    ) -> str | None:
+        """The analyzer's overview (cached per exact set of analyses), else the heuristic's."""
         if not items:
             return None
-        text = await self._analyzer.overview(items, language)
-        if text is None and self._fallback is not self._analyzer:
-            text = await self._fallback.overview(items, language)
+        key = _overview_key(self._analyzer.cache_id, request.language, items)
+        if request.use_cache:
+            cached = await asyncio.to_thread(self._store.get_overview, repo.key, key)
+            if cached is not None:
+                return cached
+        text = await self._analyzer.overview(items, request.language)
+        if text is not None:
+            await asyncio.to_thread(self._store.put_overview, repo.key, key, text)
+        elif self._fallback is not self._analyzer:
+            text = await self._fallback.overview(items, request.language)
         return text
 
     async def _resolve(self, repo: RepoTarget, prefix: str) -> str:
@@ -235,6 +246,15 @@ class DigestService:
             return value
         finally:
             self._inflight.pop(key, None)
+
+
+def _overview_key(cache_id: tuple[str, str], language: str, items: Sequence[DigestItem]) -> str:
+    digest = hashlib.sha256()
+    digest.update("|".join((*cache_id, language)).encode())
+    for item in items:
+        prov = item.analysis.provenance
+        digest.update(f"|{item.commit.sha}:{prov.analyzer}:{prov.model}".encode())
+    return digest.hexdigest()
 
 
 def _item(commit: Commit, analysis: CommitAnalysis) -> DigestItem:

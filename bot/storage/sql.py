@@ -144,6 +144,20 @@ class SqlStore:
             schema.analyses, rows, ("repo", "sha", "analyzer", "prompt_version", "language")
         )
 
+    # -- overviews -------------------------------------------------------------------------
+
+    def get_overview(self, repo: str, key: str) -> str | None:
+        table = schema.overviews
+        with self._connect() as conn:
+            text = conn.execute(
+                select(table.c.text).where(and_(table.c.repo == repo, table.c.key == key))
+            ).scalar()
+        return str(text) if text is not None else None
+
+    def put_overview(self, repo: str, key: str, text: str) -> None:
+        row = {"repo": repo, "key": key, "created_at": datetime.now(UTC), "text": text}
+        self._insert_new(schema.overviews, [row], ("repo", "key"))
+
     # -- digests ---------------------------------------------------------------------------
 
     def save_digest(self, digest: Digest, repo_key: str) -> int:
