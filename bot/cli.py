@@ -66,6 +66,15 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("serve", help="run the chat bots (every platform whose settings are set)")
     sub.add_parser("chat", help="talk to the bot in this terminal (no chat platform needed)")
+
+    sync = sub.add_parser("discord-sync", help="register the /digest command with Discord")
+    sync.add_argument("--guild", action="append", default=[], metavar="ID",
+                      help="sync to this server only (instant; repeatable). "
+                           "Default: DISCORD_GUILD_IDS, else globally")  # fmt: skip
+    sync.add_argument("--global", action="store_true", dest="sync_global",
+                      help="sync globally even when DISCORD_GUILD_IDS is set")  # fmt: skip
+    sync.add_argument("--clear", action="store_true",
+                      help="remove the commands from those servers (or globally)")  # fmt: skip
     return parser
 
 
@@ -111,6 +120,8 @@ def secrets_of(settings: Settings) -> list[str]:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "discord-sync":  # talks to Discord only: no store, no sources
+        return await _discord_sync(args, settings, sys.stdout)
     core = build_core(settings, config_file=args.config)
     try:
         if args.command == "digest":
@@ -128,6 +139,18 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInputError(f"Unknown command {args.command}.")
     finally:
         await core.aclose()
+
+
+async def _discord_sync(args: argparse.Namespace, settings: Settings, out: IO[str]) -> int:
+    from handlers.discord_commands import parse_guild_ids, sync_commands
+
+    token = settings.discord_bot_token.get_secret_value() if settings.discord_bot_token else ""
+    if not token.strip():
+        raise ConfigError("Set DISCORD_BOT_TOKEN (Developer Portal → your app → Bot → Token).")
+    guilds = [] if args.sync_global else parse_guild_ids(args.guild or [settings.discord_guild_ids])
+    for line in await sync_commands(token.strip(), guilds, clear=args.clear):
+        out.write(f"synced {line}\n")
+    return 0
 
 
 async def _digest(core: Core, args: argparse.Namespace, out: IO[str]) -> int:

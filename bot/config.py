@@ -184,7 +184,10 @@ class SubscriptionConfig(BaseModel):
     @classmethod
     def _valid_tz(cls, value: str | None) -> str | None:
         if value is not None:
-            validate_timezone(value)
+            try:
+                validate_timezone(value)
+            except ConfigError as exc:
+                raise ValueError(exc.user_message) from exc
         return value
 
     @field_validator("days")

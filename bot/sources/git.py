@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,7 +55,7 @@ class GitSource:
             return []  # a fresh repository without commits has an empty day, not an error
         base = self.repo_url(repo)
         result: list[CommitSummary] = []
-        async for record in self._log_records(path, ref, window):
+        for record in await self._log_records(path, ref, window):
             sha, parents, author, date, title = record.split(_FS, 4)
             committed_at = datetime.fromisoformat(date)
             if window.start <= committed_at < window.end:
@@ -147,53 +147,55 @@ class GitSource:
     async def aclose(self) -> None:
         return None
 
-    async def _log_records(self, path: Path, ref: str, window: Window) -> AsyncIterator[str]:
-        """Stream `git log` records newest first, stopping once history is clearly older.
+    async def _log_records(self, path: Path, ref: str, window: Window) -> list[str]:
+        return await asyncio.to_thread(self._log_records_sync, path, ref, window)
+
+    def _log_records_sync(self, path: Path, ref: str, window: Window) -> list[str]:
+        """`git log` records newest first, stopping once history is clearly older.
 
         Not `--since`: git stops walking at the first few commits older than it, so one old
         commit on top (a cherry-pick, a rebased branch merged fast-forward) hides a whole day.
         Committer dates are only roughly ordered, so we stop after a run of old commits.
         """
         until = window.end.astimezone(UTC).isoformat()
-        proc = await asyncio.create_subprocess_exec(
-            self._git,
-            "-C",
-            str(path),
-            "-c",
-            "core.quotepath=off",
+        cmd = [
+            *self._base(path),
             "log",
             ref,
             f"--until={until}",
             "--date-order",
             f"--format={_LIST_FORMAT}",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-            stdin=asyncio.subprocess.DEVNULL,
-        )
-        assert proc.stdout is not None
+        ]
+        records: list[str] = []
         older_in_a_row = 0
+        try:
+            proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+            )
+        except OSError as exc:
+            raise SourceUnavailableError("git is not installed.", detail=str(exc)) from exc
+        assert proc.stdout is not None
         buffer = b""
         try:
             while older_in_a_row < _OLD_COMMITS_BEFORE_STOP:
-                chunk = await asyncio.wait_for(proc.stdout.read(65536), _GIT_TIMEOUT)
+                chunk = proc.stdout.read(65536)
                 if not chunk:
                     break
                 buffer += chunk
-                *records, buffer = buffer.split(_RS.encode())
-                for raw in records:
+                *complete, buffer = buffer.split(_RS.encode())
+                for raw in complete:
                     record = raw.decode("utf-8", "replace").strip("\n")
                     if not record:
                         continue
-                    date = record.split(_FS, 4)[3]
-                    older = datetime.fromisoformat(date) < window.start
+                    older = datetime.fromisoformat(record.split(_FS, 4)[3]) < window.start
                     older_in_a_row = older_in_a_row + 1 if older else 0
-                    yield record
-        except TimeoutError as exc:
-            raise SourceUnavailableError("git took too long.", detail=f"log in {path}") from exc
+                    records.append(record)
         finally:
-            if proc.returncode is None:
+            if proc.poll() is None:
                 proc.kill()
-            await proc.wait()
+            proc.stdout.close()
+            proc.wait()
+        return records
 
     async def _exists(self, path: Path, ref: str) -> bool:
         try:
@@ -208,29 +210,37 @@ class GitSource:
             raise InvalidInputError(f"{repo.name} is not a local checkout.")
         return repo.path
 
+    def _base(self, path: Path) -> list[str]:
+        return [self._git, "-C", str(path), "-c", "core.quotepath=off"]
+
     async def _run(self, path: Path, *args: str) -> str:
-        cmd = [self._git, "-C", str(path), "-c", "core.quotepath=off", *args]
+        # In a worker thread rather than asyncio's subprocess API: forking a big process
+        # blocks the event loop, and asyncio's child watcher can misreport exit codes when
+        # other code reaps children too.
+        return await asyncio.to_thread(self._run_sync, path, *args)
+
+    def _run_sync(self, path: Path, *args: str) -> str:
+        cmd = [*self._base(path), *args]
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *cmd,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                stdin=asyncio.subprocess.DEVNULL,
+            done = subprocess.run(
+                cmd,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                timeout=_GIT_TIMEOUT,
+                check=False,
             )
-            out, err = await asyncio.wait_for(proc.communicate(), _GIT_TIMEOUT)
         except FileNotFoundError as exc:
             raise SourceUnavailableError("git is not installed.", detail=str(exc)) from exc
-        except TimeoutError as exc:
-            proc.kill()
+        except subprocess.TimeoutExpired as exc:
             raise SourceUnavailableError("git took too long.", detail=" ".join(cmd)) from exc
-        if proc.returncode != 0:
-            message = err.decode("utf-8", "replace").strip()
-            if proc.returncode == 1 and not message:  # rev-parse --verify --quiet: no such ref
+        if done.returncode != 0:
+            message = done.stderr.decode("utf-8", "replace").strip()
+            if done.returncode == 1 and not message:  # rev-parse --verify --quiet: no such ref
                 raise NotFoundError(f"Not found in {path.name}.")
             raise SourceUnavailableError(
                 f"git failed in {path.name}.", detail=f"{' '.join(cmd)}: {message[:500]}"
             )
-        return out.decode("utf-8", "replace")
+        return done.stdout.decode("utf-8", "replace")
 
 
 def _github_url_from_config(path: Path) -> str:

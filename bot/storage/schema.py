@@ -66,13 +66,43 @@ digests = Table(
 )
 
 
+overviews = Table(
+    "overviews",
+    metadata,
+    Column("repo", String(300), primary_key=True),
+    Column("key", String(64), primary_key=True),  # sha256 of model, prompt, language, items
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+
 def _v1(conn: Connection) -> None:
     for table in (commits, analyses, digests):
         table.create(conn, checkfirst=True)
 
 
+def _v2(conn: Connection) -> None:
+    """Chat message refs and processed inbound event ids."""
+    from bot.storage.conversations import create_tables
+
+    create_tables(conn)
+
+
+def _v3(conn: Connection) -> None:
+    """Subscriptions and the deliveries outbox (scheduled daily posts)."""
+    from bot.storage import deliveries, subscriptions
+
+    subscriptions.create_tables(conn)
+    deliveries.create_tables(conn)
+
+
+def _v4(conn: Connection) -> None:
+    """Day overviews, cached like analyses so a day's second run makes no LLM call."""
+    overviews.create(conn, checkfirst=True)
+
+
 # Index i migrates from version i to i+1. Append only.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,133 @@
+"""`digestbot chat`: the conversation layer in a terminal; the thread is "the last digest"."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import TextIO
+
+from bot.app import Core
+from bot.models import Digest, DigestItem, Language
+from formatters.markdown import render_commit_markdown, render_markdown
+from handlers.answers import build_answerer
+from handlers.conversation import Conversation
+from handlers.ports import InboundEvent, MessageRef, ReplyTarget
+
+PLATFORM = "console"
+CHANNEL = "console"
+_QUIT = {"quit", "exit", ":q", "/quit", "/exit"}
+# Terminal control sequences (ANSI escapes start with ESC) from commit text must not reach
+# the terminal: every C0/C1 control except newline and tab is dropped.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+BANNER = (
+    "digestbot chat: type `help`, `digest <repo> [when]`, then `details <sha>`, a bare SHA or "
+    "a question naming one about the last digest. `quit` ends."
+)
+
+
+def terminal_safe(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+class ConsoleAdapter:
+    """A ChatAdapter printing Markdown to a text stream; remembers the last digest posted."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self.last_digest: str | None = None
+
+    @property
+    def platform(self) -> str:
+        return PLATFORM
+
+    async def send_digest(
+        self, target: ReplyTarget, digest: Digest, *, delivery_key: str | None = None
+    ) -> list[MessageRef]:
+        ref = self._print(target, render_markdown(digest))
+        self.last_digest = ref.message_id
+        return [ref]
+
+    async def send_details(
+        self, target: ReplyTarget, item: DigestItem, repo_url: str, language: Language
+    ) -> list[MessageRef]:
+        text = render_commit_markdown(item, language, repo=item.commit.repo, repo_url=repo_url)
+        return [self._print(target, text)]
+
+    async def send_text(self, target: ReplyTarget, text: str) -> list[MessageRef]:
+        return [self._print(target, text)]
+
+    async def send_notice(self, target: ReplyTarget, text: str) -> None:
+        self._write(f"» {text}\n")
+
+    def _print(self, target: ReplyTarget, text: str) -> MessageRef:
+        self._write(text.rstrip("\n") + "\n\n")
+        return MessageRef(PLATFORM, target.channel_id, f"c-{uuid.uuid4().hex}", target.thread_id)
+
+    def _write(self, text: str) -> None:
+        self._out.write(terminal_safe(text))
+        self._out.flush()
+
+
+async def run_console(
+    conversation: Conversation,
+    stdin: TextIO,
+    stdout: TextIO,
+    *,
+    user: str | None = None,
+    prompt: bool | None = None,
+) -> int:
+    """Read commands line by line until EOF or `quit`; every line goes through `handle`."""
+    adapter = ConsoleAdapter(stdout)
+    who = user or _login()
+    show_prompt = stdin.isatty() if prompt is None else prompt
+    stdout.write(BANNER + "\n")
+    while True:
+        if show_prompt:
+            stdout.write("> ")
+            stdout.flush()
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text.lower() in _QUIT:
+            break
+        message_id = f"in-{uuid.uuid4().hex}"
+        event = InboundEvent(
+            platform=PLATFORM,
+            event_id=message_id,
+            user_id=who,
+            channel_id=CHANNEL,
+            kind="mention",  # everything typed here is addressed to the bot
+            text=text,
+            thread_id=adapter.last_digest,
+            message_id=message_id,
+            received_at=datetime.now(UTC),
+            is_channel_manager=True,  # the person at the terminal runs the bot
+        )
+        await conversation.handle(event, adapter)
+    return 0
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "console"
+
+
+async def run_chat(core: Core, stdin: TextIO, stdout: TextIO) -> int:
+    """`digestbot chat`: the same conversation layer as the chat platforms, in a terminal."""
+    built = build_answerer(core.settings)
+    answerer, client = built if built is not None else (None, None)
+    conversation = Conversation.from_core(core, answerer=answerer)
+    try:
+        return await run_console(conversation, stdin, stdout)
+    finally:
+        if client is not None:
+            await client.aclose()

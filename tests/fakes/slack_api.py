@@ -1,0 +1,270 @@
+"""A fake Slack Web API on 127.0.0.1 for the real `AsyncWebClient(base_url=...)`.
+
+Speaks the wire format slack_sdk expects (POST /api/<method>, JSON or form bodies, replies
+`{"ok": true, ...}` with the real shapes of auth.test, chat.postMessage, chat.postEphemeral,
+views.open and conversations.replies). Every call is recorded with its arguments and arrival
+time; answers can be scripted per method: HTTP 429 with Retry-After, or `ok: false` errors.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl
+
+BOT_USER_ID = "U0DIGESTBOT"
+BOT_ID = "B0DIGESTBOT"
+TEAM_ID = "T0TEAM"
+
+
+@dataclass(frozen=True)
+class SlackCall:
+    """One recorded Web API call."""
+
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    at: float  # time.monotonic() when the request arrived
+    status: int = 200
+    response: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and bool(self.response.get("ok"))
+
+
+@dataclass(frozen=True)
+class SlackFailure:
+    """A scripted answer: HTTP `status` (429 with `retry_after`), or ok=false with `error`."""
+
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlackApi:
+    """Threaded fake server; use as a context manager. `base_url` ends with `/api/`."""
+
+    def __init__(self, *, latency: float = 0.0) -> None:
+        self.latency = latency
+        self.socket_url = ""  # what apps.connections.open answers (a FakeSocketMode's URL)
+        self.calls: list[SlackCall] = []
+        self._failures: dict[str, deque[SlackFailure]] = {}
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> FakeSlackApi:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                fake._handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeSlackApi:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def response_url_prefix(self) -> str:
+        return self.base_url.removesuffix("api/") + "response/"
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/"
+
+    # -- scripting and inspection -----------------------------------------------------------
+
+    def fail_next(self, method: str, *failures: SlackFailure) -> None:
+        with self._lock:
+            self._failures.setdefault(method, deque()).extend(failures)
+
+    def rate_limit_next(self, method: str, retry_after: int = 1) -> None:
+        self.fail_next(method, SlackFailure(status=429, retry_after=retry_after))
+
+    def calls_to(self, method: str) -> list[SlackCall]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def posted(self) -> list[SlackCall]:
+        """Every successful call that put something in front of users."""
+        wanted = {
+            "chat.postMessage", "chat.postEphemeral", "views.open", "chat.update", "response_url"
+        }  # fmt: skip
+        with self._lock:
+            return [c for c in self.calls if c.method in wanted and c.ok]
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self._failures.clear()
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        arrived = time.monotonic()
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length).decode("utf-8")
+        path, _, query = handler.path.partition("?")
+        if path.startswith("/response/"):  # a slash command's response_url
+            payload = json.loads(raw or "{}")
+            with self._lock:
+                call = SlackCall("response_url", payload, None, arrived, 200, {"ok": True})
+                self.calls.append(call)
+            data = b"ok"
+            handler.send_response(200)
+            handler.send_header("Content-Type", "text/plain")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+            return
+        method = path.rsplit("/", 1)[-1]
+        content_type = handler.headers.get("Content-Type") or ""
+        args: dict[str, Any] = dict(parse_qsl(query))
+        if "json" in content_type:
+            args.update(json.loads(raw or "{}"))
+        else:
+            args.update(parse_qsl(raw))
+            for key in ("blocks", "view", "metadata"):
+                if isinstance(args.get(key), str):
+                    args[key] = json.loads(args[key])
+        auth = handler.headers.get("Authorization") or ""
+        token = auth.removeprefix("Bearer ") or args.get("token")
+        with self._lock:
+            queue = self._failures.get(method)
+            failure = queue.popleft() if queue else None
+        if self.latency:
+            time.sleep(self.latency)
+        status, headers = 200, {}
+        if failure is not None and failure.status != 200:
+            status, headers = failure.status, dict(failure.headers)
+            if failure.retry_after is not None:
+                headers["Retry-After"] = str(failure.retry_after)
+            body: dict[str, Any] = {"ok": False, "error": "ratelimited"}
+        elif failure is not None:
+            body = {"ok": False, "error": failure.error or "fatal_error"}
+        elif not token:
+            body = {"ok": False, "error": "not_authed"}
+        else:
+            body = self._answer(method, args)
+        with self._lock:
+            self.calls.append(SlackCall(method, args, token, arrived, status, body))
+        self._send(handler, status, body, headers)
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://fake-team.slack.com/",
+                "team": "Fake Team",
+                "user": "digestbot",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            }
+        if method == "chat.postMessage":
+            channel = str(args.get("channel", ""))
+            if not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            ts = self._next_ts()
+            message: dict[str, Any] = {
+                "type": "message",
+                "subtype": "bot_message",
+                "text": args.get("text", ""),
+                "user": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "ts": ts,
+                "team": TEAM_ID,
+            }
+            if args.get("blocks"):
+                message["blocks"] = args["blocks"]
+            if args.get("thread_ts"):
+                message["thread_ts"] = args["thread_ts"]
+            if args.get("metadata"):
+                message["metadata"] = args["metadata"]
+            with self._lock:
+                self._messages[(channel, ts)] = message
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "apps.connections.open":
+            if not self.socket_url:
+                return {"ok": False, "error": "invalid_auth"}
+            return {"ok": True, "url": self.socket_url}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "views.open":
+            view = dict(args.get("view") or {})
+            return {
+                "ok": True,
+                "view": {**view, "id": f"V{next(self._ts):08d}", "team_id": TEAM_ID},
+            }
+        if method == "conversations.replies":
+            channel, ts = str(args.get("channel")), str(args.get("ts"))
+            with self._lock:
+                thread = [
+                    m
+                    for (c, t), m in sorted(self._messages.items())
+                    if c == channel and (t == ts or m.get("thread_ts") == ts)
+                ]
+            return {"ok": True, "messages": thread, "has_more": False}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    @staticmethod
+    def _send(
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str],
+    ) -> None:
+        data = json.dumps(body).encode("utf-8")
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json; charset=utf-8")
+        handler.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.end_headers()
+        handler.wfile.write(data)

@@ -1,0 +1,72 @@
+"""`digestbot chat`: the console adapter driven through stdin."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from handlers.console import ConsoleAdapter, run_console, terminal_safe
+from handlers.conversation import Conversation
+from handlers.ports import ReplyTarget
+from tests.fakes.chat import build_chat_core, make_widget_repo, preserved_logging, write_config
+
+
+async def test_a_session_digest_then_thread_questions(tmp_path: Path) -> None:
+    shas = make_widget_repo(tmp_path / "widget")
+    core = build_chat_core(tmp_path, tmp_path / "widget")
+    try:
+        stdin = io.StringIO(
+            "help\n"
+            "\n"
+            "digest widget today\n"
+            f"{shas['feature'][:7]}\n"
+            f"what about {shas['docs'][:8]}?\n"
+            f"{shas['older'][:7]}\n"
+            "digest nope\n"
+            "quit\n"
+            "digest widget today\n"  # after quit: never read
+        )
+        out = io.StringIO()
+        assert await run_console(Conversation.from_core(core), stdin, out, user="me") == 0
+        text = out.getvalue()
+    finally:
+        await core.aclose()
+    assert "digestbot commands" in text
+    assert "» Building the digest of acme/widget for today…" in text
+    assert "## acme/widget" in text and "feat(api): add streaming endpoint (#101)" in text
+    # the bare SHA and the question are answered from the last digest (the console's thread)
+    assert text.count(f"`{shas['feature'][:7]}`") >= 2
+    assert text.count(f"`{shas['docs'][:7]}`") >= 2
+    assert "is not one of this digest's commits" in text
+    assert "Unknown repository 'nope'" in text
+    assert text.count("Building the digest") == 1
+
+
+async def test_console_output_cannot_drive_the_terminal() -> None:
+    out = io.StringIO()
+    adapter = ConsoleAdapter(out)
+    await adapter.send_text(ReplyTarget("console", "console"), "red \x1b[31mALERT\x1b[0m\x07 done")
+    assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
+    assert "red [31mALERT[0m done" in out.getvalue()
+    assert terminal_safe("a\tb\nc\x9bd") == "a\tb\ncd"
+
+
+def test_digestbot_chat_command_runs_the_console(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_widget_repo(tmp_path / "widget")
+    config = write_config(tmp_path / "digestbot.toml", tmp_path / "widget")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    monkeypatch.setenv("DIGESTBOT_CONFIG", str(config))
+    for name in ("OPENAI_API_KEY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("digest widget 2026-02-08\nexit\n"))
+    with preserved_logging():
+        assert main(["chat"]) == 0
+    out = capsys.readouterr().out
+    assert "## acme/widget" in out and "docs: update README" in out

@@ -1,0 +1,166 @@
+"""`digestbot serve`: refuses half-configured platforms, serves Slack over HTTP, stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.cli import main
+from bot.errors import ConfigError
+from handlers.serve import NO_PLATFORM_MESSAGE, build_runtime, run_serve
+from tests.fakes.chat import (
+    build_chat_core,
+    make_widget_repo,
+    preserved_logging,
+    use_timed_source,
+    write_config,
+)
+from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_requests import SIGNING_SECRET, sign, slash_command
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_refuses_to_start_without_any_platform(tmp_path: Path) -> None:
+    make_widget_repo(tmp_path / "widget")
+    core = build_chat_core(tmp_path, tmp_path / "widget")
+    try:
+        with pytest.raises(ConfigError) as raised:
+            build_runtime(core)
+        assert raised.value.user_message == NO_PLATFORM_MESSAGE
+    finally:
+        await core.aclose()
+
+
+def test_cli_refuses_a_half_configured_slack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_widget_repo(tmp_path / "widget")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    monkeypatch.setenv(
+        "DIGESTBOT_CONFIG", str(write_config(tmp_path / "c.toml", tmp_path / "widget"))
+    )
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-123")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    monkeypatch.delenv("SLACK_MODE", raising=False)
+    with preserved_logging():
+        assert main(["serve"]) == ConfigError.exit_code
+    err = capsys.readouterr().err
+    assert "SLACK_APP_TOKEN is missing" in err and "xoxb-123" not in err
+
+
+async def test_http_mode_serves_and_finishes_in_flight_replies_on_stop(tmp_path: Path) -> None:
+    make_widget_repo(tmp_path / "widget")
+    port = _free_port()
+    with FakeSlackApi() as fake:
+        core = build_chat_core(
+            tmp_path,
+            tmp_path / "widget",
+            slack_bot_token="xoxb-serve",
+            slack_signing_secret=SIGNING_SECRET,
+            slack_mode="http",
+            slack_api_url=fake.base_url,
+            http_port=port,
+        )
+        gate = asyncio.Event()
+        source = use_timed_source(core, gate)
+        stop = asyncio.Event()
+        server = asyncio.create_task(run_serve(core, stop=stop))
+        try:
+            body = slash_command("widget today", trigger_id="serve-1")
+            stamp = int(time.time())
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": str(stamp),
+                "X-Slack-Signature": sign(SIGNING_SECRET, stamp, body),
+            }
+            async with aiohttp.ClientSession() as http:
+                for _ in range(200):  # the server binds shortly after the task starts
+                    try:
+                        async with http.post(
+                            f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers
+                        ) as response:
+                            assert response.status == 200
+                            ack = json.loads(await response.text())
+                            break
+                    except aiohttp.ClientConnectorError:
+                        await asyncio.sleep(0.02)
+                else:
+                    raise AssertionError("serve did not listen")
+            assert ack["text"].startswith("Building the digest of acme/widget")
+            for _ in range(200):
+                if source.started:
+                    break
+                await asyncio.sleep(0.01)
+            stop.set()  # what SIGTERM does
+            await asyncio.sleep(0.2)
+            assert not server.done()  # waiting for the in-flight digest
+            assert not fake.calls_to("chat.postMessage")
+            gate.set()
+            assert await asyncio.wait_for(server, timeout=30) == 0
+            (post,) = fake.calls_to("chat.postMessage")
+            assert post.ok and post.args["channel"] == "C0CHAN"
+        finally:
+            gate.set()
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(server, return_exceptions=True), timeout=30)
+            await core.aclose()
+
+
+def test_sigterm_stops_the_process_cleanly(tmp_path: Path) -> None:
+    make_widget_repo(tmp_path / "widget")
+    config = write_config(tmp_path / "c.toml", tmp_path / "widget")
+    with FakeSlackApi() as fake:
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+            "DIGESTBOT_CONFIG": str(config),
+            "SLACK_BOT_TOKEN": "xoxb-proc",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_MODE": "http",
+            "SLACK_API_URL": fake.base_url,
+            "HTTP_PORT": str(_free_port()),
+            "LOG_LEVEL": "INFO",
+        }
+        env.pop("OPENAI_API_KEY", None)
+        env.pop("SLACK_APP_TOKEN", None)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stderr is not None
+            lines: list[str] = []
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                line = proc.stderr.readline()
+                lines.append(line)
+                if "is serving" in line or not line:
+                    break
+            assert any("is serving" in line for line in lines), "".join(lines)
+            proc.send_signal(signal.SIGTERM)
+            _, rest = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0
+        assert "shutting down" in rest
+        assert "xoxb-proc" not in "".join(lines) + rest
