@@ -1,0 +1,442 @@
+"""A fake Feishu/Lark OpenAPI on 127.0.0.1 for the real `lark.Client.builder().domain(...)`.
+
+Speaks the wire format lark-oapi expects: JSON bodies and `{code, msg, data}` answers (the bot
+info endpoint answers `{code, msg, bot}` as the real one does). Endpoints:
+
+- POST /open-apis/auth/v3/tenant_access_token/internal (self-built app token)
+- GET  /open-apis/bot/v3/info
+- POST /open-apis/im/v1/messages?receive_id_type=chat_id (text and interactive; `content` must be
+  a JSON *string*; `uuid` dedupes: the same uuid within the window answers the first message
+  again without posting)
+- POST /open-apis/im/v1/messages/{message_id}/reply (`reply_in_thread`, `uuid`)
+- GET  /open-apis/im/v1/messages (list a chat's messages, newest or oldest first, paginated;
+  cards come back without their `element_id`s unless card_msg_content_type=raw_card_content)
+- GET  /open-apis/im/v1/chats/{chat_id} (owner and managers)
+
+Every call is recorded. Answers can be scripted per kind of call: HTTP 429 or HTTP 400 with code
+99991400 and an `x-ogw-ratelimit-reset` header, or any other error code. Bodies larger than
+`max_body_bytes` (30 KB, the documented limit for card messages) are refused with code 230025
+and cards with more than 200 tagged elements with code 230099, as the platform does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+APP_ID = "cli_fake0000000001"
+APP_SECRET = "fake-app-secret"
+BOT_OPEN_ID = "ou_fakebot000000000000000000000001"
+BOT_NAME = "digestbot"
+TENANT_KEY = "fake-tenant"
+# https://open.feishu.cn/document/server-docs/im-v1/message/create: card and post request
+# bodies are at most 30 KB; text messages 150 KB.
+CARD_BODY_MAX_BYTES = 30 * 1024
+TEXT_BODY_MAX_BYTES = 150 * 1024
+CARD_ELEMENTS_MAX = 200
+UUID_WINDOW_SECONDS = 3600.0
+INVALID_TOKEN = (
+    "Invalid access token for authorization. Please make a request with token attached."
+)
+TOO_MANY_ELEMENTS = (
+    "Failed to create card content, ext=ErrMsg: card element number over limit;"
+)
+
+Kind = str  # "token" | "bot" | "create" | "reply" | "list" | "chat"
+
+
+@dataclass(frozen=True)
+class FeishuCall:
+    """One recorded OpenAPI call."""
+
+    kind: Kind
+    method: str
+    path: str
+    query: dict[str, str]
+    body: dict[str, Any] | None
+    token: str | None
+    at: float  # time.monotonic() when the request arrived
+
+
+@dataclass(frozen=True)
+class FeishuFailure:
+    """A scripted answer: HTTP `status` with body `{code, msg}` and, for rate limits, the
+    `x-ogw-ratelimit-reset` header (seconds)."""
+
+    status: int = 400
+    code: int = 99991400
+    msg: str = "request trigger frequency limit"
+    reset: int | None = None
+
+
+@dataclass
+class FakeMessage:
+    """A message the bot posted (as the platform stores it)."""
+
+    message_id: str
+    chat_id: str
+    msg_type: str
+    content: str
+    create_time: int  # ms
+    root_id: str | None = None
+    parent_id: str | None = None
+    thread_id: str | None = None
+    uuid: str | None = None
+    reply_in_thread: bool = False
+
+    def data(self, *, raw_card: bool = True) -> dict[str, Any]:
+        content = self.content
+        if self.msg_type == "interactive" and not raw_card:
+            content = json.dumps(_without_element_ids(json.loads(content)), ensure_ascii=False)
+        data: dict[str, Any] = {
+            "message_id": self.message_id,
+            "msg_type": self.msg_type,
+            "create_time": str(self.create_time),
+            "update_time": str(self.create_time),
+            "deleted": False,
+            "updated": False,
+            "chat_id": self.chat_id,
+            "sender": {
+                "id": APP_ID,
+                "id_type": "app_id",
+                "sender_type": "app",
+                "tenant_key": TENANT_KEY,
+            },
+            "body": {"content": content},
+        }
+        for key in ("root_id", "parent_id", "thread_id"):
+            value = getattr(self, key)
+            if value:
+                data[key] = value
+        return data
+
+    @property
+    def card(self) -> dict[str, Any]:
+        value: dict[str, Any] = json.loads(self.content)
+        return value
+
+
+@dataclass
+class FakeChat:
+    owner_id: str = "ou_owner"
+    managers: list[str] = field(default_factory=list)
+    name: str = "digest chat"
+
+
+class FakeFeishuApi:
+    """Threaded fake server; use as a context manager. `base_url` is what `domain()` takes."""
+
+    def __init__(
+        self,
+        *,
+        app_id: str = APP_ID,
+        app_secret: str = APP_SECRET,
+        bot_open_id: str = BOT_OPEN_ID,
+        max_body_bytes: int = CARD_BODY_MAX_BYTES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.bot_open_id = bot_open_id
+        self.max_body_bytes = max_body_bytes
+        self.clock = clock
+        self.calls: list[FeishuCall] = []
+        self.messages: list[FakeMessage] = []
+        self.chats: dict[str, FakeChat] = {}
+        self._failures: dict[Kind, deque[FeishuFailure]] = {}
+        self._uuids: dict[str, tuple[FakeMessage, float]] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._time = itertools.count(1_770_000_000_000, 1000)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> FakeFeishuApi:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                fake._handle(self, "POST")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeFeishuApi:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def token(self) -> str:
+        return "t-" + hashlib.sha256(self.app_id.encode()).hexdigest()[:32]
+
+    # -- scripting and inspection -----------------------------------------------------------
+
+    def fail_next(self, kind: Kind, *failures: FeishuFailure) -> None:
+        with self._lock:
+            self._failures.setdefault(kind, deque()).extend(failures)
+
+    def rate_limit_next(
+        self, kind: Kind, reset: int = 2, *, status: int = 400, code: int = 99991400
+    ) -> None:
+        self.fail_next(kind, FeishuFailure(status=status, code=code, reset=reset))
+
+    def set_chat(self, chat_id: str, owner_id: str, managers: list[str] | None = None) -> None:
+        with self._lock:
+            self.chats[chat_id] = FakeChat(owner_id, list(managers or []))
+
+    def calls_to(self, kind: Kind) -> list[FeishuCall]:
+        with self._lock:
+            return [c for c in self.calls if c.kind == kind]
+
+    def posted(self) -> list[FakeMessage]:
+        """Every message actually posted, in order (uuid repeats are not posted again)."""
+        with self._lock:
+            return list(self.messages)
+
+    def message(self, message_id: str) -> FakeMessage:
+        with self._lock:
+            return next(m for m in self.messages if m.message_id == message_id)
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        arrived = time.monotonic()
+        split = urlsplit(handler.path)
+        path, query = split.path, dict(parse_qsl(split.query))
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            self._send(handler, 400, {"code": 9499, "msg": "Bad Request"})
+            return
+        kind = _kind(method, path)
+        auth = handler.headers.get("Authorization") or ""
+        token = auth.removeprefix("Bearer ").strip() or None
+        with self._lock:
+            self.calls.append(FeishuCall(kind, method, path, query, body, token, arrived))
+            queue = self._failures.get(kind)
+            failure = queue.popleft() if queue else None
+        if failure is not None:
+            headers = {}
+            if failure.reset is not None:
+                headers["x-ogw-ratelimit-reset"] = str(failure.reset)
+            self._send(handler, failure.status, {"code": failure.code, "msg": failure.msg}, headers)
+            return
+        if kind == "token":
+            self._send(handler, 200, self._tenant_token(body or {}))
+            return
+        if token != self.token:
+            self._send(handler, 400, {"code": 99991663, "msg": INVALID_TOKEN})
+            return
+        status, answer = self._answer(kind, path, query, body or {}, len(raw))
+        self._send(handler, status, answer)
+
+    def _tenant_token(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("app_id") != self.app_id or body.get("app_secret") != self.app_secret:
+            return {"code": 10014, "msg": "app secret invalid"}
+        return {"code": 0, "msg": "ok", "tenant_access_token": self.token, "expire": 7200}
+
+    def _answer(
+        self, kind: Kind, path: str, query: dict[str, str], body: dict[str, Any], size: int
+    ) -> tuple[int, dict[str, Any]]:
+        if kind == "bot":
+            bot = {"activate_status": 2, "app_name": BOT_NAME, "avatar_url": "",
+                   "ip_white_list": [], "open_id": self.bot_open_id}  # fmt: skip
+            return 200, {"code": 0, "msg": "ok", "bot": bot}
+        if kind == "chat":
+            chat_id = path.rsplit("/", 1)[-1]
+            with self._lock:
+                chat = self.chats.get(chat_id)
+            if chat is None:
+                return 400, {"code": 232011, "msg": "Operator can NOT be out of the chat."}
+            data = {"chat_mode": "group", "chat_type": "private", "name": chat.name,
+                    "owner_id": chat.owner_id, "owner_id_type": "open_id",
+                    "user_manager_id_list": chat.managers, "bot_manager_id_list": []}  # fmt: skip
+            return 200, {"code": 0, "msg": "success", "data": data}
+        if kind == "list":
+            return self._list(query)
+        if kind in {"create", "reply"}:
+            return self._post(kind, path, query, body, size)
+        return 404, {"code": 404, "msg": "404 page not found"}
+
+    def _post(
+        self, kind: Kind, path: str, query: dict[str, str], body: dict[str, Any], size: int
+    ) -> tuple[int, dict[str, Any]]:
+        msg_type, content = body.get("msg_type"), body.get("content")
+        if msg_type not in {"text", "interactive", "post"} or not isinstance(content, str):
+            return 400, {"code": 230001, "msg": "Your request contains an invalid request "
+                         "parameter, ext=content must be a JSON string."}  # fmt: skip
+        try:
+            parsed = json.loads(content)
+        except ValueError:
+            return 400, {"code": 230001, "msg": "invalid message content"}
+        limit = TEXT_BODY_MAX_BYTES if msg_type == "text" else self.max_body_bytes
+        if size > limit:
+            return 400, {"code": 230025,
+                         "msg": "The length of the message content reaches its limit."}  # fmt: skip
+        if msg_type == "interactive" and _count_tags(parsed) > CARD_ELEMENTS_MAX:
+            return 400, {"code": 230099, "msg": TOO_MANY_ELEMENTS}
+        uuid = body.get("uuid")
+        if uuid is not None and (not isinstance(uuid, str) or len(uuid) > 50):
+            return 400, {"code": 230001, "msg": "invalid request param, ext=uuid too long"}
+        now = self.clock()
+        with self._lock:
+            if uuid and uuid in self._uuids:
+                message, at = self._uuids[uuid]
+                if now - at < UUID_WINDOW_SECONDS:
+                    return 200, {"code": 0, "msg": "success", "data": message.data()}
+        if kind == "create":
+            if query.get("receive_id_type") != "chat_id" or not body.get("receive_id"):
+                return 400, {"code": 230001, "msg": "invalid receive_id"}
+            message = self._new(str(body["receive_id"]), str(msg_type), content, uuid)
+        else:
+            parent_id = path.split("/")[-2]
+            if not parent_id.startswith("om_"):
+                return 400, {"code": 230001, "msg": "invalid message_id"}
+            message = self._reply(parent_id, str(msg_type), content, uuid,
+                                  bool(body.get("reply_in_thread")))  # fmt: skip
+        with self._lock:
+            self.messages.append(message)
+            if uuid:
+                self._uuids[uuid] = (message, now)
+        return 200, {"code": 0, "msg": "success", "data": message.data()}
+
+    def _new(self, chat_id: str, msg_type: str, content: str, uuid: str | None) -> FakeMessage:
+        return FakeMessage(self._message_id(), chat_id, msg_type, content, next(self._time),
+                           uuid=uuid)  # fmt: skip
+
+    def _reply(
+        self, parent_id: str, msg_type: str, content: str, uuid: str | None, in_thread: bool
+    ) -> FakeMessage:
+        with self._lock:
+            parent = next((m for m in self.messages if m.message_id == parent_id), None)
+        # A message the fake never saw is a user's message (events carry those ids): top level.
+        chat_id = parent.chat_id if parent else "oc_unknown"
+        root = (parent.root_id if parent else None) or parent_id
+        thread = parent.thread_id if parent else None
+        if thread is None and in_thread:
+            thread = "omt_" + hashlib.sha256(root.encode()).hexdigest()[:16]
+            with self._lock:
+                for m in self.messages:
+                    if m.message_id == root:
+                        m.thread_id = thread
+        message = self._new(chat_id, msg_type, content, uuid)
+        message.root_id, message.parent_id, message.thread_id = root, parent_id, thread
+        message.reply_in_thread = in_thread
+        return message
+
+    def _list(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if query.get("container_id_type") != "chat" or not query.get("container_id"):
+            return 400, {"code": 230001, "msg": "invalid container_id"}
+        chat = query["container_id"]
+        with self._lock:
+            items = [m for m in self.messages if m.chat_id == chat]
+        if query.get("sort_type") == "ByCreateTimeDesc":
+            items.reverse()
+        size = min(max(int(query.get("page_size") or 20), 1), 50)
+        start = int(query.get("page_token") or 0)
+        page = items[start : start + size]
+        raw = query.get("card_msg_content_type") == "raw_card_content"
+        more = start + size < len(items)
+        data = {
+            "has_more": more,
+            "page_token": str(start + size) if more else "",
+            "items": [m.data(raw_card=raw) for m in page],
+        }
+        return 200, {"code": 0, "msg": "success", "data": data}
+
+    def _message_id(self) -> str:
+        return f"om_{next(self._ids):032x}"
+
+    @staticmethod
+    def _send(
+        handler: BaseHTTPRequestHandler,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json; charset=utf-8")
+        handler.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            handler.send_header(key, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+
+def _kind(method: str, path: str) -> Kind:
+    if path == "/open-apis/auth/v3/tenant_access_token/internal":
+        return "token"
+    if path == "/open-apis/bot/v3/info":
+        return "bot"
+    if path.startswith("/open-apis/im/v1/chats/"):
+        return "chat"
+    if path == "/open-apis/im/v1/messages":
+        return "create" if method == "POST" else "list"
+    if path.startswith("/open-apis/im/v1/messages/") and path.endswith("/reply"):
+        return "reply"
+    return "unknown"
+
+
+def _count_tags(value: Any) -> int:
+    if isinstance(value, dict):
+        return int("tag" in value) + sum(_count_tags(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_count_tags(v) for v in value)
+    return 0
+
+
+def _without_element_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_element_ids(v) for k, v in value.items() if k != "element_id"}
+    if isinstance(value, list):
+        return [_without_element_ids(v) for v in value]
+    return value
+
