@@ -103,3 +103,29 @@ class StorageError(DigestbotError):
     """The database could not be read or written."""
 
     exit_code = 74  # EX_IOERR
+
+
+class MissingAccessError(PlatformError):
+    """The platform says the bot may not see or post in a channel (Discord 403 with code 50001
+    Missing Access or 50013 Missing Permissions).
+
+    `failures` counts the refusals in a row for that channel. Once they repeat, `pause` is True
+    and the adapter stops calling the platform for the channel for a while: the scheduler
+    should pause the subscription (with a log line) instead of retrying every day.
+    """
+
+    def __init__(
+        self,
+        user_message: str,
+        *,
+        platform: str,
+        channel_id: str,
+        failures: int = 1,
+        pause: bool = False,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(user_message, detail=detail)
+        self.platform = platform
+        self.channel_id = channel_id
+        self.failures = failures
+        self.pause = pause
