@@ -155,7 +155,7 @@ class Conversation:
             retry = self._limiter.retry_at(limits)
             if retry is not None:
                 return Ack(retry_message("digests", retry, self._clock()), True)
-            return Ack(_building(repo, command), False)
+            return Ack(_building(repo, command, command.language or event.language), False)
         return Ack(None, False)
 
     async def handle(
@@ -298,7 +298,8 @@ class Conversation:
         enforce(self._limiter, limits, "digests", self._clock())
         channel = ReplyTarget(event.platform, event.channel_id, None, event.user_id, event)
         if not turn.acked:
-            await turn.adapter.send_notice(channel, _building(repo, command))
+            language = command.language or event.language or self._settings.default_language
+            await turn.adapter.send_notice(channel, _building(repo, command, language))
         request = DigestRequest(
             language=command.language or event.language or self._settings.default_language,
             min_importance=command.min_importance or Importance.LOW,
@@ -388,5 +389,7 @@ def _reply_thread(event: InboundEvent) -> str | None:
     return event.message_id if event.kind in {"mention", "message", "button"} else None
 
 
-def _building(repo: RepoTarget, command: DigestCommand) -> str:
+def _building(repo: RepoTarget, command: DigestCommand, language: str | None) -> str:
+    if language == "zh":
+        return f"正在生成 {repo.name} 的摘要（{command.when}）…"
     return f"Building the digest of {repo.name} for {command.when}…"

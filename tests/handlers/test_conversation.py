@@ -79,6 +79,16 @@ async def test_acked_digest_sends_no_second_building_notice(core: Core) -> None:
     assert adapter.kinds() == ["digest"]
 
 
+async def test_building_notice_follows_the_language(core: Core) -> None:
+    conv, adapter = Conversation.from_core(core), RecordingAdapter()
+    assert conv.ack(event("widget yesterday", kind="command", language="zh")).text == (
+        "正在生成 acme/widget 的摘要（yesterday）…"
+    )
+    assert conv.ack(event("widget yesterday lang zh", kind="command")).text is not None
+    await conv.handle(event("digest widget yesterday", kind="mention", language="zh"), adapter)
+    assert adapter.notices()[0].startswith("正在生成")
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
