@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,9 +80,7 @@ class FeishuConfig:
     language: Language = "zh"
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, app: AppConfig | None = None
-    ) -> FeishuConfig | None:
+    def from_settings(cls, settings: Settings, app: AppConfig | None = None) -> FeishuConfig | None:
         """None when Feishu is not configured at all; ConfigError when half configured."""
         app_id = (settings.feishu_app_id or "").strip() or None
         secret = _secret(settings.feishu_app_secret)
@@ -218,11 +217,12 @@ class FeishuBot:
             found = request.headers
             raw.headers = {name: found[name] for name in _FORWARDED_HEADERS if name in found}
             response = self.dispatcher.do(raw)
+            status, body = response.status_code, response.content or b""
+            if status == 500 and _REJECTED.search(body):
+                # lark-oapi answers a bad signature or token with 500; it is the caller's fault.
+                status, body = 401, b'{"msg":"unauthorized"}'
             return web.Response(
-                status=response.status_code,
-                body=response.content or b"",
-                content_type="application/json",
-                charset="utf-8",
+                status=status, body=body, content_type="application/json", charset="utf-8"
             )
 
         return handle
@@ -282,6 +282,9 @@ def _manages(event: InboundEvent) -> bool:
     return isinstance(command, SubscribeCommand | UnsubscribeCommand | ListSubscriptionsCommand)
 
 
+_REJECTED = re.compile(rb"signature|verification_token|token|decrypt|padding", re.IGNORECASE)
+
+
 def _plain(value: Any) -> dict[str, Any]:
     """An SDK model object back to plain JSON data."""
     loaded = json.loads(lark.JSON.marshal(value) or "{}")
@@ -293,4 +296,3 @@ def _secret(value: Any) -> str | None:
         return None
     raw = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
     return raw.strip() or None
-
