@@ -18,11 +18,10 @@ _TOKEN_RE = re.compile(
 REDACTED = "[redacted]"
 
 
-class RedactingFilter(logging.Filter):
-    """Replaces known secret values and token-shaped strings in every record's final text."""
+class Redactor:
+    """Replaces known secret values and token-shaped strings in text."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
         # Longest first so a secret containing another is replaced whole.
         self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
 
@@ -31,15 +30,20 @@ class RedactingFilter(logging.Filter):
             text = text.replace(secret, REDACTED)
         return _TOKEN_RE.sub(REDACTED, text)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if record.exc_info:
-            message += "\n" + logging.Formatter().formatException(record.exc_info)
-            record.exc_info = None
-            record.exc_text = None
-        record.msg = self.redact(message)
-        record.args = None
-        return True
+
+class RedactingFormatter(logging.Formatter):
+    """Formats with `inner`, then redacts the whole line (message, traceback, extras).
+
+    A formatter rather than a filter, so the record itself (seen by other handlers) is untouched.
+    """
+
+    def __init__(self, inner: logging.Formatter, redactor: Redactor) -> None:
+        super().__init__()
+        self._inner = inner
+        self._redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redactor.redact(self._inner.format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -55,17 +59,20 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         data.update({k: v for k, v in vars(record).items() if k not in self._SKIP})
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
 def configure_logging(level: str, fmt: str, secrets: Iterable[str]) -> None:
     """Route all logging to stderr (stdout carries the report) through the redacting filter."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactingFilter(secrets))
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    inner = (
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handler.setFormatter(RedactingFormatter(inner, Redactor(secrets)))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper() if isinstance(level, str) else level)

@@ -14,6 +14,7 @@ import pytest
 
 from bot.cli import main
 from tests.data.heuristic_cases import REFERENCE_CASES
+from tests.fakes.chat import preserved_logging
 from tests.fakes.git_repo import GitRepoBuilder
 from tests.fakes.github_server import FakeFile, FakeGitHub, FakePull
 
@@ -21,8 +22,9 @@ REPO = "sgl-project/sglang"
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test gets its own data dir and no ambient settings or config files."""
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test gets its own data dir, no ambient settings or config files, and pytest's
+    logging handlers back afterwards (the CLI installs its own)."""
     for name in (
         "GITHUB_TOKEN",
         "OPENAI_API_KEY",
@@ -35,6 +37,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DIGESTBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)
+    with preserved_logging():
+        yield
 
 
 @pytest.fixture
