@@ -139,6 +139,10 @@ def _change_type(commit: Commit, parts: TitleParts, fp: Footprint, merge: bool) 
     elif verdict.kind in _OVERRIDABLE and only in _PATH_TYPES and only is not None:
         verdict.kind, verdict.source = _PATH_TYPES[only], "paths"
         verdict.reasons.append(f"override:only-{only.value}")
+    elif kind is None and code_files and _mostly_new_code(commit):
+        # No word in the title says what it is, but most changed lines are new files: an
+        # addition, not upkeep.
+        verdict = _Verdict(ChangeType.FEATURE, "paths", ["type:paths:new-code"])
 
     if only in (PathKind.DOCS, PathKind.CI):
         verdict.trivial = True
@@ -286,3 +290,14 @@ def classify_commit(commit: Commit) -> Classification:
         platform=platform,
         huge=huge,
     )
+
+
+# A commit counts as "mostly new code" when files it adds hold this share of its changed lines.
+NEW_CODE_SHARE = 0.6
+NEW_CODE_MIN_LINES = 50
+
+
+def _mostly_new_code(commit: Commit) -> bool:
+    total = sum(f.changes for f in commit.files)
+    added = sum(f.additions for f in commit.files if f.status == "added")
+    return total >= NEW_CODE_MIN_LINES and added >= NEW_CODE_SHARE * total

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.models import ChangeType
 
-RULES_VERSION = "h1"  # bump on any rule change: it is part of the analysis cache key
+RULES_VERSION = "h2"  # bump on any rule change: it is part of the analysis cache key
 
 # --- Size thresholds (changed lines = additions + deletions) ---------------------------------
 SMALL_FIX_LINES = 50  # a fix this small in one non-hub core file is LOW

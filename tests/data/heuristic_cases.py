@@ -481,6 +481,20 @@ def _extras() -> list[Case]:
     srt = _SRT
     cases = [
         Case(
+            "untyped_title_adding_a_module",
+            make_commit(
+                "Heuristic analyzer: path kinds, size and keywords",
+                [
+                    ("bot/analysis/heuristic.py", 380, 0, "added"),
+                    ("bot/analysis/footprint.py", 150, 0, "added"),
+                    ("tests/bot/analysis/test_heuristic.py", 200, 0, "added"),
+                    ("bot/app.py", 4, 1),
+                ],
+            ),
+            ChangeType.FEATURE,
+            Importance.MEDIUM,
+        ),
+        Case(
             "docs_only",
             make_commit(
                 "docs: add Ascend NPU deployment guide for diffusion models (#18470)",
