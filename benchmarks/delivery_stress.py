@@ -1,0 +1,169 @@
+"""Stress (not a test): many more randomised crash-and-restart runs of the scheduler than the
+test suite makes, and repeated multi-process runs on PostgreSQL when a server answers.
+
+In-process runs (tests/fakes/crash_harness.py): each run has 1–3 random subscriptions over 5
+simulated days; the bot dies at each post with probability p before the send, after the send
+(before the outbox commit) or after the commit, and comes back after a random delay; the chat
+platform outlives it. Multi-process runs (tests/fakes/delivery_worker.py): N real processes on
+one PostgreSQL database, some dying at the same three points and being replaced.
+
+Run: `python benchmarks/delivery_stress.py [--runs 2000] [--long-runs 500] [--pg-rounds 3]`.
+Prints runs, posts expected, posts seen, missed reported, duplicates and losses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fakes.crash_harness import (
+    ALL_DELAYS,
+    CRASH_POINTS,
+    SHORT_DELAYS,
+    CrashRun,
+    RunResult,
+)
+from tests.fakes.scheduled_chat import SnapshotSource, make_daily_repo
+
+
+def _workdir() -> Path:
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="digestbot-stress-", dir=base))
+
+
+async def in_process(runs: int, seed: int, delays: tuple[timedelta, ...], probability: float,
+                     repo: Path, workdir: Path) -> list[RunResult]:  # fmt: skip
+    source = await SnapshotSource.load(repo, date(2026, 1, 25), date(2026, 6, 30))
+    slots = asyncio.Semaphore(8)
+
+    async def one(index: int) -> RunResult:
+        async with slots:
+            rng = random.Random(seed * 1_000_000 + index)
+            start = datetime(2026, 2, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 120 * 1440))
+            path = workdir / f"run{index}"
+            result = await CrashRun(path, repo, rng, start=start, source=source, delays=delays,
+                                    probability=probability).run()  # fmt: skip
+            shutil.rmtree(path, ignore_errors=True)
+            return result
+
+    return list(await asyncio.gather(*(one(i) for i in range(runs))))
+
+
+def report(title: str, results: list[RunResult], seconds: float) -> bool:
+    crashes: Counter[str] = Counter()
+    for r in results:
+        crashes.update(r.crashes)
+    figures = {
+        "runs": len(results),
+        "posts expected": sum(len(r.expected) for r in results),
+        "posts seen": sum(sum(r.posts.values()) for r in results),
+        "missed reported": sum(sum(r.missed.values()) for r in results),
+        "duplicates": sum(r.duplicates for r in results),
+        "losses": sum(r.losses for r in results),
+        "unexpected posts": sum(r.unexpected for r in results),
+        "restarts": sum(r.restarts for r in results),
+        **{f"crashes {p.replace('_', ' ')}": crashes[p] for p in CRASH_POINTS},
+        "seconds": round(seconds, 1),
+    }
+    print(f"\n{title}")
+    for name, value in figures.items():
+        print(f"  {name:<22} {value}")
+    return figures["duplicates"] == figures["losses"] == figures["unexpected posts"] == 0
+
+
+def multi_process(rounds: int, repo: Path) -> bool:
+    from sqlalchemy import create_engine, text
+
+    from tests.fakes.delivery_worker import run_processes, seed_scenario
+    from tests.fakes.postgres import DEFAULT_URL
+
+    base = os.environ.get("DIGESTBOT_TEST_PG_URL", DEFAULT_URL)
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    ok = True
+    totals: Counter[str] = Counter()
+    for round_index in range(rounds):
+        for processes, crash in ((2, 0.0), (4, 0.0), (4, 0.06)):
+            name = f"dbt_stress_{os.getpid()}_{round_index}_{processes}_{int(crash * 100)}"
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            url = base.rsplit("/", 1)[0] + "/" + name
+            try:
+                scenario = seed_scenario(url, 24, datetime.now(UTC))
+                figures = run_processes(url, repo, scenario, processes,
+                                        crash_probability=crash, seed=round_index)  # fmt: skip
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            label = f"{processes} processes" + (" (crashing)" if crash else "")
+            print(f"  round {round_index + 1}, {label}: posts expected "
+                  f"{figures.posts_expected}, posts seen {figures.posts_seen}, notices "
+                  f"{figures.notices_seen}/{figures.notices_expected}, duplicates "
+                  f"{figures.duplicates}, losses {figures.losses}, crashes {figures.crashes}, "
+                  f"processes spawned {figures.spawned}")  # fmt: skip
+            totals.update({"runs": 1, "posts expected": figures.posts_expected,
+                           "posts seen": figures.posts_seen, "duplicates": figures.duplicates,
+                           "losses": figures.losses, "crashes": figures.crashes})  # fmt: skip
+            ok = ok and figures.duplicates == 0 and figures.losses == 0
+    admin.dispose()
+    print("  total: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=2000, help="runs with 1 s..5 h restarts")
+    parser.add_argument("--long-runs", type=int, default=500, help="runs with up to 72 h outages")
+    parser.add_argument("--pg-rounds", type=int, default=3, help="multi-process rounds (0: skip)")
+    parser.add_argument("--probability", type=float, default=0.12)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.CRITICAL)
+    workdir = _workdir()
+    ok = True
+    try:
+        repo = workdir / "widget"
+        make_daily_repo(repo, date(2026, 1, 25), 160)
+        for title, runs, delays, probability in (
+            ("in-process, restarts after 1 s / 5 min / 1 h / 5 h", args.runs, SHORT_DELAYS,
+             args.probability),
+            ("in-process, restarts after up to 25 h / 72 h too", args.long_runs, ALL_DELAYS,
+             args.probability * 1.5),
+        ):  # fmt: skip
+            if runs <= 0:
+                continue
+            began = time.perf_counter()
+            results = asyncio.run(
+                in_process(runs, args.seed, delays, probability, repo, workdir)
+            )
+            ok = report(title, results, time.perf_counter() - began) and ok
+        if args.pg_rounds > 0:
+            import socket
+
+            try:
+                socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
+            except OSError:
+                print("\nmulti-process: skipped (no PostgreSQL on 127.0.0.1:5432)")
+            else:
+                print("\nmulti-process on PostgreSQL (real OS processes, shared sink table)")
+                ok = multi_process(args.pg_rounds, repo) and ok
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("\nOK: no duplicates, no losses" if ok else "\nFAILED: duplicates or losses (above)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""`GET /healthz`: 200 with a JSON report when every check passes, 503 when one does not."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+HEALTH_PATH = "/healthz"
+CHECK_TIMEOUT = 5.0  # seconds; a probe (Kubernetes, Docker) gives up soon after
+
+Check = Callable[[], bool | Awaitable[bool]]
+
+
+class HealthCheck:
+    """Named checks (the scheduler runs, the store answers, each platform is connected)."""
+
+    def __init__(self, checks: Mapping[str, Check], *, timeout: float = CHECK_TIMEOUT) -> None:
+        self._checks = dict(checks)
+        self._timeout = timeout
+
+    def add(self, name: str, check: Check) -> None:
+        self._checks[name] = check
+
+    async def report(self) -> tuple[bool, dict[str, bool]]:
+        names = list(self._checks)
+        results = await asyncio.gather(*(self._run(n) for n in names))
+        report = dict(zip(names, results, strict=True))
+        return all(results), report
+
+    async def handle(self, request: web.Request) -> web.Response:
+        ok, checks = await self.report()
+        body = {"status": "ok" if ok else "unavailable", "checks": checks}
+        return web.json_response(body, status=200 if ok else 503)
+
+    async def _run(self, name: str) -> bool:
+        try:
+            async with asyncio.timeout(self._timeout):
+                value: Any = self._checks[name]()
+                if inspect.isawaitable(value):
+                    value = await value
+                return bool(value)
+        except TimeoutError:
+            log.warning("health check %s timed out", name)
+        except Exception:  # a failing check is a 503, never a 500
+            log.exception("health check %s failed", name)
+        return False
+
+
+def adapter_connected(adapter: object) -> Check:
+    """An adapter's `connected` (a bool property or method) when it has one; else it counts
+    as connected once `serve` started it."""
+
+    def check() -> bool:
+        value = getattr(adapter, "connected", True)
+        return bool(value() if callable(value) else value)
+
+    return check
+
+
+def store_reachable(ping: Callable[[], None]) -> Check:
+    """Runs a synchronous `ping` (raises when the database does not answer) off the loop."""
+
+    async def check() -> bool:
+        await asyncio.to_thread(ping)
+        return True
+
+    return check
