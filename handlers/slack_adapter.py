@@ -33,6 +33,9 @@ PLATFORM = "slack"
 # past this we post the details in the thread instead of racing the expiry.
 TRIGGER_WINDOW_SECONDS = 2.5
 DELIVERY_EVENT_TYPE = "digestbot_delivery"
+# How far back a restarted scheduler looks for its own post (the max page is 999; a daily
+# digest is among the channel's newest messages).
+HISTORY_PAGE = 200
 _USER_ERRORS = {
     "not_in_channel": "I can't post in this channel; invite me first (/invite @digestbot).",
     "channel_not_found": "I can't see this channel; invite me first (/invite @digestbot).",
@@ -135,6 +138,40 @@ class SlackAdapter:
                 break  # the root is up: record it so its thread still works
             refs.append(MessageRef(PLATFORM, target.channel_id, ts, thread))
         return refs
+
+    async def find_delivery(self, target: ReplyTarget, delivery_key: str) -> list[MessageRef]:
+        """The root (and thread parts) of a digest posted with `delivery_key` in its metadata.
+
+        Scheduled posts are recent top-level messages, so the newest page of the channel's
+        history is enough (https://api.slack.com/methods/conversations.history, which returns
+        metadata only with include_all_metadata).
+        """
+        history = await self._call(
+            "conversations.history",
+            self.client.conversations_history(
+                channel=target.channel_id, limit=HISTORY_PAGE, include_all_metadata=True
+            ),
+        )
+        for message in history.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if (
+                metadata.get("event_type") == DELIVERY_EVENT_TYPE
+                and payload.get("delivery_key") == delivery_key
+            ):
+                root = str(message["ts"])
+                refs = [MessageRef(PLATFORM, target.channel_id, root, None)]
+                replies = await self._call(
+                    "conversations.replies",
+                    self.client.conversations_replies(channel=target.channel_id, ts=root),
+                )
+                refs.extend(
+                    MessageRef(PLATFORM, target.channel_id, str(reply["ts"]), root)
+                    for reply in replies.get("messages") or []
+                    if reply.get("ts") != root and reply.get("bot_id") == message.get("bot_id")
+                )
+                return refs
+        return []
 
     async def send_details(
         self, target: ReplyTarget, item: DigestItem, repo_url: str, language: Language

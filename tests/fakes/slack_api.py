@@ -78,6 +78,9 @@ class FakeSlackApi:
             def do_POST(self) -> None:
                 fake._handle(self)
 
+            def do_GET(self) -> None:  # slack_sdk reads conversations.* with GET + query
+                fake._handle(self)
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -239,6 +242,20 @@ class FakeSlackApi:
                 "ok": True,
                 "view": {**view, "id": f"V{next(self._ts):08d}", "team_id": TEAM_ID},
             }
+        if method == "conversations.history":
+            channel = str(args.get("channel"))
+            with_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
+            limit = int(args.get("limit") or 100)
+            with self._lock:
+                top = [
+                    dict(m)
+                    for (c, t), m in sorted(self._messages.items(), reverse=True)
+                    if c == channel and m.get("thread_ts") in (None, t)
+                ][:limit]
+            if not with_metadata:  # Slack hides metadata unless asked for it
+                for message in top:
+                    message.pop("metadata", None)
+            return {"ok": True, "messages": top, "has_more": False}
         if method == "conversations.replies":
             channel, ts = str(args.get("channel")), str(args.get("ts"))
             with self._lock:

@@ -324,7 +324,7 @@ async def test_serve_runs_the_discord_bot_when_its_token_is_set(env: Env) -> Non
         discord_bot_token=SecretStr(BOT_TOKEN),
     )
     runtime = build_runtime(env.core)
-    assert [s.name for s in runtime.services] == ["discord"]
+    assert [s.name for s in runtime.services] == ["discord", "scheduler"]
     assert isinstance(runtime.context.adapters["discord"], DiscordAdapter)
 
 
