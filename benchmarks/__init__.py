@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): digest speed, cost and memory; run `python -m benchmarks`."""
