@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,6 +11,7 @@ from bot.analysis.base import Analyzer
 from bot.analysis.heuristic import HeuristicAnalyzer
 from bot.config import AppConfig, Settings, load_app_config
 from bot.filters import CommitFilter
+from bot.metrics import Metrics
 from bot.models import Language
 from bot.repos import RepoResolver, RepoTarget
 from bot.service import DigestService
@@ -20,6 +21,7 @@ from bot.sources.github import GitHubSource
 from bot.storage.sql import SqlStore
 
 DEFAULT_CONFIG_NAME = "digestbot.toml"
+Closer = Callable[[], Awaitable[None]]
 
 
 def utc_now() -> datetime:
@@ -37,6 +39,8 @@ class Core:
     service: DigestService
     sources: dict[str, CommitSource]
     clock: Callable[[], datetime]
+    metrics: Metrics = field(default_factory=Metrics)  # served on GET /metrics by `serve`
+    closers: list[Closer] = field(default_factory=list)
 
     def default_timezone(self) -> str:
         return self.settings.digestbot_tz or self.config.defaults.timezone
@@ -55,6 +59,8 @@ class Core:
     async def aclose(self) -> None:
         for source in self.sources.values():
             await source.aclose()
+        for close in self.closers:
+            await close()
         self.store.close()
 
 
@@ -68,14 +74,16 @@ def config_path(settings: Settings, explicit: Path | None = None) -> Path | None
     return local if local.is_file() else None
 
 
-def build_analyzer(settings: Settings) -> tuple[Analyzer, Analyzer]:
-    """(analyzer, heuristic fallback): the LLM when a key is set, else the heuristic alone."""
+def build_analyzer(settings: Settings) -> tuple[Analyzer, Analyzer, list[Closer]]:
+    """(analyzer, heuristic fallback, what to close on shutdown): the LLM when a key is set,
+    else the heuristic alone."""
     heuristic = HeuristicAnalyzer()
     if not settings.llm_enabled:
-        return heuristic, heuristic
+        return heuristic, heuristic, []
     from bot.analysis.llm_factory import build_llm_analyzer
 
-    return build_llm_analyzer(settings, heuristic), heuristic
+    llm = build_llm_analyzer(settings, heuristic)
+    return llm, heuristic, [llm.aclose]
 
 
 def build_core(
@@ -86,6 +94,7 @@ def build_core(
 ) -> Core:
     """Open the store and wire sources, analyzers and the digest service."""
     config = load_app_config(config_path(settings, config_file))
+    metrics = Metrics()
     store = SqlStore.open(settings.resolved_database_url)
     token = settings.github_token.get_secret_value() if settings.github_token else None
     sources: dict[str, CommitSource] = {
@@ -95,12 +104,18 @@ def build_core(
             concurrency=settings.github_concurrency,
             max_rate_limit_wait=settings.github_max_rate_limit_wait,
             timeout=settings.github_timeout,
+            observer=metrics,
         ),
         "local": GitSource(),
     }
-    analyzer, fallback = build_analyzer(settings)
+    analyzer, fallback, closers = build_analyzer(settings)
     service = DigestService(
-        sources=sources, analyzer=analyzer, fallback_analyzer=fallback, store=store, clock=clock
+        sources=sources,
+        analyzer=analyzer,
+        fallback_analyzer=fallback,
+        store=store,
+        clock=clock,
+        metrics=metrics,
     )
     return Core(
         settings=settings,
@@ -110,4 +125,6 @@ def build_core(
         service=service,
         sources=sources,
         clock=clock,
+        metrics=metrics,
+        closers=closers,
     )

@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("serve", help="run the chat bots (every platform whose settings are set)")
     sub.add_parser("chat", help="talk to the bot in this terminal (no chat platform needed)")
+    sub.add_parser("doctor", help="check the settings and every configured dependency")
 
     sync = sub.add_parser("discord-sync", help="register the /digest command with Discord")
     sync.add_argument("--guild", action="append", default=[], metavar="ID",
@@ -80,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # reports bad settings in its table instead of exiting
+        from handlers.doctor import main as doctor_main
+
+        return doctor_main(args.config, verbose=args.verbose)
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -35,6 +35,7 @@ from bot.errors import (
     RepoNotAllowedError,
 )
 from bot.filters import CommitFilter
+from bot.metrics import NO_METRICS, DeliveryObserver, delivery_failure_reason
 from bot.models import Digest
 from bot.notices import failed_text, missed_text
 from bot.repos import RepoResolver, RepoTarget
@@ -165,7 +166,9 @@ class DeliveryRunner:
         clock: Callable[[], datetime],
         settings: DeliverySettings | None = None,
         worker_id: str | None = None,
+        observer: DeliveryObserver | None = None,
     ) -> None:
+        self._observer = observer if observer is not None else NO_METRICS
         self.subscriptions = subscriptions
         self.deliveries = deliveries
         self._builder = builder
@@ -262,6 +265,8 @@ class DeliveryRunner:
         )
         if not done:
             return Outcome(row, None)
+        if state is DeliveryState.MISSED:
+            self._observer.delivery_failed("missed")
         log.warning("delivery %s %s: %s", row.key, state.value, reason)
         return Outcome(row, state, reason)
 
@@ -272,6 +277,7 @@ class DeliveryRunner:
         reason: str,
         exc: DigestbotError | None,
     ) -> Outcome:
+        self._observer.delivery_failed(delivery_failure_reason(exc))
         row, now = attempt.row, self._clock()
         # A refusal the adapter reports cleanly posted nothing; anything else after the call
         # began (timeout, crash of the adapter) may have: the next attempt looks first. A

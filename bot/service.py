@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 
 from bot.analysis.base import AnalysisContext, AnalysisKey, Analyzer
 from bot.filters import CommitFilter
+from bot.metrics import NO_METRICS, DigestObserver
 from bot.models import (
     IMPORTANCE_ORDER,
     Commit,
@@ -58,12 +59,14 @@ class DigestService:
         fallback_analyzer: Analyzer,
         store: Store,
         clock: Callable[[], datetime],
+        metrics: DigestObserver | None = None,
     ) -> None:
         self._sources = sources
         self._analyzer = analyzer
         self._fallback = fallback_analyzer
         self._store = store
         self._clock = clock
+        self._metrics = metrics if metrics is not None else NO_METRICS
         self._inflight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
 
     def source_for(self, repo: RepoTarget) -> CommitSource:
@@ -82,18 +85,17 @@ class DigestService:
         listed = await source.list_commits(repo, window)
         kept = [c for c in listed if req.commit_filter.keeps_summary(c)]
         excluded = len(listed) - len(kept)
-        commits = await self.fetch_commits(repo, kept, use_cache=req.use_cache, progress=progress)
-        commits = [c for c in commits if req.commit_filter.keeps_commit(c)]
-        excluded += len(kept) - len(commits)
-        analyses = await self.analyze_commits(repo, commits, req, progress)
+        analysed = await self._fetch_and_analyze(repo, kept, req, progress)
+        excluded += len(kept) - len(analysed)
         items = [
-            _item(commit, analyses[commit.sha])
-            for commit in commits
-            if analyses[commit.sha].importance.rank <= req.min_importance.rank
+            _item(commit, analysis)
+            for commit, analysis in analysed
+            if analysis.importance.rank <= req.min_importance.rank
         ]
-        excluded += len(commits) - len(items)
+        excluded += len(analysed) - len(items)
         items.sort(key=lambda i: (i.analysis.importance.rank, -i.commit.committed_at.timestamp()))
         overview = await self._overview(repo, items, req)
+        self._metrics.digest_built(repo.name, (i.analysis.provenance.analyzer for i in items))
         return Digest(
             repo=repo.name,
             repo_url=source.repo_url(repo),
@@ -144,6 +146,8 @@ class DigestService:
             await asyncio.to_thread(self._store.get_commits, repo.key, shas) if use_cache else {}
         )
         missing = [sha for sha in shas if sha not in cached]
+        if use_cache:
+            self._metrics.cache_lookups("commit", hits=len(cached), misses=len(missing))
         progress.start("fetch", len(missing))
         source = self.source_for(repo)
 
@@ -180,6 +184,8 @@ class DigestService:
         )
         result = {sha: cached[key] for sha, key in keys.items() if key in cached}
         todo = [c for c in commits if c.sha not in result]
+        if request.use_cache:
+            self._metrics.cache_lookups("analysis", hits=len(result), misses=len(todo))
         context = AnalysisContext(language=request.language, components=repo.components)
         progress.start("analyze", len(todo))
 
@@ -193,6 +199,7 @@ class DigestService:
 
         fresh = await asyncio.gather(*(analyze(c) for c in todo))
         progress.finish("analyze")
+        self._metrics.analyses_made(fresh)
         # A fallback (the LLM failed) is not cached under the LLM's key: the next run retries it.
         to_store = [
             (keys[c.sha], a)
@@ -203,6 +210,94 @@ class DigestService:
             await asyncio.to_thread(self._store.put_analyses, to_store)
         result.update({c.sha: a for c, a in zip(todo, fresh, strict=True)})
         return result
+
+    async def _fetch_and_analyze(
+        self,
+        repo: RepoTarget,
+        wanted: Sequence[CommitSummary],
+        request: DigestRequest,
+        progress: ProgressReporter,
+    ) -> list[tuple[Commit, CommitAnalysis]]:
+        """(commit, analysis) for each wanted commit the path filter keeps, in listing order.
+
+        A pipeline: each commit's analysis starts as soon as its details are in, so detail
+        requests overlap the (much slower) LLM calls instead of all preceding the first one.
+        Caching and single-flight are as in fetch_commits / analyze_commits. After a failure
+        no new fetch or analysis starts (the error is raised; nothing is spent for nothing).
+        """
+        shas = [w.sha for w in wanted]
+        analyzer_id, version = self._analyzer.cache_id
+        keys = {
+            sha: AnalysisKey(repo.key, sha, analyzer_id, version, request.language)
+            for sha in shas
+        }
+        cached_commits: dict[str, Commit] = {}
+        cached: dict[AnalysisKey, CommitAnalysis] = {}
+        if request.use_cache:
+            cached_commits = await asyncio.to_thread(self._store.get_commits, repo.key, shas)
+            cached = await asyncio.to_thread(self._store.get_analyses, list(keys.values()))
+        to_fetch = sum(1 for sha in shas if sha not in cached_commits)
+        to_analyze = sum(1 for key in keys.values() if key not in cached)
+        progress.start("fetch", to_fetch)
+        progress.start("analyze", to_analyze)
+        source = self.source_for(repo)
+        context = AnalysisContext(language=request.language, components=repo.components)
+        fetched: list[Commit] = []
+        fresh: list[tuple[AnalysisKey, CommitAnalysis]] = []
+        failed = False
+
+        async def fetch(sha: str) -> Commit:
+            commit = await self._single_flight(
+                ("commit", repo.key, sha), lambda: source.get_commit(repo, sha)
+            )
+            fetched.append(commit)
+            progress.advance("fetch")
+            if len(fetched) == to_fetch:
+                progress.finish("fetch")
+            return commit
+
+        async def analyze(commit: Commit, key: AnalysisKey) -> CommitAnalysis:
+            analysis = await self._single_flight(
+                ("analysis", repo.key, commit.sha, analyzer_id, version, request.language),
+                lambda: self._analyzer.analyze(commit, context),
+            )
+            fresh.append((key, analysis))
+            progress.advance("analyze")
+            return analysis
+
+        async def one(sha: str) -> tuple[Commit, CommitAnalysis] | None:
+            nonlocal failed
+            key = keys[sha]
+            try:
+                commit = cached_commits.get(sha)
+                if commit is None and not failed:
+                    commit = await fetch(sha)
+                if commit is None or not request.commit_filter.keeps_commit(commit):
+                    if key not in cached:
+                        progress.advance("analyze")
+                    return None
+                analysis = cached.get(key)
+                if analysis is None and not failed:
+                    analysis = await analyze(commit, key)
+            except Exception:
+                failed = True
+                raise
+            return None if analysis is None else (commit, analysis)
+
+        results = await asyncio.gather(*(one(sha) for sha in shas))
+        progress.finish("fetch")
+        progress.finish("analyze")
+        if request.use_cache:
+            self._metrics.cache_lookups("commit", hits=len(cached_commits), misses=len(fetched))
+            self._metrics.cache_lookups("analysis", hits=len(cached), misses=len(fresh))
+        self._metrics.analyses_made(a for _, a in fresh)
+        if fetched:
+            await asyncio.to_thread(self._store.put_commits, repo.key, fetched)
+        # A fallback (the LLM failed) is not cached under the LLM's key: the next run retries it.
+        to_store = [(key, a) for key, a in fresh if not a.provenance.fallback_reason]
+        if to_store:
+            await asyncio.to_thread(self._store.put_analyses, to_store)
+        return [r for r in results if r is not None]
 
     async def _overview(
         self, repo: RepoTarget, items: Sequence[DigestItem], request: DigestRequest

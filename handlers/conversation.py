@@ -13,6 +13,7 @@ from typing import Protocol
 from bot.app import Core
 from bot.errors import AccessDeniedError, AnalysisError, ConfigError, DigestbotError
 from bot.filters import CommitFilter
+from bot.metrics import NO_METRICS, CommandObserver
 from bot.models import Digest, Importance, Language
 from bot.repos import RepoTarget
 from bot.service import DigestRequest, DigestService
@@ -94,6 +95,7 @@ class Conversation:
         settings: ConversationSettings | None = None,
         answerer: QuestionAnswerer | None = None,
         subscriptions: SubscriptionCommands | None = None,
+        metrics: CommandObserver | None = None,
     ) -> None:
         self._service = service
         self._digests = digests
@@ -107,6 +109,7 @@ class Conversation:
         self._answerer = answerer
         self.subscriptions = subscriptions  # settable: the scheduler is built after us
         self._claims = 0
+        self._metrics = metrics if metrics is not None else NO_METRICS
 
     @classmethod
     def from_core(
@@ -133,6 +136,7 @@ class Conversation:
             ),
             answerer=answerer,
             subscriptions=subscriptions,
+            metrics=core.metrics,
         )
 
     # -- entry points ------------------------------------------------------------------------
@@ -163,6 +167,8 @@ class Conversation:
     ) -> None:
         """Answer one event (at most once per event id). Never raises."""
         target = ReplyTarget.in_thread_of(event, _reply_thread(event))
+        started = self._metrics.now()
+        answering: str | None = None  # the command's metrics label once it is ours to answer
         try:
             command = self._parse(event)
             if command is None or (acked and isinstance(command, HelpCommand | ParseError)):
@@ -173,6 +179,7 @@ class Conversation:
             if not await self._claim(event):
                 log.info("duplicate %s event %s ignored", event.platform, event.event_id)
                 return
+            answering = _command_name(command)
             turn = _Turn(event, adapter, target, thread, acked)
             await self._dispatch(turn, command)
         except DigestbotError as exc:
@@ -182,6 +189,9 @@ class Conversation:
             ref = secrets.token_hex(3)
             log.exception("%s event %s failed (ref %s)", event.platform, event.event_id, ref)
             await self._safe_notice(adapter, target, f"Something went wrong (ref {ref}).")
+        finally:
+            if answering is not None:
+                self._metrics.command_finished(event.platform, answering, started)
 
     async def publish_digest(
         self,
@@ -195,6 +205,7 @@ class Conversation:
         """Save `digest`, post it, and record its messages so thread replies find it later."""
         digest_id = await asyncio.to_thread(self._digests.save_digest, digest, repo.key)
         refs = await adapter.send_digest(target, digest, delivery_key=delivery_key)
+        self._metrics.digest_posted(target.platform)
         shas = tuple(item.commit.sha for item in digest.items)
         await self._record(
             refs, "digest", digest_id=digest_id, repo=repo.name, shas=shas, language=digest.language
@@ -380,6 +391,13 @@ class _Turn:
     target: ReplyTarget
     thread: ThreadInfo | None
     acked: bool
+
+
+def _command_name(command: Command | ParseError) -> str:
+    """The command's label in metrics: digest, details, question, help, subscribe, …"""
+    if isinstance(command, ParseError):
+        return "invalid"
+    return type(command).__name__.removesuffix("Command").lower()
 
 
 def _reply_thread(event: InboundEvent) -> str | None:

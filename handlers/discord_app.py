@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import discord
 
 from bot.app import Core
 from bot.config import Settings
+from bot.doctor import Check
 from bot.errors import ConfigError, PlatformError
 from handlers.conversation import Conversation
 from handlers.discord_adapter import PLATFORM, POST_INTERVAL_SECONDS, DetailsMode, DiscordAdapter
@@ -32,8 +34,8 @@ WORKING = "Working on it…"
 MAX_RATELIMIT_WAIT = 60.0
 READY_TIMEOUT = 60.0  # how long `start` waits for the gateway before carrying on
 # View Channel, Send Messages, Send Messages in Threads, Create Public Threads, Embed Links,
-# Read Message History (https://discord.com/developers/docs/topics/permissions); docs/discord.md
-# says what each is for.
+# Read Message History (https://discord.com/developers/docs/topics/permissions); the README's
+# "Run on Discord" says what each is for.
 INVITE_PERMISSIONS = 309_237_730_304
 TOKEN_REFUSED = "Discord refused DISCORD_BOT_TOKEN; copy the bot token again."
 INTENTS_HELP = (
@@ -335,3 +337,47 @@ def build_discord_service(core: Core, conversation: Conversation) -> DiscordBot 
     if config is None:
         return None
     return DiscordBot(conversation, config, repo_names=core.resolver.names, clock=core.clock)
+
+
+# -- digestbot doctor ----------------------------------------------------------------------
+
+# Application flags: the Message Content intent is enabled (verified apps: limited)
+# https://discord.com/developers/docs/resources/application#application-object-application-flags
+MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)
+
+
+async def doctor_check(settings: Settings) -> Check | None:
+    """GET /users/@me with the bot token (and, when DISCORD_MESSAGE_CONTENT is on, the
+    application's intent flags); None when Discord is not configured."""
+    config = DiscordConfig.from_settings(settings)
+    if config is None:
+        return None
+    http = discord.http.HTTPClient(asyncio.get_running_loop())
+    try:
+        user = await http.static_login(config.token)
+        if config.message_content:
+            app = await http.application_info()
+            if not int(app.get("flags") or 0) & MESSAGE_CONTENT_FLAGS:
+                return Check.failed("discord", "the Message Content intent is off", INTENTS_HELP)
+    except discord.LoginFailure:
+        return Check.failed("discord", "Discord refused DISCORD_BOT_TOKEN (401)",
+                            "Developer Portal → your app → Bot → Reset Token, and put the new "
+                            "token in DISCORD_BOT_TOKEN (the bot token, not the client "
+                            "secret or the public key).")  # fmt: skip
+    except discord.HTTPException as exc:
+        return Check.failed("discord", f"Discord answered HTTP {exc.status} (code {exc.code})",
+                            "Retry later; https://discordstatus.com shows outages.")  # fmt: skip
+    except (aiohttp.ClientError, OSError) as exc:
+        return Check.failed("discord", f"Discord could not be reached ({type(exc).__name__})",
+                            "Check the network and proxy.")  # fmt: skip
+    finally:
+        await http.close()
+    name = f"{user.get('username', '?')} (id {user.get('id', '?')})"
+    return Check.passed("discord", f"logged in as {name}; invite: {invite_url(_int(user))}")
+
+
+def _int(user: Any) -> int | None:
+    try:
+        return int(user.get("id"))
+    except (TypeError, ValueError):
+        return None

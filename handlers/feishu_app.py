@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import httpx
 import lark_oapi as lark
 from aiohttp import web
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
@@ -30,6 +31,7 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 )
 
 from bot.config import AppConfig, Settings
+from bot.doctor import Check
 from bot.errors import ConfigError, PlatformError
 from bot.models import Language
 from handlers.commands import (
@@ -130,6 +132,7 @@ def feishu_language(settings: Settings, app: AppConfig | None) -> Language:
 
 def build_client(config: FeishuConfig) -> Any:
     """The OpenAPI client (`lark.Client`); ConfigError for a domain lark-oapi refuses."""
+    route_sdk_logs()
     try:
         return (
             lark.Client.builder()
@@ -144,6 +147,16 @@ def build_client(config: FeishuConfig) -> Any:
         raise ConfigError(
             f"FEISHU_DOMAIN must be {FEISHU_DOMAIN} or {LARK_DOMAIN}.", detail=str(exc)
         ) from exc
+
+
+def route_sdk_logs() -> None:
+    """lark-oapi logs through a stdout handler of its own, past the redacting formatter and
+    LOG_FORMAT (and into stdout, which carries the CLI's output): drop it, so its records go
+    through the root handler like everyone else's."""
+    sdk = logging.getLogger("Lark")
+    for handler in sdk.handlers[:]:
+        sdk.removeHandler(handler)
+    sdk.propagate = True
 
 
 class FeishuBot:
@@ -296,3 +309,50 @@ def _secret(value: Any) -> str | None:
         return None
     raw = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
     return raw.strip() or None
+
+
+# -- digestbot doctor ----------------------------------------------------------------------
+
+# https://open.feishu.cn/document/server-docs/authentication-management/access-token/tenant_access_token_internal
+_CREDENTIAL_CODES = {10003: "invalid app id", 10014: "app secret invalid"}
+
+
+async def doctor_check(settings: Settings) -> Check | None:
+    """Fetch a tenant access token with the app id and secret (a fresh request, not the
+    SDK's token cache); None when Feishu is not configured."""
+    from lark_oapi.api.auth.v3 import (
+        InternalTenantAccessTokenRequest,
+        InternalTenantAccessTokenRequestBody,
+    )
+
+    try:
+        config = FeishuConfig.from_settings(settings)
+        if config is None:
+            return None
+        client = build_client(config)
+    except ConfigError as exc:
+        return Check.failed("feishu", "incomplete settings", exc.user_message)
+    body = (
+        InternalTenantAccessTokenRequestBody.builder()
+        .app_id(config.app_id)
+        .app_secret(config.app_secret)
+        .build()
+    )
+    request = InternalTenantAccessTokenRequest.builder().request_body(body).build()
+    try:
+        response = await client.auth.v3.tenant_access_token.ainternal(request)
+    except (httpx.HTTPError, ValueError) as exc:
+        return Check.failed("feishu", f"{config.domain} could not be reached "
+                            f"({type(exc).__name__})",
+                            "Check the network and proxy, and FEISHU_DOMAIN (feishu or "
+                            "lark).")  # fmt: skip
+    code = int(response.code or 0)
+    if code != 0:
+        what = _CREDENTIAL_CODES.get(code, str(response.msg or "")[:80])
+        return Check.failed(
+            "feishu", f"tenant token refused: code {code} ({what})",
+            "Copy FEISHU_APP_ID (cli_…) and FEISHU_APP_SECRET again from the developer console "
+            "→ your app → Credentials & Basic Info; a Lark (larksuite.com) app also needs "
+            "FEISHU_DOMAIN=lark.",
+        )  # fmt: skip
+    return Check.passed("feishu", f"app {config.app_id} at {config.domain} ({config.mode} mode)")

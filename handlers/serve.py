@@ -19,6 +19,7 @@ from aiohttp import web
 from bot.app import Core
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.metrics import Metrics
 from handlers.answers import build_answerer
 from handlers.conversation import Conversation
 from handlers.ports import ChatAdapter
@@ -26,6 +27,7 @@ from handlers.ports import ChatAdapter
 log = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT = 60.0  # seconds in-flight replies get to finish after SIGTERM
+METRICS_PATH = "/metrics"
 
 
 class Service(Protocol):
@@ -127,9 +129,29 @@ def _discord(context: ServeContext) -> Service | None:
 
 
 PLATFORM_FACTORIES: list[ServiceFactory] = [_slack, _feishu, _discord]
+
+
+def _scheduler(context: ServeContext) -> Service | None:
+    """Daily posts (subscriptions) and `GET /healthz` on HTTP_HOST:HTTP_PORT."""
+    from handlers.health import HEALTH_PATH, HealthCheck, adapter_connected, store_reachable
+    from handlers.subscriptions import build_scheduling
+
+    scheduling = build_scheduling(context.core, context.conversation, context.adapters)
+    scheduler = scheduling.scheduler
+    health = HealthCheck(
+        {
+            "scheduler": lambda: scheduler.running,
+            "store": store_reachable(scheduling.subscriptions.ping),
+            **{name: adapter_connected(adapter) for name, adapter in context.adapters.items()},
+        }
+    )
+    context.http.add_route("GET", HEALTH_PATH, health.handle)
+    return scheduler
+
+
 # Everything else that runs next to the platforms (the scheduler, health endpoint), built
 # after the platforms so it can use `context.adapters`.
-SERVICE_FACTORIES: list[ServiceFactory] = []
+SERVICE_FACTORIES: list[ServiceFactory] = [_scheduler]
 
 NO_PLATFORM_MESSAGE = (
     "No chat platform is configured. Set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (Socket Mode) "
@@ -154,6 +176,7 @@ def build_runtime(core: Core) -> Runtime:
     answerer, llm_client = built if built is not None else (None, None)
     conversation = Conversation.from_core(core, answerer=answerer)
     http = HttpServer(settings.http_host, settings.http_port)
+    http.add_route("GET", METRICS_PATH, metrics_endpoint(core.metrics))
     context = ServeContext(settings=settings, core=core, conversation=conversation, http=http)
     services = [s for f in PLATFORM_FACTORIES if (s := f(context)) is not None]
     if not services:
@@ -163,6 +186,18 @@ def build_runtime(core: Core) -> Runtime:
     if llm_client is not None:
         runtime.closers.append(llm_client.aclose)
     return runtime
+
+
+def metrics_endpoint(
+    metrics: Metrics,
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """`GET /metrics`: the registry in the Prometheus text format."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body, content_type = metrics.render()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    return handle
 
 
 async def run_serve(core: Core, *, stop: asyncio.Event | None = None) -> int:

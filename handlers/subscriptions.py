@@ -230,6 +230,7 @@ def build_scheduling(
         poster=poster,
         clock=core.clock,
         settings=DeliverySettings.from_config(core.config.scheduler),
+        observer=core.metrics,
     )
     language: Language = "zh" if core.default_language() == "zh" else "en"
     specs = config_specs(
@@ -239,7 +240,7 @@ def build_scheduling(
     scheduler = SubscriptionScheduler(
         runner=runner,
         clock=core.clock,
-        # SQLite is one process by design; PostgreSQL allows replicas (see docs/scheduling.md).
+        # SQLite is one process by design; PostgreSQL allows replicas (README "Daily posts").
         settings=SchedulerSettings.from_config(
             core.config.scheduler, single_process=engine.dialect.name == "sqlite"
         ),

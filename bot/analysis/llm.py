@@ -170,6 +170,10 @@ class LLMAnalyzer:
             completion_tokens=completion_tokens,
         )
 
+    async def aclose(self) -> None:
+        """Close the LLM client's connections (the composition root calls this on shutdown)."""
+        await self._client.aclose()
+
     async def overview(self, items: Sequence[DigestItem], language: Language) -> str | None:
         return await self._overview.write(items, language)
 

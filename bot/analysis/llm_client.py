@@ -44,6 +44,10 @@ class LLMClient(Protocol):
         temperature: float,
     ) -> LLMReply: ...
 
+    async def aclose(self) -> None:
+        """Release the HTTP connections."""
+        ...
+
 
 class OpenAIClient:
     """`LLMClient` over `openai.AsyncOpenAI`; the SDK does the retries (429 Retry-After, 5xx)."""

@@ -22,6 +22,7 @@ from bot.errors import (
     NotFoundError,
     SourceUnavailableError,
 )
+from bot.metrics import GitHubObserver
 from bot.models import Commit, CommitSummary, FileChange, PullRequest, Window
 from bot.repos import RepoTarget
 from bot.sources.base import validate_sha
@@ -124,6 +125,7 @@ class GitHubSource:
         timeout: float = 30.0,
         sleep: Sleep | None = None,
         clock: Clock | None = None,
+        observer: GitHubObserver | None = None,
     ) -> GitHubSource:
         """Build the source (no I/O). At most `concurrency` requests run at once, over all calls."""
         transport = GitHubTransport.create(
@@ -134,6 +136,7 @@ class GitHubSource:
             timeout=timeout,
             sleep=sleep,
             clock=clock,
+            observer=observer,
         )
         return cls(transport, web_base=web_base_url(base_url))
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from github import (
@@ -27,6 +27,7 @@ from bot.errors import (
     RateLimitedError,
     SourceUnavailableError,
 )
+from bot.metrics import GitHubObserver
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +131,10 @@ class GitHubTransport:
         timeout: float = 30.0,
         sleep: Sleep | None = None,
         clock: Clock | None = None,
+        observer: GitHubObserver | None = None,
     ) -> GitHubTransport:
-        """Build (no I/O) a transport; clients are made lazily, at most `concurrency` of them."""
+        """Build (no I/O) a transport; clients are made lazily, at most `concurrency` of them.
+        `observer` (metrics) hears of every response."""
         if concurrency < 1:
             raise ConfigError("GITHUB_CONCURRENCY must be at least 1.")
         api_url = normalize_api_url(base_url)
@@ -141,7 +144,7 @@ class GitHubTransport:
         def make_client() -> Github:
             # retry=None: no urllib3 retries and no GithubRetry (which may sleep up to an hour on
             # a rate limit); seconds_between_*=None: no 0.25 s/1 s throttle between requests.
-            return Github(
+            client = Github(
                 auth=auth,
                 base_url=api_url,
                 timeout=timeout_s,
@@ -152,6 +155,9 @@ class GitHubTransport:
                 seconds_between_writes=None,
                 lazy=True,
             )
+            if observer is not None:
+                observe_responses(client, observer)
+            return client
 
         return cls(
             clients=_ClientPool(make_client, concurrency),
@@ -279,6 +285,25 @@ class GitHubSession:
         log.info("GitHub rate limit for %s: waiting %.1f s", self.repo, seconds)
         self.waited += seconds
         await self._transport.sleep(seconds)
+
+
+def observe_responses(client: Github, observer: GitHubObserver) -> None:
+    """Report each response of `client` to `observer`. PyGithub has no response hook; every
+    REST call it makes for us (pages, completions, the SHA lookup) goes through the
+    requester's `requestJson`, which returns the status and headers of each response."""
+    requester = client.requester
+    send = requester.requestJson
+
+    def request_json(*args: Any, **kwargs: Any) -> tuple[int, dict[str, Any], str]:
+        try:
+            status, headers, output = send(*args, **kwargs)
+        except OSError:  # no answer (connection refused, timeout)
+            observer.github_response(None, None)
+            raise
+        observer.github_response(status, headers)
+        return status, headers, output
+
+    requester.requestJson = request_json  # type: ignore[method-assign]
 
 
 def _closer(client: Github) -> Callable[[object], None]:

@@ -1,4 +1,4 @@
-"""Table definitions and numbered migrations; later features append migrations, never edit old ones."""
+"""Table definitions and numbered migrations: append new migrations, never edit old ones."""
 
 from __future__ import annotations
 
@@ -123,5 +123,7 @@ def migrate(conn: Connection) -> int:
     if found is None:
         conn.execute(schema_meta.insert().values(id=1, version=SCHEMA_VERSION))
     elif current != SCHEMA_VERSION:
-        conn.execute(schema_meta.update().where(schema_meta.c.id == 1).values(version=SCHEMA_VERSION))
+        conn.execute(
+            schema_meta.update().where(schema_meta.c.id == 1).values(version=SCHEMA_VERSION)
+        )
     return current

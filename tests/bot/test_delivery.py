@@ -256,6 +256,8 @@ async def test_platform_failures_retry_with_backoff_then_post_once(
         assert done.state is DeliveryState.SENT and done.attempts == 3 and done.reason is None
         assert list(platform.keys().values()) == [1]
         assert platform.lookups == 2  # each retry asked first
+        failed = bot.core.metrics.value("digestbot_deliveries_failed_total", {"reason": "platform"})
+        assert failed == 2
     finally:
         await bot.close()
 

@@ -13,7 +13,15 @@ from bot.analysis.base import AnalysisContext
 from bot.analysis.heuristic import HeuristicAnalyzer
 from bot.errors import InvalidInputError, NotFoundError
 from bot.filters import CommitFilter
-from bot.models import Commit, CommitAnalysis, DigestItem, Importance, Language
+from bot.models import (
+    Commit,
+    CommitAnalysis,
+    CommitSummary,
+    DigestItem,
+    Importance,
+    Language,
+    Window,
+)
 from bot.repos import RepoTarget
 from bot.service import DigestRequest, DigestService
 from bot.sources.git import GitSource
@@ -210,3 +218,104 @@ async def test_commit_details_by_short_sha(
         await service.commit_details(repo, "xyz", "en")
     with pytest.raises(NotFoundError):
         await service.commit_details(repo, "abcdef0", "en")
+
+
+class GatedSource:
+    """Commits whose details arrive only when the test opens their gate; some always fail."""
+
+    def __init__(self, commits: Sequence[Commit], fail: Sequence[str] = ()) -> None:
+        self.commits = {c.sha: c for c in commits}
+        self.gates = {c.sha: asyncio.Event() for c in commits}
+        self.fail = set(fail)
+        self.fetched: list[str] = []
+
+    async def list_commits(self, repo: RepoTarget, window: Window) -> list[CommitSummary]:
+        return [c.summary() for c in self.commits.values()]
+
+    async def get_commit(self, repo: RepoTarget, sha: str) -> Commit:
+        if sha in self.fail:
+            raise NotFoundError(f"No commit {sha[:7]}.")
+        await self.gates[sha].wait()
+        self.fetched.append(sha)
+        return self.commits[sha]
+
+    async def resolve_sha(self, repo: RepoTarget, prefix: str) -> str:
+        raise NotFoundError(f"No commit {prefix}.")
+
+    def repo_url(self, repo: RepoTarget) -> str:
+        return ""
+
+    async def aclose(self) -> None:
+        return None
+
+
+class OpeningAnalyzer(HeuristicAnalyzer):
+    """The heuristic, recording what it analysed; analysing `opens` releases another gate."""
+
+    def __init__(self, on_analyze: dict[str, asyncio.Event] | None = None) -> None:
+        super().__init__()
+        self.analysed: list[str] = []
+        self.on_analyze = on_analyze or {}
+
+    async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis:
+        self.analysed.append(commit.sha)
+        if commit.sha in self.on_analyze:
+            self.on_analyze[commit.sha].set()
+        return await super().analyze(commit, context)
+
+
+def _commit(n: int) -> Commit:
+    return Commit(
+        repo="o/r",
+        sha=f"{n:040x}",
+        title=f"fix: bug {n}",
+        message=f"fix: bug {n}",
+        author="dev",
+        committed_at=DAY.replace(hour=n),
+    )
+
+
+def _gated_service(
+    tmp_path: Path, source: GatedSource, analyzer: HeuristicAnalyzer
+) -> DigestService:
+    return DigestService(
+        sources={"github": source},
+        analyzer=analyzer,
+        fallback_analyzer=analyzer,
+        store=SqlStore.open(f"sqlite:///{tmp_path / 'db.sqlite'}"),
+        clock=lambda: NOW,
+    )
+
+
+async def test_analysis_starts_before_every_detail_is_fetched(tmp_path: Path) -> None:
+    first, second = _commit(1), _commit(2)
+    source = GatedSource([first, second])
+    # The second commit's details arrive only once the first commit is being analysed: a
+    # service that fetched everything before analysing anything would wait forever.
+    analyzer = OpeningAnalyzer({first.sha: source.gates[second.sha]})
+    service = _gated_service(tmp_path, source, analyzer)
+    source.gates[first.sha].set()
+    window = parse_window("2026-02-08", "UTC", NOW)
+    repo = RepoTarget(kind="github", name="o/r")
+    digest = await asyncio.wait_for(service.build_digest(repo, window, REQ), timeout=10)
+    assert analyzer.analysed == [first.sha, second.sha]
+    assert {i.commit.sha for i in digest.items} == {first.sha, second.sha}
+    again = await service.build_digest(repo, window, REQ)  # both cached by the pipeline
+    assert source.fetched == [first.sha, second.sha] and len(analyzer.analysed) == 2
+    assert [i.analysis for i in again.items] == [i.analysis for i in digest.items]
+
+
+async def test_a_failed_fetch_stops_new_analyses(tmp_path: Path) -> None:
+    slow, broken = _commit(1), _commit(2)
+    source = GatedSource([slow, broken], fail=[broken.sha])
+    analyzer = OpeningAnalyzer()
+    service = _gated_service(tmp_path, source, analyzer)
+    window = parse_window("2026-02-08", "UTC", NOW)
+    repo = RepoTarget(kind="github", name="o/r")
+    with pytest.raises(NotFoundError):
+        await service.build_digest(repo, window, REQ)
+    source.gates[slow.sha].set()  # the other commit's details arrive after the failure
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert source.fetched == [slow.sha]
+    assert analyzer.analysed == []  # nothing spent on a digest that already failed

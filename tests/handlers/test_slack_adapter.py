@@ -39,4 +39,6 @@ async def test_scheduled_post_is_found_by_its_delivery_key(
     assert await slack.find_delivery(target, "dg-9-20260208") == []
     assert await slack.find_delivery(ReplyTarget("slack", "C2"), "dg-7-20260208") == []
     history = fake.calls_to("conversations.history")
-    assert history and all(c.args.get("include_all_metadata") in ("1", "true", True) for c in history)
+    assert history and all(
+        c.args.get("include_all_metadata") in ("1", "true", True) for c in history
+    )
