@@ -25,7 +25,7 @@ from bot.windows import WINDOW_HELP, parse_window
 log = logging.getLogger("digestbot")
 
 FORMATS = ("markdown", "json", "slack", "feishu", "discord")
-LONG_RUNNING = {"serve", "chat"}
+LONG_RUNNING = {"serve"}
 
 
 def _parser() -> argparse.ArgumentParser:

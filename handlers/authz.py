@@ -10,14 +10,19 @@ from handlers.ports import InboundEvent
 class Authorizer:
     """Chat-side checks over the config's `[access]` table and the repo resolver."""
 
-    def __init__(self, resolver: RepoResolver, access: AccessConfig) -> None:
+    def __init__(
+        self, resolver: RepoResolver, access: AccessConfig, *, local_operator: bool = False
+    ) -> None:
+        # The console chat runs as the operator on their own machine: like the CLI, it may
+        # read local checkouts and any repository. Chat platforms never may.
+        self._for_chat = not local_operator
         self._resolver = resolver
         self._admins = {a.strip().lower() for a in access.admins}
 
     def repo(self, text: str) -> RepoTarget:
         """Resolve a repo named in chat: no local paths, allowlist enforced (raises
         UnknownRepoError with close aliases, RepoNotAllowedError, InvalidInputError)."""
-        return self._resolver.resolve(text, for_chat=True)
+        return self._resolver.resolve(text, for_chat=self._for_chat)
 
     def repo_names(self) -> list[str]:
         return self._resolver.names()

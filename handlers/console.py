@@ -125,7 +125,7 @@ async def run_chat(core: Core, stdin: TextIO, stdout: TextIO) -> int:
     """`digestbot chat`: the same conversation layer as the chat platforms, in a terminal."""
     built = build_answerer(core.settings)
     answerer, client = built if built is not None else (None, None)
-    conversation = Conversation.from_core(core, answerer=answerer)
+    conversation = Conversation.from_core(core, answerer=answerer, local_operator=True)
     try:
         return await run_console(conversation, stdin, stdout)
     finally:

@@ -118,14 +118,18 @@ class Conversation:
         *,
         answerer: QuestionAnswerer | None = None,
         subscriptions: SubscriptionCommands | None = None,
+        local_operator: bool = False,
     ) -> Conversation:
-        """Wire the conversation layer from the composition root's shared objects."""
+        """Wire the conversation layer from the composition root's shared objects.
+        `local_operator` is the console: the person at the terminal may name local paths."""
         language = core.default_language()
         return cls(
             service=core.service,
             digests=core.store,
             conversations=SqlConversationStore(core.store.engine),
-            authorizer=Authorizer(core.resolver, core.config.access),
+            authorizer=Authorizer(
+                core.resolver, core.config.access, local_operator=local_operator
+            ),
             limiter=RateLimiter(core.clock),
             policy=RatePolicy(core.config.access),
             clock=core.clock,

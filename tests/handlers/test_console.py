@@ -70,3 +70,33 @@ def test_digestbot_chat_command_runs_the_console(
         assert main(["chat"]) == 0
     out = capsys.readouterr().out
     assert "## acme/widget" in out and "docs: update README" in out
+
+
+def test_the_console_operator_may_digest_a_local_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like the CLI, the person at the terminal may name a path; chat platforms never may."""
+    make_widget_repo(tmp_path / "widget")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    for name in ("DIGESTBOT_CONFIG", "OPENAI_API_KEY", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("digest ./widget 2026-02-08\nexit\n"))
+    with preserved_logging():
+        assert main(["chat"]) == 0
+    captured = capsys.readouterr()
+    assert "## widget" in captured.out and "docs: update README" in captured.out
+    assert "Local paths cannot be used" not in captured.out
+    assert " INFO " not in captured.err  # the console is not a log
+
+
+async def test_chat_platforms_still_refuse_local_paths(tmp_path: Path) -> None:
+    make_widget_repo(tmp_path / "widget")
+    core = build_chat_core(tmp_path, tmp_path / "widget")
+    try:
+        out = io.StringIO()
+        stdin = io.StringIO(f"digest {tmp_path / 'widget'} today\nquit\n")
+        await run_console(Conversation.from_core(core), stdin, out, user="me")
+    finally:
+        await core.aclose()
+    assert "Local paths cannot be used here" in out.getvalue()
