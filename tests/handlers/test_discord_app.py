@@ -341,7 +341,8 @@ def test_invite_asks_for_exactly_the_documented_permissions() -> None:
     url = invite_url(42)
     assert "client_id=42" in url and "scope=bot+applications.commands" in url
     assert f"permissions={wanted.value}" in url
-    assert f"`{wanted.value}`" in (Path(__file__).parents[2] / "docs" / "discord.md").read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"`{wanted.value}`" in readme
 
 
 def test_strip_mention_keeps_other_mentions() -> None:
