@@ -25,13 +25,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+from http.server import BaseHTTPRequestHandler
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes.discord_payloads import API_PREFIX, BOT_TOKEN, ApiError
 from tests.fakes.discord_world import DiscordWorld, InteractionState
+from tests.fakes.http_fake import JSON, LocalHttpFake, read_body, send_json
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,13 @@ def missing_access() -> DiscordFailure:
     return DiscordFailure(403, 50001, "Missing Access")
 
 
-class FakeDiscordApi:
+class FakeDiscordApi(LocalHttpFake):
     """Threaded fake server; use as a context manager. `base_url` is what Route.BASE takes."""
 
+    http_methods: ClassVar[tuple[str, ...]] = ("GET", "POST", "PUT", "PATCH")
+
     def __init__(self, *, token: str = BOT_TOKEN) -> None:
+        super().__init__()
         self.token = token
         self.calls: list[DiscordCall] = []
         self.ratelimit_remaining = 49  # what successful answers report in X-RateLimit-Remaining
@@ -78,63 +81,12 @@ class FakeDiscordApi:
         self.commands = self.world.commands  # synced commands by "global" or guild id
         self._failures: dict[tuple[str, str], deque[DiscordFailure]] = {}
         self._denied: dict[str, DiscordFailure] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> FakeDiscordApi:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._handle(self, "POST")
-
-            def do_PUT(self) -> None:
-                fake._handle(self, "PUT")
-
-            def do_PATCH(self) -> None:
-                fake._handle(self, "PATCH")
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeDiscordApi:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}{API_PREFIX}"
+        return f"{self.origin}{API_PREFIX}"
 
     # -- world setup, scripting and inspection ----------------------------------------------
 
@@ -207,8 +159,7 @@ class FakeDiscordApi:
         parts = urlsplit(handler.path)
         path = parts.path.removeprefix(API_PREFIX)
         query = dict(parse_qsl(parts.query))
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length).decode("utf-8") if length else ""
+        raw = read_body(handler).decode("utf-8")
         body: Any = None
         if raw and "json" in (handler.headers.get("Content-Type") or ""):
             body = json.loads(raw)
@@ -271,17 +222,14 @@ class FakeDiscordApi:
         route: str | None = None,
         extra: dict[str, str] | None = None,
     ) -> None:
-        data = b"" if status == 204 else json.dumps(body).encode("utf-8")
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
+        headers: dict[str, str] = {}
         if route is not None:
-            handler.send_header("X-RateLimit-Limit", "50")
-            handler.send_header("X-RateLimit-Remaining", str(self.ratelimit_remaining))
-            handler.send_header("X-RateLimit-Reset", f"{time.time() + 1:.3f}")
-            handler.send_header("X-RateLimit-Reset-After", "1.000")
-            handler.send_header("X-RateLimit-Bucket", f"b{abs(hash(route)) % 10**8}")
-        for key, value in (extra or {}).items():
-            handler.send_header(key, value)
-        handler.end_headers()
-        handler.wfile.write(data)
+            headers = {
+                "X-RateLimit-Limit": "50",
+                "X-RateLimit-Remaining": str(self.ratelimit_remaining),
+                "X-RateLimit-Reset": f"{time.time() + 1:.3f}",
+                "X-RateLimit-Reset-After": "1.000",
+                "X-RateLimit-Bucket": f"b{abs(hash(route)) % 10**8}",
+            }
+        headers.update(extra or {})
+        send_json(handler, status, body, headers, content_type=JSON, ensure_ascii=True)

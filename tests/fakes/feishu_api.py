@@ -29,10 +29,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.http_fake import LocalHttpFake, read_body, send_json
 
 APP_ID = "cli_fake0000000001"
 APP_SECRET = "fake-app-secret"
@@ -133,7 +134,7 @@ class FakeChat:
     name: str = "digest chat"
 
 
-class FakeFeishuApi:
+class FakeFeishuApi(LocalHttpFake):
     """Threaded fake server; use as a context manager. `base_url` is what `domain()` takes."""
 
     def __init__(
@@ -145,6 +146,7 @@ class FakeFeishuApi:
         max_body_bytes: int = CARD_BODY_MAX_BYTES,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.app_id = app_id
         self.app_secret = app_secret
         self.bot_open_id = bot_open_id
@@ -158,57 +160,12 @@ class FakeFeishuApi:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._time = itertools.count(1_770_000_000_000, 1000)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> FakeFeishuApi:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._handle(self, "POST")
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeFeishuApi:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.origin
 
     @property
     def token(self) -> str:
@@ -248,12 +205,11 @@ class FakeFeishuApi:
         arrived = time.monotonic()
         split = urlsplit(handler.path)
         path, query = split.path, dict(parse_qsl(split.query))
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
+        raw = read_body(handler)
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
-            self._send(handler, 400, {"code": 9499, "msg": "Bad Request"})
+            send_json(handler, 400, {"code": 9499, "msg": "Bad Request"})
             return
         kind = _kind(method, path)
         auth = handler.headers.get("Authorization") or ""
@@ -266,16 +222,16 @@ class FakeFeishuApi:
             headers = {}
             if failure.reset is not None:
                 headers["x-ogw-ratelimit-reset"] = str(failure.reset)
-            self._send(handler, failure.status, {"code": failure.code, "msg": failure.msg}, headers)
+            send_json(handler, failure.status, {"code": failure.code, "msg": failure.msg}, headers)
             return
         if kind == "token":
-            self._send(handler, 200, self._tenant_token(body or {}))
+            send_json(handler, 200, self._tenant_token(body or {}))
             return
         if token != self.token:
-            self._send(handler, 400, {"code": 99991663, "msg": INVALID_TOKEN})
+            send_json(handler, 400, {"code": 99991663, "msg": INVALID_TOKEN})
             return
         status, answer = self._answer(kind, path, query, body or {}, len(raw))
-        self._send(handler, status, answer)
+        send_json(handler, status, answer)
 
     def _tenant_token(self, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("app_id") != self.app_id or body.get("app_secret") != self.app_secret:
@@ -393,22 +349,6 @@ class FakeFeishuApi:
 
     def _message_id(self) -> str:
         return f"om_{next(self._ids):032x}"
-
-    @staticmethod
-    def _send(
-        handler: BaseHTTPRequestHandler,
-        status: int,
-        body: dict[str, Any],
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json; charset=utf-8")
-        handler.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            handler.send_header(key, value)
-        handler.end_headers()
-        handler.wfile.write(data)
 
 
 def _kind(method: str, path: str) -> Kind:

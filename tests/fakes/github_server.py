@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -39,19 +39,12 @@ from tests.fakes.github_payloads import (
     iter_files,
     utc,
 )
+from tests.fakes.http_fake import LocalHttpFake, send_bytes
 
 # https://docs.github.com/en/rest/commits/commits#get-a-commit: at most 3000 files, 300 per page.
 MAX_FILES = 3000
 MAX_FILES_PER_PAGE = 300
 RATE_LIMIT = 5000
-
-
-class _Server(ThreadingHTTPServer):
-    """socketserver's default listen backlog is 5: when 8 clients connect at once the kernel
-    drops the extra SYNs and those clients retry only after a 1 s timeout, which a real API
-    server (backlog in the hundreds) never causes. Benchmarks measured that second."""
-
-    request_queue_size = 128
 
 
 @dataclass(frozen=True)
@@ -74,10 +67,11 @@ def _parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-class FakeGitHub:
+class FakeGitHub(LocalHttpFake):
     """A threaded fake of the GitHub REST API; use as a context manager (starts and stops it)."""
 
     def __init__(self, *, prefix: str = "", latency: float = 0.0) -> None:
+        super().__init__()
         self.prefix = prefix.rstrip("/")
         self.latency = latency
         self.repos: dict[str, FakeRepo] = {}
@@ -87,42 +81,13 @@ class FakeGitHub:
         self.remaining = RATE_LIMIT
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._counter = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> FakeGitHub:
-        handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() the fake first"
-        return int(self._server.server_address[1])
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self.close()
+        self._server = None
 
     @property
     def url(self) -> str:
@@ -368,80 +333,64 @@ class FakeGitHub:
             "used": RATE_LIMIT - self.remaining,
         }
 
+    # -- serving ---------------------------------------------------------------------------------
 
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeGitHub
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def _serve(self, method: str) -> None:
-        fake = self.fake
-        split = urlsplit(self.path)
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        split = urlsplit(handler.path)
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
-        headers = {k.lower(): v for k, v in self.headers.items()}
+        headers = {k.lower(): v for k, v in handler.headers.items()}
         path = split.path
-        with fake._lock:
-            fake.in_flight += 1
-            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            if fake.latency:
-                time.sleep(fake.latency)
+            if self.latency:
+                time.sleep(self.latency)
             extra: dict[str, str]
-            if not path.startswith(fake.prefix + "/"):
+            if not path.startswith(self.prefix + "/"):
                 status, extra, body = 404, {}, {"message": "Not Found"}
                 relative = path
             else:
-                relative = path[len(fake.prefix) :]
-                with fake._lock:
-                    fake.requests.append(RecordedRequest(method, relative, query, headers))
-                failure = fake._take_failure(relative)
+                relative = path[len(self.prefix) :]
+                with self._lock:
+                    self.requests.append(RecordedRequest(method, relative, query, headers))
+                failure = self._take_failure(relative)
                 if failure is not None:
                     status, extra, body = failure_response(
                         failure.kind, failure.retry_after, failure.reset_at
                     )
                 else:
-                    status, extra, body = fake.handle(method, relative, query, headers)
-            self._send(status, extra, body)
+                    status, extra, body = self.handle(method, relative, query, headers)
+            self._send(handler, status, extra, body)
         finally:
-            with fake._lock:
-                fake.in_flight -= 1
+            with self._lock:
+                self.in_flight -= 1
 
-    def _send(self, status: int, extra: dict[str, str], body: Any) -> None:
-        fake = self.fake
+    def _send(
+        self, handler: BaseHTTPRequestHandler, status: int, extra: dict[str, str], body: Any
+    ) -> None:
         if isinstance(body, str):
             payload = body.encode()
             content_type = "text/plain; charset=utf-8"
         else:
             payload = json.dumps(body).encode()
             content_type = "application/json; charset=utf-8"
-        with fake._lock:
-            if fake.remaining > 0 and status < 400:
-                fake.remaining -= 1
-            core = fake._rate_core()
+        with self._lock:
+            if self.remaining > 0 and status < 400:
+                self.remaining -= 1
+            core = self._rate_core()
         extra = dict(extra)
         content_type = extra.pop("Content-Type", content_type)
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("x-ratelimit-limit", str(core["limit"]))
-        self.send_header("x-ratelimit-used", str(core["used"]))
-        self.send_header("x-ratelimit-resource", "core")
-        self.send_header("x-github-api-version-selected", "2022-11-28")
+        headers = {
+            "x-ratelimit-limit": str(core["limit"]),
+            "x-ratelimit-used": str(core["used"]),
+            "x-ratelimit-resource": "core",
+            "x-github-api-version-selected": "2022-11-28",
+        }
         if "x-ratelimit-remaining" not in extra:
-            self.send_header("x-ratelimit-remaining", str(core["remaining"]))
-            self.send_header("x-ratelimit-reset", str(core["reset"]))
-        for key, value in extra.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(payload)
+            headers["x-ratelimit-remaining"] = str(core["remaining"])
+            headers["x-ratelimit-reset"] = str(core["reset"])
+        send_bytes(handler, status, payload, content_type, headers | extra)
 
 
 __all__ = [

@@ -13,17 +13,10 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+from http.server import BaseHTTPRequestHandler
+from typing import Any, ClassVar
 
-
-class _Server(ThreadingHTTPServer):
-    """socketserver's default listen backlog is 5: when 8 clients connect at once the kernel
-    drops the extra SYNs and those clients retry only after a 1 s timeout, which a real API
-    server (backlog in the hundreds) never causes. Benchmarks measured that second."""
-
-    request_queue_size = 128
+from tests.fakes.http_fake import JSON, LocalHttpFake, read_body, send_json
 
 
 @dataclass(frozen=True)
@@ -105,8 +98,10 @@ def _approx_tokens(text_: str) -> int:
     return max(1, len(text_) // 4)
 
 
-class FakeOpenAI:
+class FakeOpenAI(LocalHttpFake):
     """Threaded fake server. Use as a context manager; `base_url` ends with `/v1`."""
+
+    http_methods: ClassVar[tuple[str, ...]] = ("POST",)
 
     def __init__(
         self,
@@ -115,6 +110,7 @@ class FakeOpenAI:
         default: Callable[[dict[str, Any]], Scripted] | None = None,
         token_counter: Callable[[str], int] = _approx_tokens,
     ) -> None:
+        super().__init__()
         self.latency = latency
         self.default = default
         self.token_counter = token_counter
@@ -126,55 +122,16 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> FakeOpenAI:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
     def close(self) -> None:
         self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeOpenAI:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        super().close()
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return f"{self.origin}/v1"
 
     # -- scripting and inspection -----------------------------------------------------------
 
@@ -200,16 +157,15 @@ class FakeOpenAI:
 
     # -- serving ----------------------------------------------------------------------------
 
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length)
+    def _handle(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        raw = read_body(handler)
         if not handler.path.rstrip("/").endswith("/chat/completions"):
-            self._send(handler, 404, {"error": {"message": "not found"}}, {})
+            send_json(handler, 404, {"error": {"message": "not found"}}, content_type=JSON)
             return
         try:
             body = json.loads(raw)
         except json.JSONDecodeError:
-            self._send(handler, 400, {"error": {"message": "bad json"}}, {})
+            send_json(handler, 400, {"error": {"message": "bad json"}}, content_type=JSON)
             return
         with self._lock:
             self.requests.append(body)
@@ -224,9 +180,11 @@ class FakeOpenAI:
             if delay > 0 and self._stopping.wait(delay):
                 return
             if reply.status != 200:
-                self._send(handler, reply.status, reply.error_body or {}, reply.headers)
+                error = reply.error_body or {}
+                send_json(handler, reply.status, error, reply.headers, content_type=JSON)
                 return
-            self._send(handler, 200, self._completion(body, reply), reply.headers)
+            answer = self._completion(body, reply)
+            send_json(handler, 200, answer, reply.headers, content_type=JSON)
         finally:
             with self._lock:
                 self._in_flight -= 1
@@ -264,22 +222,3 @@ class FakeOpenAI:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
-
-    @staticmethod
-    def _send(
-        handler: BaseHTTPRequestHandler,
-        status: int,
-        payload: dict[str, Any],
-        headers: dict[str, str],
-    ) -> None:
-        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        try:
-            handler.send_response(status)
-            handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                handler.send_header(name, value)
-            handler.end_headers()
-            handler.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the client gave up (timeout): nothing to answer

@@ -14,10 +14,11 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+from http.server import BaseHTTPRequestHandler
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
+
+from tests.fakes.http_fake import LocalHttpFake, read_body, send_bytes, send_json
 
 BOT_USER_ID = "U0DIGESTBOT"
 BOT_ID = "B0DIGESTBOT"
@@ -50,10 +51,14 @@ class SlackFailure:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeSlackApi:
+class FakeSlackApi(LocalHttpFake):
     """Threaded fake server; use as a context manager. `base_url` ends with `/api/`."""
 
+    # GET too: slack_sdk reads conversations.* with GET + query
+    http_methods: ClassVar[tuple[str, ...]] = ("GET", "POST")
+
     def __init__(self, *, latency: float = 0.0) -> None:
+        super().__init__()
         self.latency = latency
         self.socket_url = ""  # what apps.connections.open answers (a FakeSocketMode's URL)
         self.calls: list[SlackCall] = []
@@ -61,51 +66,8 @@ class FakeSlackApi:
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> FakeSlackApi:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-            def do_GET(self) -> None:  # slack_sdk reads conversations.* with GET + query
-                fake._handle(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeSlackApi:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def response_url_prefix(self) -> str:
@@ -113,9 +75,7 @@ class FakeSlackApi:
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/api/"
+        return f"{self.origin}/api/"
 
     # -- scripting and inspection -----------------------------------------------------------
 
@@ -145,22 +105,16 @@ class FakeSlackApi:
 
     # -- serving ----------------------------------------------------------------------------
 
-    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+    def _handle(self, handler: BaseHTTPRequestHandler, verb: str) -> None:
         arrived = time.monotonic()
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length).decode("utf-8")
+        raw = read_body(handler).decode("utf-8")
         path, _, query = handler.path.partition("?")
         if path.startswith("/response/"):  # a slash command's response_url
             payload = json.loads(raw or "{}")
             with self._lock:
                 call = SlackCall("response_url", payload, None, arrived, 200, {"ok": True})
                 self.calls.append(call)
-            data = b"ok"
-            handler.send_response(200)
-            handler.send_header("Content-Type", "text/plain")
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
+            send_bytes(handler, 200, b"ok", "text/plain")
             return
         method = path.rsplit("/", 1)[-1]
         content_type = handler.headers.get("Content-Type") or ""
@@ -193,7 +147,7 @@ class FakeSlackApi:
             body = self._answer(method, args)
         with self._lock:
             self.calls.append(SlackCall(method, args, token, arrived, status, body))
-        self._send(handler, status, body, headers)
+        send_json(handler, status, body, headers, ensure_ascii=True)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -269,19 +223,3 @@ class FakeSlackApi:
 
     def _next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
-
-    @staticmethod
-    def _send(
-        handler: BaseHTTPRequestHandler,
-        status: int,
-        body: dict[str, Any],
-        headers: dict[str, str],
-    ) -> None:
-        data = json.dumps(body).encode("utf-8")
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json; charset=utf-8")
-        handler.send_header("Content-Length", str(len(data)))
-        for key, value in headers.items():
-            handler.send_header(key, value)
-        handler.end_headers()
-        handler.wfile.write(data)
