@@ -12,9 +12,7 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -39,7 +37,19 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.errors import StorageError
+from bot.storage.delivery_records import Delivery, DeliveryState, PostRef, delivery_key
 from bot.storage.subscriptions import from_db, to_db
+
+# The records live in their own module; importing them from here keeps working.
+__all__ = [
+    "Delivery",
+    "DeliveryState",
+    "DeliveryStore",
+    "PostRef",
+    "SqlDeliveryStore",
+    "create_tables",
+    "delivery_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,48 +85,6 @@ deliveries = Table(
 def create_tables(conn: Connection) -> None:
     """Part of schema migration v3 (see bot.storage.schema.MIGRATIONS)."""
     deliveries.create(conn, checkfirst=True)
-
-
-class DeliveryState(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    MISSED = "missed"
-
-
-@dataclass(frozen=True)
-class PostRef:
-    """A message a delivery posted (platform-neutral: the scheduler knows no platform)."""
-
-    channel_id: str
-    message_id: str
-    thread_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: int
-    subscription_id: int
-    local_date: date
-    key: str
-    state: DeliveryState
-    due_at: datetime
-    attempts: int
-    claimed_by: str | None
-    lease_until: datetime | None
-    posting_since: datetime | None
-    next_attempt_at: datetime
-    refs: tuple[PostRef, ...]
-    reason: str | None
-    created_at: datetime
-    notice: str | None = None  # None | "owed" | "sent"
-
-
-def delivery_key(subscription_id: int, local_date: date) -> str:
-    """Stable and short: it rides as Discord's nonce (≤ 25 chars), Feishu's uuid (≤ 50) and
-    Slack message metadata, so a re-post after a crash is recognised."""
-    return f"dg-{subscription_id}-{local_date:%Y%m%d}"
 
 
 class DeliveryStore(Protocol):
