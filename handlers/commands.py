@@ -379,25 +379,3 @@ def _importance(value: str | None) -> Importance | ParseError | None:
 
 def _clip(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def help_text(repos: list[str], topic: str | None = None) -> str:
-    """The answer to `help` (plain text; the adapter escapes it)."""
-    known = ", ".join(repos[:20]) if repos else "none configured (use owner/name)"
-    if topic in {"subscribe", "subscriptions", "unsubscribe"}:
-        return (
-            "Subscriptions (admins):\n"
-            "  subscribe <repo> at HH:MM <time zone> [days mon-fri|mon,wed|daily] "
-            "[lang zh|en] [min high|medium|low]\n"
-            "  unsubscribe <repo>\n"
-            "  subscriptions"
-        )
-    return (
-        "digestbot commands:\n"
-        "  digest <repo> [when] [lang zh|en] [min high|medium|low]  (when: today, yesterday,\n"
-        "      week, 7d, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD)\n"
-        "  details <sha> [repo]  (in a digest's thread the repo comes from the digest)\n"
-        "  a bare SHA, or a question naming one, in a digest's thread\n"
-        "  subscribe / unsubscribe / subscriptions  (see: help subscribe)\n"
-        f"Repositories: {known}"
-    )

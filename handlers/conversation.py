@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from bot.app import Core
 from bot.errors import AccessDeniedError, AnalysisError, ConfigError, DigestbotError
@@ -37,11 +36,17 @@ from handlers.commands import (
     QuestionCommand,
     SubscribeCommand,
     UnsubscribeCommand,
-    help_text,
     normalize,
     parse_command,
 )
-from handlers.ports import ChatAdapter, InboundEvent, MessageRef, ReplyTarget
+from handlers.help_text import help_text
+from handlers.ports import (
+    ChatAdapter,
+    InboundEvent,
+    MessageRef,
+    ReplyTarget,
+    SubscriptionCommands,
+)
 from handlers.rate_limits import RateLimiter, RatePolicy, enforce, retry_message
 from handlers.thread_commits import CommitRef, locate_commit
 
@@ -49,16 +54,6 @@ log = logging.getLogger(__name__)
 
 EVENT_RETENTION = timedelta(days=7)  # platforms redeliver for hours (Feishu: up to ~6 h)
 _PRUNE_EVERY = 500
-
-
-class SubscriptionCommands(Protocol):
-    """The subscription use cases (implemented by the scheduling feature); reply texts out."""
-
-    async def subscribe(self, event: InboundEvent, command: SubscribeCommand) -> str: ...
-
-    async def unsubscribe(self, event: InboundEvent, command: UnsubscribeCommand) -> str: ...
-
-    async def list(self, event: InboundEvent) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -127,9 +122,7 @@ class Conversation:
             service=core.service,
             digests=core.store,
             conversations=SqlConversationStore(core.store.engine),
-            authorizer=Authorizer(
-                core.resolver, core.config.access, local_operator=local_operator
-            ),
+            authorizer=Authorizer(core.resolver, core.config.access, local_operator=local_operator),
             limiter=RateLimiter(core.clock),
             policy=RatePolicy(core.config.access),
             clock=core.clock,

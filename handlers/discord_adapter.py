@@ -12,7 +12,6 @@ looks for in the channel's recent history. Repeated 403 Missing Access on a chan
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -27,10 +26,9 @@ from discord.http import Route
 from bot.errors import MissingAccessError, PlatformError
 from bot.models import Digest, DigestItem, Language
 from formatters.discord_details import render_discord_details
-from formatters.discord_embeds import NO_MENTIONS, render_discord
-from formatters.escape import clean, clip, escape_discord, fit, one_line, text_length
-from formatters.limits import DISCORD_CONTENT_MAX, DISCORD_EMBED_DESCRIPTION_MAX
+from formatters.discord_embeds import render_discord
 from handlers.discord_buttons import details_view
+from handlers.discord_messages import delivery_nonce, delivery_tag, text_payload, thread_name
 from handlers.pacing import ChannelPacer
 from handlers.ports import InboundEvent, MessageRef, ReplyTarget
 
@@ -52,48 +50,15 @@ THREAD_ALREADY_EXISTS = 160004
 EXPIRED_TOKEN_CODES = {10015, 10062, 50027}  # unknown webhook / interaction, invalid token
 ACCESS_STRIKES = 3  # refusals in a row before the channel is paused
 ACCESS_PAUSE = timedelta(hours=1)
-# Thread names are 1–100 characters; threads archive after a day without messages
+# Threads archive after a day without messages
 # (https://discord.com/developers/docs/resources/channel#start-thread-from-message).
-THREAD_NAME_MAX = 100
 THREAD_ARCHIVE_MINUTES = 1440
 HISTORY_LIMIT = 50  # recent messages scanned for a delivery key (GET messages allows 100)
-NONCE_PREFIX = "dg"
 KNOWN_THREADS_MAX = 10_000
 ACCESS_MESSAGE = (
     "I can't see or post in this channel. Give digestbot View Channel, Send Messages, "
     "Send Messages in Threads, Create Public Threads, Embed Links and Read Message History here."
 )
-
-
-def delivery_nonce(delivery_key: str, index: int = 0) -> str:
-    """The `nonce` of part `index` of a scheduled post (≤ 25 characters, as Discord requires)."""
-    digest = hashlib.blake2b(f"{delivery_key}#{index}".encode(), digest_size=8).hexdigest()
-    return NONCE_PREFIX + digest  # 18 characters
-
-
-def delivery_tag(delivery_key: str) -> str:
-    """What the first embed's footer carries so `find_delivery` recognises the post."""
-    return delivery_nonce(delivery_key, 0)
-
-
-def text_payload(text: str, reference: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Plain text as an inert message: escaped content, or an embed when it is too long."""
-    cleaned = clean(text).strip() or "…"
-    escaped = escape_discord(cleaned)
-    payload: dict[str, Any]
-    if text_length(escaped) <= DISCORD_CONTENT_MAX:
-        payload = {"content": escaped}
-    else:
-        description = fit(cleaned, DISCORD_EMBED_DESCRIPTION_MAX, escape_discord)
-        payload = {"embeds": [{"description": description}]}
-    payload["allowed_mentions"] = dict(NO_MENTIONS)
-    if reference is not None:
-        payload["message_reference"] = reference
-    return payload
-
-
-def thread_name(text: str) -> str:
-    return clip(one_line(text), THREAD_NAME_MAX) or "digestbot"
 
 
 class _TokenExpired(Exception):

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.models import Digest, DigestItem, Language
+
+if TYPE_CHECKING:
+    from handlers.commands import SubscribeCommand, UnsubscribeCommand
 
 EventKind = Literal["command", "message", "mention", "button"]
 
@@ -130,3 +133,13 @@ class DeliveryLookup(Protocol):
     async def find_delivery(self, target: ReplyTarget, delivery_key: str) -> list[MessageRef]:
         """The refs of the already-posted messages carrying `delivery_key`, or [] if none."""
         ...
+
+
+class SubscriptionCommands(Protocol):
+    """The subscription use cases (implemented by the scheduling feature); reply texts out."""
+
+    async def subscribe(self, event: InboundEvent, command: SubscribeCommand) -> str: ...
+
+    async def unsubscribe(self, event: InboundEvent, command: UnsubscribeCommand) -> str: ...
+
+    async def list(self, event: InboundEvent) -> str: ...

@@ -19,13 +19,13 @@ from handlers.commands import (
     QuestionCommand,
     SubscribeCommand,
     UnsubscribeCommand,
-    help_text,
     normalize,
     parse_command,
     parse_days,
     parse_timezone,
     parse_when,
 )
+from handlers.help_text import help_text
 
 
 @pytest.mark.parametrize(

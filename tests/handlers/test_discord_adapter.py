@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from bot.errors import MissingAccessError, PlatformError
 from bot.models import Digest
 from formatters.discord_embeds import render_discord
-from handlers.discord_adapter import delivery_nonce, delivery_tag, text_payload
+from handlers.discord_messages import delivery_nonce, delivery_tag, text_payload
 from handlers.ports import ReplyTarget
 from tests.data.reference_day import reference_digest
 from tests.fakes.discord_api import rate_limited

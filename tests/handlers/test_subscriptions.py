@@ -273,7 +273,7 @@ async def test_crash_and_restart_against_the_discord_fake_posts_once(
 ) -> None:
     from bot.schedules import Schedule
     from bot.storage.subscriptions import SqlSubscriptionStore, SubscriptionSpec
-    from handlers.discord_adapter import delivery_nonce, delivery_tag
+    from handlers.discord_messages import delivery_nonce, delivery_tag
     from handlers.subscriptions import build_scheduling
     from tests.fakes.crash_harness import CrashingDeliveryStore
     from tests.fakes.discord_harness import CHANNEL, channel_posts, discord_env
