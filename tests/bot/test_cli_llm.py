@@ -35,7 +35,7 @@ def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
 
 
 def test_llm_digest_is_cached_across_runs(
-    github: FakeGitHub,  # noqa: F811
+    github: FakeGitHub,
     llm: FakeOpenAI,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
@@ -65,7 +65,7 @@ def test_llm_digest_is_cached_across_runs(
 
 
 def test_llm_outage_falls_back_to_heuristic(
-    github: FakeGitHub,  # noqa: F811
+    github: FakeGitHub,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

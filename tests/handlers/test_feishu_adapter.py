@@ -3,7 +3,6 @@ too large for the platform, idempotent scheduled posts and finding them again, e
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from bot.windows import parse_window
 from handlers.feishu_app import POST_INTERVAL_SECONDS, FeishuBot
 from handlers.pacing import ChannelPacer
 from handlers.ports import ReplyTarget
-from tests.fakes.chat import NOW, build_chat_core
+from tests.fakes.chat import NOW
 from tests.fakes.feishu_api import FakeFeishuApi, FeishuFailure
 from tests.fakes.feishu_bot import (
     CHAT,
@@ -26,26 +25,8 @@ from tests.fakes.feishu_bot import (
     post_digest,
     settle,
     started_bot,
-    widget_with_origin,
 )
-
-
-@pytest.fixture
-def widget(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    return tmp_path / "widget", widget_with_origin(tmp_path / "widget")
-
-
-@pytest.fixture
-async def core(tmp_path: Path, widget: tuple[Path, dict[str, str]]) -> AsyncIterator[Core]:
-    core = build_chat_core(tmp_path, widget[0])
-    yield core
-    await core.aclose()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeFeishuApi]:
-    with FakeFeishuApi() as api:
-        yield api
+from tests.fakes.feishu_fixtures import core, fake, widget  # noqa: F401 - fixtures
 
 
 @pytest.mark.parametrize("status", [400, 429])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,28 +44,9 @@ from tests.fakes.feishu_bot import (
     started_bot,
     texts,
     wait_until,
-    widget_with_origin,
 )
 from tests.fakes.feishu_callbacks import callback_request
-
-
-@pytest.fixture
-def widget(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    return tmp_path / "widget", widget_with_origin(tmp_path / "widget")
-
-
-@pytest.fixture
-async def core(tmp_path: Path, widget: tuple[Path, dict[str, str]]) -> AsyncIterator[Core]:
-    core = build_chat_core(tmp_path, widget[0])
-    yield core
-    await core.aclose()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeFeishuApi]:
-    with FakeFeishuApi() as api:
-        yield api
-
+from tests.fakes.feishu_fixtures import core, fake, widget  # noqa: F401 - fixtures
 
 # -- the HTTP callback: verification ----------------------------------------------------------
 
