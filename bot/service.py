@@ -85,7 +85,7 @@ class DigestService:
         listed = await source.list_commits(repo, window)
         kept = [c for c in listed if req.commit_filter.keeps_summary(c)]
         excluded = len(listed) - len(kept)
-        analysed = await self._fetch_and_analyze(repo, kept, req, progress)
+        analysed = await self._fetch_and_analyze(repo, [c.sha for c in kept], req, progress)
         excluded += len(kept) - len(analysed)
         items = [
             _item(commit, analysis)
@@ -114,11 +114,9 @@ class DigestService:
         prefix = validate_sha(sha_text)
         sha = prefix if len(prefix) == 40 else await self._resolve(repo, prefix)
         source = self.source_for(repo)
-        commit = (await self.fetch_commits(repo, [sha], use_cache=use_cache))[0]
-        analyses = await self.analyze_commits(
-            repo, [commit], DigestRequest(language=language, use_cache=use_cache), NullProgress()
-        )
-        item = _item(commit, analyses[commit.sha])
+        request = DigestRequest(language=language, use_cache=use_cache)
+        ((commit, analysis),) = await self._fetch_and_analyze(repo, [sha], request, NullProgress())
+        item = _item(commit, analysis)
         if not item.commit.url and source.repo_url(repo):
             url = f"{source.repo_url(repo)}/commit/{commit.sha}"
             item = item.model_copy(update={"commit": item.commit.model_copy(update={"url": url})})
@@ -165,56 +163,10 @@ class DigestService:
         by_sha = {**cached, **{c.sha: c for c in fetched}}
         return [by_sha[sha] for sha in shas]
 
-    async def analyze_commits(
-        self,
-        repo: RepoTarget,
-        commits: Sequence[Commit],
-        request: DigestRequest,
-        progress: ProgressReporter,
-    ) -> dict[str, CommitAnalysis]:
-        analyzer_id, version = self._analyzer.cache_id
-        keys = {
-            c.sha: AnalysisKey(repo.key, c.sha, analyzer_id, version, request.language)
-            for c in commits
-        }
-        cached = (
-            await asyncio.to_thread(self._store.get_analyses, list(keys.values()))
-            if request.use_cache
-            else {}
-        )
-        result = {sha: cached[key] for sha, key in keys.items() if key in cached}
-        todo = [c for c in commits if c.sha not in result]
-        if request.use_cache:
-            self._metrics.cache_lookups("analysis", hits=len(result), misses=len(todo))
-        context = AnalysisContext(language=request.language, components=repo.components)
-        progress.start("analyze", len(todo))
-
-        async def analyze(commit: Commit) -> CommitAnalysis:
-            analysis = await self._single_flight(
-                ("analysis", repo.key, commit.sha, analyzer_id, version, request.language),
-                lambda: self._analyzer.analyze(commit, context),
-            )
-            progress.advance("analyze")
-            return analysis
-
-        fresh = await asyncio.gather(*(analyze(c) for c in todo))
-        progress.finish("analyze")
-        self._metrics.analyses_made(fresh)
-        # A fallback (the LLM failed) is not cached under the LLM's key: the next run retries it.
-        to_store = [
-            (keys[c.sha], a)
-            for c, a in zip(todo, fresh, strict=True)
-            if not a.provenance.fallback_reason
-        ]
-        if to_store:
-            await asyncio.to_thread(self._store.put_analyses, to_store)
-        result.update({c.sha: a for c, a in zip(todo, fresh, strict=True)})
-        return result
-
     async def _fetch_and_analyze(
         self,
         repo: RepoTarget,
-        wanted: Sequence[CommitSummary],
+        shas: Sequence[str],
         request: DigestRequest,
         progress: ProgressReporter,
     ) -> list[tuple[Commit, CommitAnalysis]]:
@@ -222,14 +174,12 @@ class DigestService:
 
         A pipeline: each commit's analysis starts as soon as its details are in, so detail
         requests overlap the (much slower) LLM calls instead of all preceding the first one.
-        Caching and single-flight are as in fetch_commits / analyze_commits. After a failure
+        Commits and analyses are cached and single-flight per SHA. After a failure
         no new fetch or analysis starts (the error is raised; nothing is spent for nothing).
         """
-        shas = [w.sha for w in wanted]
         analyzer_id, version = self._analyzer.cache_id
         keys = {
-            sha: AnalysisKey(repo.key, sha, analyzer_id, version, request.language)
-            for sha in shas
+            sha: AnalysisKey(repo.key, sha, analyzer_id, version, request.language) for sha in shas
         }
         cached_commits: dict[str, Commit] = {}
         cached: dict[AnalysisKey, CommitAnalysis] = {}
