@@ -116,6 +116,7 @@ def build_core(
         store=store,
         clock=clock,
         metrics=metrics,
+        token_ceiling=settings.llm_digest_token_ceiling or None,
     )
     return Core(
         settings=settings,

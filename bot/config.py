@@ -51,8 +51,14 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=2, ge=0, le=10)
     llm_concurrency: int = Field(default=8, ge=1, le=64)
-    llm_input_token_budget: int = Field(default=6000, ge=1500)  # the system prompt is ~1k
-    llm_max_output_tokens: int = Field(default=1500, ge=100)
+    llm_input_token_budget: int = Field(default=5000, ge=2000)  # exact o200k tokens
+    llm_max_output_tokens: int = Field(default=1800, ge=200)
+    # Deep reads (high commits, changed public surface) and map-reduce of very large ones.
+    llm_deep_input_token_budget: int = Field(default=16000, ge=2000)
+    llm_deep_max_output_tokens: int = Field(default=3000, ge=200)
+    llm_map_max_calls: int = Field(default=4, ge=0, le=16)  # 0 or 1: no map-reduce
+    # Input tokens one digest may spend in all (0: no ceiling); see bot/analysis/depth.py.
+    llm_digest_token_ceiling: int = Field(default=1_500_000, ge=0)
     llm_triage: Literal["heuristic", "short", "off"] = "short"
 
     # Chat platforms
@@ -93,6 +99,21 @@ class Settings(BaseSettings):
         return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
 
 
+class PathRolesConfig(BaseModel):
+    """`[repos.paths]`: globs that tune how the analysis reads this repository's paths.
+
+    `core` marks product code the default path rules would call tests/docs/auxiliary;
+    `kernels` adds kernel paths; `public_api` replaces the default guess of what callers
+    import (so removals and signature changes there count as breaking).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    core: tuple[str, ...] = ()
+    kernels: tuple[str, ...] = ()
+    public_api: tuple[str, ...] = ()
+
+
 class RepoConfig(BaseModel):
     """One `[[repos]]` entry of the TOML file."""
 
@@ -103,6 +124,7 @@ class RepoConfig(BaseModel):
     branch: str | None = None
     path: Path | None = None  # a local git checkout: no network, no token
     components: dict[str, str] = Field(default_factory=dict)  # glob -> component name
+    paths: PathRolesConfig = Field(default_factory=PathRolesConfig)
     exclude_authors: tuple[str, ...] = ()
     exclude_paths: tuple[str, ...] = ()
 

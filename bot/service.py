@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from bot.analysis.base import AnalysisContext, AnalysisKey, Analyzer
+from bot.analysis.depth import TokenLedger
+from bot.analysis.facts import FACTS_VERSION, with_facts
 from bot.filters import CommitFilter
 from bot.metrics import NO_METRICS, DigestObserver
 from bot.models import (
@@ -42,6 +44,7 @@ class DigestRequest:
     min_importance: Importance = Importance.LOW
     use_cache: bool = True
     commit_filter: CommitFilter = field(default_factory=CommitFilter)
+    token_ceiling: int | None = None  # None: the service's default ceiling
 
 
 class DigestService:
@@ -60,8 +63,10 @@ class DigestService:
         store: Store,
         clock: Callable[[], datetime],
         metrics: DigestObserver | None = None,
+        token_ceiling: int | None = None,
     ) -> None:
         self._sources = sources
+        self._token_ceiling = token_ceiling
         self._analyzer = analyzer
         self._fallback = fallback_analyzer
         self._store = store
@@ -85,7 +90,10 @@ class DigestService:
         listed = await source.list_commits(repo, window)
         kept = [c for c in listed if req.commit_filter.keeps_summary(c)]
         excluded = len(listed) - len(kept)
-        analysed = await self._fetch_and_analyze(repo, [c.sha for c in kept], req, progress)
+        ledger = TokenLedger(self._ceiling(req))
+        analysed = await self._fetch_and_analyze(
+            repo, [c.sha for c in kept], req, progress, ledger=ledger
+        )
         excluded += len(kept) - len(analysed)
         items = [
             _item(commit, analysis)
@@ -104,8 +112,16 @@ class DigestService:
             items=tuple(items),
             stats=_stats(items),
             overview=overview,
-            provenance=_provenance(items, self._clock(), excluded),
+            provenance=_provenance(items, self._clock(), excluded).model_copy(
+                update={"token_ceiling": ledger.ceiling, "reduced_analyses": ledger.reduced}
+            ),
         )
+
+    def _ceiling(self, request: DigestRequest) -> int | None:
+        ceiling = (
+            request.token_ceiling if request.token_ceiling is not None else self._token_ceiling
+        )
+        return ceiling or None
 
     async def commit_details(
         self, repo: RepoTarget, sha_text: str, language: Language, *, use_cache: bool = True
@@ -151,7 +167,7 @@ class DigestService:
 
         async def fetch(sha: str) -> Commit:
             commit = await self._single_flight(
-                ("commit", repo.key, sha), lambda: source.get_commit(repo, sha)
+                ("commit", repo.key, sha), lambda: self._fetch_commit(source, repo, sha)
             )
             progress.advance("fetch")
             return commit
@@ -169,6 +185,8 @@ class DigestService:
         shas: Sequence[str],
         request: DigestRequest,
         progress: ProgressReporter,
+        *,
+        ledger: TokenLedger | None = None,
     ) -> list[tuple[Commit, CommitAnalysis]]:
         """(commit, analysis) for each wanted commit the path filter keeps, in listing order.
 
@@ -178,6 +196,8 @@ class DigestService:
         no new fetch or analysis starts (the error is raised; nothing is spent for nothing).
         """
         analyzer_id, version = self._analyzer.cache_id
+        if repo.path_roles.fingerprint:
+            version = f"{version}+paths.{repo.path_roles.fingerprint}"
         keys = {
             sha: AnalysisKey(repo.key, sha, analyzer_id, version, request.language) for sha in shas
         }
@@ -191,14 +211,19 @@ class DigestService:
         progress.start("fetch", to_fetch)
         progress.start("analyze", to_analyze)
         source = self.source_for(repo)
-        context = AnalysisContext(language=request.language, components=repo.components)
+        context = AnalysisContext(
+            language=request.language,
+            components=repo.components,
+            path_roles=repo.path_roles,
+            ledger=ledger,
+        )
         fetched: list[Commit] = []
         fresh: list[tuple[AnalysisKey, CommitAnalysis]] = []
         failed = False
 
         async def fetch(sha: str) -> Commit:
             commit = await self._single_flight(
-                ("commit", repo.key, sha), lambda: source.get_commit(repo, sha)
+                ("commit", repo.key, sha), lambda: self._fetch_commit(source, repo, sha)
             )
             fetched.append(commit)
             progress.advance("fetch")
@@ -226,6 +251,8 @@ class DigestService:
                     if key not in cached:
                         progress.advance("analyze")
                     return None
+                if commit.facts is None or commit.facts.version != FACTS_VERSION:
+                    commit = await asyncio.to_thread(with_facts, commit)
                 analysis = cached.get(key)
                 if analysis is None and not failed:
                     analysis = await analyze(commit, key)
@@ -243,11 +270,21 @@ class DigestService:
         self._metrics.analyses_made(a for _, a in fresh)
         if fetched:
             await asyncio.to_thread(self._store.put_commits, repo.key, fetched)
-        # A fallback (the LLM failed) is not cached under the LLM's key: the next run retries it.
-        to_store = [(key, a) for key, a in fresh if not a.provenance.fallback_reason]
+        # A fallback (the LLM failed) or a read made shallower by the digest's token ceiling is
+        # not cached under the LLM's key: the next run reads it again, in full.
+        to_store = [
+            (key, a)
+            for key, a in fresh
+            if not a.provenance.fallback_reason and not a.provenance.reduced
+        ]
         if to_store:
             await asyncio.to_thread(self._store.put_analyses, to_store)
         return [r for r in results if r is not None]
+
+    async def _fetch_commit(self, source: CommitSource, repo: RepoTarget, sha: str) -> Commit:
+        """The commit from its source, with its change facts (stored with it)."""
+        commit = await source.get_commit(repo, sha)
+        return await asyncio.to_thread(with_facts, commit)
 
     async def _overview(
         self, repo: RepoTarget, items: Sequence[DigestItem], request: DigestRequest
@@ -311,6 +348,7 @@ def _item(commit: Commit, analysis: CommitAnalysis) -> DigestItem:
         additions=commit.additions,
         deletions=commit.deletions,
         analysis=analysis,
+        facts=commit.facts,
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.models import (
     IMPORTANCE_ORDER,
@@ -31,7 +31,9 @@ from formatters.labels import (
     CardLabels,
     Labels,
     card_labels_for,
+    change_type_text,
     labels_for,
+    scope_text,
 )
 
 # Low commits listed one per line; past this the low section only counts the rest.
@@ -76,14 +78,17 @@ class CommitDetails:
     """Everything a details view shows for one commit (the reference report's high commit)."""
 
     view: CommitView
-    scope: tuple[str, ...]
+    scope: tuple[str, ...]  # entries with their notes
     insights: tuple[tuple[str, str], ...]  # (dimension label, text) in the report's order
     risks: tuple[str, ...]
     recommendations: tuple[str, ...]
+    closing: str = ""
 
     @property
     def empty(self) -> bool:
-        return not (self.scope or self.insights or self.risks or self.recommendations)
+        return not (
+            self.scope or self.insights or self.risks or self.recommendations or self.closing
+        )
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,7 @@ def commit_view(item: DigestItem, links: RepoLinks, language: Language) -> Commi
         importance=analysis.importance,
         title=_title_without_pr(_line(item.commit.title), pr_number, pr_url is not None),
         author=_line(item.commit.author, 200),
-        change_type=labels.change_type[analysis.change_type],
+        change_type=change_type_text(analysis, labels),
         files_line=card.files_line.format(
             files=item.files_changed, additions=item.additions, deletions=item.deletions
         ),
@@ -210,9 +215,20 @@ def details_of(view: CommitView, language: Language) -> CommitDetails:
     """The details of a commit line (the analysis behind `view`)."""
     labels = labels_for(language)
     analysis = view.item.analysis
+    reason = analysis.provenance.rule_reason
+    if analysis.provenance.analyzer == "heuristic" and reason:
+        # The details view says why the rules decided this importance (the card line does not).
+        view = replace(view, notes=(*view.notes, labels.rule_note.format(reason=_line(reason))))
     return CommitDetails(
         view=view,
-        scope=tuple(text for text in map(_line, analysis.scope[:LIST_CAP]) if text),
+        scope=tuple(
+            text
+            for text in (
+                _line(scope_text(entry, note, labels))
+                for entry, note in analysis.scope_entries()[:LIST_CAP]
+            )
+            if text
+        ),
         insights=tuple(
             (labels.dimension.get(name, name), _text(text))
             for name, text in analysis.insights.items()
@@ -222,6 +238,7 @@ def details_of(view: CommitView, language: Language) -> CommitDetails:
         recommendations=tuple(
             text for text in map(_text, analysis.recommendations[:LIST_CAP]) if text
         ),
+        closing=_text(analysis.closing or ""),
     )
 
 

@@ -107,6 +107,11 @@ def _embeds(details: CommitDetails, language: Language, scale: float) -> list[Em
                 {"title": escape_discord(heading), "description": description, "color": colour}
             )
             cut = cut or more > 0
+    if details.closing:
+        closing = fit(details.closing, scaled(1500, scale, 150), escape_discord)
+        embeds.append(
+            {"description": clip(closing, DISCORD_EMBED_DESCRIPTION_MAX), "color": colour}
+        )
     if details.empty and not view.summary:
         embeds.append({"description": escape_discord(card.no_details), "color": colour})
     if cut:

@@ -167,6 +167,8 @@ def details_markdown(
                 lines.append(escape_feishu(card.more_items.format(count=more)))
             blocks.append("\n".join(lines))
             cut = cut or more > 0
+    if details.closing:
+        blocks.append(fit(details.closing, scaled(1500, scale, 150), escape_feishu))
     if not blocks:
         blocks.append(escape_feishu(card.no_details))
     return "\n\n".join(blocks), cut

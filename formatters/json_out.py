@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.models import INSIGHT_DIMENSIONS, CommitAnalysis, Digest, DigestItem, Window
+from bot.models import INSIGHT_DIMENSIONS, ChangeFacts, CommitAnalysis, Digest, DigestItem, Window
 from formatters.text import commit_url, pull_url, repo_web_url
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: change-type detail, scope notes, closing, facts, read depth
 
 
 def _iso(moment: datetime, tz: str | None = None) -> str:
@@ -53,6 +53,11 @@ def _analysis_provenance(analysis: CommitAnalysis) -> dict[str, Any]:
         "prompt_tokens": provenance.prompt_tokens,
         "completion_tokens": provenance.completion_tokens,
         "triaged": provenance.triaged,
+        "depth": provenance.depth,
+        "calls": provenance.calls,
+        "reduced": provenance.reduced,
+        "rule": provenance.rule,
+        "rule_reason": provenance.rule_reason,
     }
 
 
@@ -60,14 +65,22 @@ def _analysis(analysis: CommitAnalysis) -> dict[str, Any]:
     insights = analysis.insights
     return {
         "change_type": analysis.change_type.value,
+        "change_type_detail": analysis.change_type_detail,
         "importance": analysis.importance.value,
         "summary": analysis.summary,
         "scope": list(analysis.scope),
+        "scope_notes": [note for _, note in analysis.scope_entries()],
         "insights": {name: getattr(insights, name) for name in INSIGHT_DIMENSIONS},
         "risks": list(analysis.risks),
         "recommendations": list(analysis.recommendations),
+        "closing": analysis.closing,
         "provenance": _analysis_provenance(analysis),
     }
+
+
+def _facts(facts: ChangeFacts | None) -> dict[str, Any] | None:
+    """The change facts as plain data (computed from the whole diff, without an LLM)."""
+    return None if facts is None else facts.model_dump(mode="json")
 
 
 def item_dict(
@@ -89,6 +102,7 @@ def item_dict(
         "additions": item.additions,
         "deletions": item.deletions,
         **_analysis(item.analysis),
+        "facts": _facts(item.facts),
     }
 
 
@@ -125,6 +139,8 @@ def digest_dict(digest: Digest) -> dict[str, Any]:
             "prompt_tokens": provenance.prompt_tokens,
             "completion_tokens": provenance.completion_tokens,
             "excluded_commits": provenance.excluded_commits,
+            "token_ceiling": provenance.token_ceiling,
+            "reduced_analyses": provenance.reduced_analyses,
         },
     }
 

@@ -34,7 +34,7 @@ from bot.models import (
     Importance,
     Language,
 )
-from formatters.labels import SEVERITY_EMOJI, Labels, labels_for
+from formatters.labels import SEVERITY_EMOJI, Labels, change_type_text, labels_for, scope_text
 from formatters.text import (
     AnchorRegistry,
     commit_url,
@@ -94,6 +94,8 @@ def _notes(analysis: CommitAnalysis, labels: Labels) -> list[str]:
         notes.append(labels.fallback_note)
     elif provenance.analyzer == "heuristic":
         notes.append(labels.heuristic_note)
+    if provenance.analyzer == "heuristic" and provenance.rule_reason:
+        notes.append(labels.rule_note.format(reason=md_inline(provenance.rule_reason)))
     coverage = provenance.coverage
     if coverage.files_sent < coverage.files_total:
         files = labels.coverage_note.format(sent=coverage.files_sent, total=coverage.files_total)
@@ -152,12 +154,22 @@ def _summary_lines(analysis: CommitAnalysis, labels: Labels, *, single_line: boo
 
 
 def _scope_lines(analysis: CommitAnalysis, labels: Labels) -> list[str]:
-    entries = _present(analysis.scope)
+    entries = [(entry, note) for entry, note in analysis.scope_entries() if lines(entry)]
     if not entries:
         return []
     out = [_field(f"🎯 {labels.field_scope}", "", labels) + HARD_BREAK]
-    out.extend(f"- {md_path(entry)}" for entry in entries)
+    for entry, note in entries:
+        shown = md_path(entry)
+        if note.strip():
+            shown = scope_text(shown, md_inline(note), labels)
+        out.append(f"- {shown}")
     return [*out, ""]
+
+
+def _closing_lines(analysis: CommitAnalysis) -> list[str]:
+    if not analysis.closing or not lines(analysis.closing):
+        return []
+    return [*md_paragraph_lines(analysis.closing), ""]
 
 
 def _head_lines(
@@ -182,7 +194,7 @@ def _field_block(
 ) -> list[str]:
     badge = _badge(analysis.importance, labels, language)
     fields = [
-        _field(f"🎯 {labels.field_type}", labels.change_type[analysis.change_type], labels),
+        _field(f"🎯 {labels.field_type}", md_inline(change_type_text(analysis, labels)), labels),
         _field(f"⚡ {labels.field_importance}", badge, labels),
         *_summary_lines(analysis, labels, single_line=single_line),
     ]
@@ -214,7 +226,7 @@ def _full_detail(analysis: CommitAnalysis, labels: Labels) -> list[str]:
         table = _recommendations_table(recommendations, labels)
         body = table if table is not None else _numbered(recommendations, labels)
         out += ["---", "", f"### {labels.recommendations_heading}", "", *body, ""]
-    return out
+    return out + _closing_lines(analysis)
 
 
 def _medium_detail(analysis: CommitAnalysis, labels: Labels) -> list[str]:
@@ -223,7 +235,7 @@ def _medium_detail(analysis: CommitAnalysis, labels: Labels) -> list[str]:
     if recommendations:
         out.append(_field(labels.recommendations_heading, "", labels) + HARD_BREAK)
         out += [*_numbered(recommendations, labels), ""]
-    return out
+    return out + _closing_lines(analysis)
 
 
 def _item_lines(

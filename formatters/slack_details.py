@@ -121,6 +121,8 @@ def _blocks(details: CommitDetails, language: Language, scale: float) -> list[Bl
             lines.append(escape_slack(card.more_items.format(count=more)))
         blocks += _chunked(f"*{escape_slack(title)}*", lines)
         cut = cut or more > 0
+    if details.closing:
+        blocks.append(section(fit(details.closing, scaled(1500, scale, 150), escape_slack)))
     if details.empty and not view.summary:
         blocks.append(section(escape_slack(card.no_details)))
     if cut:

@@ -9,10 +9,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import TextIO
 
+from bot.analysis.llm_factory import build_answerer
 from bot.app import Core
 from bot.models import Digest, DigestItem, Language
 from formatters.markdown import render_commit_markdown, render_markdown
-from handlers.answers import build_answerer
 from handlers.conversation import Conversation
 from handlers.ports import InboundEvent, MessageRef, ReplyTarget
 

@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.analysis.answers import QuestionAnswerer
 from bot.app import Core
-from bot.errors import AccessDeniedError, AnalysisError, ConfigError, DigestbotError
+from bot.errors import AccessDeniedError, ConfigError, DigestbotError
 from bot.filters import CommitFilter
 from bot.metrics import NO_METRICS, CommandObserver
 from bot.models import Digest, Importance, Language
@@ -24,7 +25,6 @@ from bot.storage.conversations import (
     ThreadInfo,
 )
 from bot.windows import parse_window
-from handlers.answers import QuestionAnswerer
 from handlers.authz import Authorizer
 from handlers.commands import (
     Command,
@@ -326,13 +326,9 @@ class Conversation:
         self._charge_question(turn.event)
         item = await self._service.commit_details(ref.repo, ref.sha, ref.language)
         commit = await self._service.get_commit(ref.repo, item.commit.sha)
-        try:
-            answer = await self._answerer.answer(command.question, commit, item, ref.language)
-        except AnalysisError as exc:  # RateLimitedError is a DigestbotError: reported as is
-            log.warning("LLM answer failed, sending the analysis instead: %s", exc)
-            await self._send_details(turn, ref)
-            return
-        refs = await turn.adapter.send_text(turn.target, f"{item.commit.short_sha} — {answer}")
+        # A failed or rate-limited model is answered from the stored analysis, never an error.
+        answer = await self._answerer.answer(command.question, commit, item, ref.language)
+        refs = await turn.adapter.send_text(turn.target, f"{item.commit.short_sha} — {answer.text}")
         await self._record(
             refs, "answer", repo=ref.repo.name, shas=(item.commit.sha,), language=ref.language
         )

@@ -16,11 +16,11 @@ from typing import Protocol
 
 from aiohttp import web
 
+from bot.analysis.llm_factory import build_answerer
 from bot.app import Core
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.metrics import Metrics
-from handlers.answers import build_answerer
 from handlers.conversation import Conversation
 from handlers.ports import ChatAdapter
 

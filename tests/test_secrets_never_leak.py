@@ -23,10 +23,10 @@ from discord.http import Route
 from pydantic import SecretStr
 
 import bot.cli
+from bot.analysis.llm_factory import build_answerer
 from bot.app import build_core
 from bot.config import Settings
 from bot.logs import configure_logging
-from handlers.answers import build_answerer
 from handlers.conversation import Conversation
 from handlers.pacing import ChannelPacer
 from handlers.slack_adapter import RetryAfterHandler

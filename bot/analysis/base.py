@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from bot.analysis.paths import DEFAULT_ROLES, PathRoles
 from bot.models import Commit, CommitAnalysis, DigestItem, Language
+
+if TYPE_CHECKING:
+    from bot.analysis.depth import TokenLedger
 
 
 @dataclass(frozen=True)
 class AnalysisContext:
-    """What an analyzer needs besides the commit: output language and the repo's components."""
+    """What an analyzer needs besides the commit: output language, the repo's components and
+    path roles (TOML tuning), and the token ledger of the digest being built (None: no
+    ceiling)."""
 
     language: Language = "en"
     components: dict[str, str] = field(default_factory=dict)  # glob -> component name
+    ledger: TokenLedger | None = None
+    path_roles: PathRoles = DEFAULT_ROLES
 
 
 @dataclass(frozen=True)

@@ -1,75 +1,62 @@
-"""The LLM analyzer: packed, fenced prompts; validated, grounded replies; heuristic fallback."""
+"""The LLM analyzer: planned depth, packed and fenced prompts, validated replies, fallback.
+
+Per commit: the change facts are made sure of, the depth planner picks a short, standard or
+deep read or a map-reduce over file groups (bot/analysis/depth.py), the digest's token ledger
+may make it shallower, and the prompt is built and counted off the event loop inside the
+concurrency slot. A reply that fails validation is retried once with the error; anything else
+that goes wrong falls back to the heuristic, marked with the reason.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel
 
 from bot.analysis.base import AnalysisContext, Analyzer
-from bot.analysis.budget import PackedContext, pack_commit
-from bot.analysis.components import derive_scope, ground_scope
+from bot.analysis.classification import classify_commit
+from bot.analysis.commit_prompts import CommitPrompts, Prompt, part_notes_text
+from bot.analysis.depth import DepthBudgets, DepthPlan, DepthPlanner, TokenLedger
+from bot.analysis.facts import with_facts
 from bot.analysis.llm_client import ChatMessage, LLMClient, LLMReply
 from bot.analysis.overview import OverviewWriter
-from bot.analysis.prompt_templates import PROMPT_VERSION, language_name, render
-from bot.analysis.reply import (
-    Grounding,
-    clean_insights,
-    clean_items,
-    clean_summary,
-    parse_analysis,
-)
-from bot.analysis.schema import SCHEMA_NAME, AnalysisOut, response_schema_format, strict_json_schema
+from bot.analysis.paths import DEFAULT_ROLES, PathRoles
+from bot.analysis.prompt_templates import PROMPT_VERSION
+from bot.analysis.reply import ReadFacts, parse_reply, to_analysis
+from bot.analysis.schema import SCHEMA_NAME, AnalysisOut, PartOut, response_schema_format
 from bot.analysis.tokens import TokenCounter, default_counter
 from bot.config import StructuredMode
 from bot.errors import AnalysisError, RateLimitedError
-from bot.models import (
-    AnalysisProvenance,
-    Commit,
-    CommitAnalysis,
-    Coverage,
-    DigestItem,
-    Insights,
-    Language,
-)
+from bot.models import Commit, CommitAnalysis, Coverage, DigestItem, Language
 
 log = logging.getLogger(__name__)
 
 TriageMode = Literal["heuristic", "short", "off"]
-TriageFn = Callable[[Commit], bool]  # True: the heuristic is confident the commit is trivial
-DEFAULT_TRIAGE_CONFIDENCE = 0.8
-
-# Tokens kept free in every request: the retry note, message framing and counting slack.
-RETRY_RESERVE = 160
-FRAMING_RESERVE = 24
-SHORT_DATA_TOKENS = 400  # the triage "short" path: message and file list only, no patch
-MAX_COMPONENT_NAMES = 30
+PART_SCHEMA_NAME = "commit_part"
+M = TypeVar("M", bound=BaseModel)
 
 
-def _compact(node: Any) -> Any:
-    """The schema without descriptions: the system prompt already explains every field."""
-    if isinstance(node, dict):
-        return {k: _compact(v) for k, v in node.items() if k != "description"}
-    if isinstance(node, list):
-        return [_compact(v) for v in node]
-    return node
+@dataclass
+class _Spent:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
 
-
-# In json_object / prompt modes the schema travels in the system prompt.
-_SCHEMA_JSON = json.dumps(_compact(strict_json_schema(AnalysisOut)), separators=(",", ":"))
-# The widest coverage note, rendered into the template to measure its overhead.
-_WIDEST_NOTE_VALUES = (999_999, 999_999, 99_999_999, 99_999_999)
+    def add(self, reply: LLMReply) -> None:
+        self.prompt_tokens += reply.prompt_tokens
+        self.completion_tokens += reply.completion_tokens
+        self.calls += 1
 
 
 @dataclass(frozen=True)
-class _Prompt:
-    messages: list[ChatMessage]
-    packed: PackedContext
+class _Outcome:
+    value: BaseModel | None
+    reason: str  # why there is no value
 
 
 class LLMAnalyzer:
@@ -80,12 +67,10 @@ class LLMAnalyzer:
         client: LLMClient,
         *,
         fallback: Analyzer,
+        planner: DepthPlanner | None = None,
         model: str | None = None,
         structured_mode: StructuredMode = "json_schema",
-        budget: int = 6000,
-        max_output_tokens: int = 1500,
         concurrency: int = 8,
-        triage: TriageFn | None = None,
         triage_mode: TriageMode = "short",
         counter: TokenCounter | None = None,
         temperature: float = 0.2,
@@ -93,16 +78,16 @@ class LLMAnalyzer:
     ) -> None:
         self._client = client
         self._fallback = fallback
+        self._planner = planner or DepthPlanner(DepthBudgets(), classify_commit)
         self._model = model or client.model
         self._mode: StructuredMode = structured_mode
-        self._budget = budget
-        self._max_output = max_output_tokens
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
-        self._triage = triage
         self._triage_mode: TriageMode = triage_mode
         self._counter = counter or default_counter()
         self._temperature = temperature
-        self._boundary = boundary
+        self._prompts = CommitPrompts(
+            mode=structured_mode, counter=self._counter, boundary=boundary
+        )
         self._overview = OverviewWriter(
             client,
             structured_mode=structured_mode,
@@ -119,56 +104,44 @@ class LLMAnalyzer:
     def counter(self) -> TokenCounter:
         return self._counter
 
-    async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis:
-        trivial = self._triage is not None and self._triage_mode != "off" and self._triage(commit)
-        if trivial and self._triage_mode == "heuristic":
-            result = await self._fallback.analyze(commit, context)
-            return _with_provenance(result, triaged=True)
-        prompt = self.build_prompt(commit, context, short=trivial)
-        prompt_tokens = completion_tokens = 0
-        reason: str
-        async with self._semaphore:
-            messages = list(prompt.messages)
-            for attempt in (1, 2):
-                try:
-                    reply = await self._complete(messages)
-                except RateLimitedError as exc:
-                    log.warning("LLM rate limited for %s: %s", commit.short_sha, exc)
-                    reason = "rate limited"
-                    break
-                except AnalysisError as exc:
-                    log.warning("LLM call failed for %s: %s", commit.short_sha, exc)
-                    reason = exc.user_message
-                    break
-                prompt_tokens += reply.prompt_tokens
-                completion_tokens += reply.completion_tokens
-                if reply.refusal:
-                    log.warning("LLM refused %s: %.200s", commit.short_sha, reply.refusal)
-                    reason = "refusal"
-                    break
-                try:
-                    out = parse_analysis(reply.content, reply.finish_reason)
-                except AnalysisError as exc:
-                    log.info("LLM reply %d for %s rejected: %s", attempt, commit.short_sha, exc)
-                    reason = exc.user_message
-                    messages = [*prompt.messages, self._retry_note(str(exc))]
-                    continue
-                return self._finish(
-                    commit,
-                    context,
-                    out,
-                    coverage=prompt.packed.coverage,
-                    prompt_tokens=prompt_tokens,
-                    completion_tokens=completion_tokens,
-                    triaged=trivial,
-                )
-        result = await self._fallback.analyze(commit, context)
-        return _with_provenance(
-            result,
-            fallback_reason=reason,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
+    @property
+    def prompts(self) -> CommitPrompts:
+        return self._prompts
+
+    def plan(
+        self, commit: Commit, ledger: TokenLedger | None = None, roles: PathRoles = DEFAULT_ROLES
+    ) -> DepthPlan | None:
+        """The read `commit` gets: planned by depth, then made to fit the ledger (None: even a
+        short read does not fit). Reserves the plan's cost on the ledger."""
+        plan: DepthPlan | None = self._planner.plan(
+            commit, triage=self._triage_mode != "off", roles=roles
         )
+        if ledger is None:
+            return plan
+        while plan is not None and not ledger.reserve(plan.cost):
+            plan = self._planner.shallower(plan)
+            if plan is not None:
+                ledger.reduced += 1
+        return plan
+
+    async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis:
+        commit = await asyncio.to_thread(with_facts, commit)
+        ledger = context.ledger
+        plan = self.plan(commit, ledger, context.path_roles)
+        if plan is None:
+            result = await self._fallback.analyze(commit, context)
+            return _with_provenance(result, fallback_reason="token ceiling reached")
+        spent = _Spent()
+        try:
+            if plan.depth == "short" and self._triage_mode == "heuristic":
+                result = await self._fallback.analyze(commit, context)
+                return _with_provenance(result, triaged=True)
+            if plan.depth == "map-reduce":
+                return await self._map_reduce(commit, context, plan, spent)
+            return await self._single(commit, context, plan, spent)
+        finally:
+            if ledger is not None:
+                ledger.settle(plan.cost, spent.prompt_tokens)
 
     async def aclose(self) -> None:
         """Close the LLM client's connections (the composition root calls this on shutdown)."""
@@ -177,175 +150,134 @@ class LLMAnalyzer:
     async def overview(self, items: Sequence[DigestItem], language: Language) -> str | None:
         return await self._overview.write(items, language)
 
-    # -- prompt ---------------------------------------------------------------------------
+    # -- reads ----------------------------------------------------------------------------
 
-    def build_prompt(self, commit: Commit, context: AnalysisContext, *, short: bool) -> _Prompt:
-        """System and user messages whose counted tokens stay within the budget."""
-        boundary = self._boundary()
-        system = render(
-            "system.j2",
-            language=context.language,
-            mode=self._mode,
-            schema_json=_SCHEMA_JSON,
-            short=short,
-        )
-        components = sorted(set(context.components.values()))[:MAX_COMPONENT_NAMES]
-        fixed: dict[str, object] = {
-            "repo": commit.repo,
-            "sha": commit.sha,
-            "pr_number": commit.pr_number,
-            "files_total": len(commit.files),
-            "lines_total": sum(f.changes for f in commit.files),
-            "components": ", ".join(components),
-            "boundary": boundary,
-            "language_name": language_name(context.language),
-        }
-        empty = dict.fromkeys(("message", "pull_request", "files", "patch"), "")
-        skeleton = render(
-            "user.j2", **fixed, **empty, coverage_note=_coverage_note(*_WIDEST_NOTE_VALUES)
-        )
-        overhead = self._counter.count(system) + self._counter.count(skeleton)
-        available = self._budget - overhead - RETRY_RESERVE - FRAMING_RESERVE
-        if short:
-            available = min(available, SHORT_DATA_TOKENS)
-        packed = pack_commit(
-            commit,
-            available=available,
-            counter=self._counter,
-            include_patch=not short,
-            scrub=_scrubber(boundary),
-        )
-        cov = packed.coverage
-        note = (
-            _coverage_note(cov.files_sent, cov.files_total, cov.lines_sent, cov.lines_total)
-            if cov.partial and not short
-            else ("The patch is not included." if short else "")
-        )
-        user = render(
-            "user.j2",
-            **fixed,
-            message=packed.message,
-            pull_request=packed.pull_request,
-            files=packed.files,
-            patch=packed.patch,
-            coverage_note=note,
-        )
-        messages: list[ChatMessage] = [
-            {"role": "system", "content": system},
-            {"role": "user", "content": user},
-        ]
-        return _Prompt(messages, packed)
+    async def _single(
+        self, commit: Commit, context: AnalysisContext, plan: DepthPlan, spent: _Spent
+    ) -> CommitAnalysis:
+        async with self._semaphore:
+            prompt = await asyncio.to_thread(self._prompts.single, commit, context, plan)
+            outcome = await self._ask(
+                prompt, AnalysisOut, plan.output_budget, spent, commit.short_sha
+            )
+        if not isinstance(outcome.value, AnalysisOut):
+            return await self._fall_back(commit, context, outcome.reason, spent)
+        read = self._read_facts(plan, prompt.packed.coverage, spent)
+        return to_analysis(outcome.value, commit, context, read)
 
-    def _retry_note(self, problem: str) -> ChatMessage:
-        text = f"{problem} Reply with only the corrected JSON object."
-        limit = RETRY_RESERVE - 8
-        while self._counter.count(text) > limit and len(text) > 40:
-            text = text[: int(len(text) * 0.8)]
-        return {"role": "user", "content": text}
+    async def _map_reduce(
+        self, commit: Commit, context: AnalysisContext, plan: DepthPlan, spent: _Spent
+    ) -> CommitAnalysis:
+        async def part(index: int) -> tuple[str, Coverage] | None:
+            async with self._semaphore:
+                prompt = await asyncio.to_thread(self._prompts.part, commit, context, plan, index)
+                outcome = await self._ask(
+                    prompt, PartOut, plan.output_budget // 2, spent, commit.short_sha
+                )
+            if not isinstance(outcome.value, PartOut):
+                log.info(
+                    "map part %d of %s failed: %s", index + 1, commit.short_sha, outcome.reason
+                )
+                return None
+            return part_notes_text(outcome.value), prompt.packed.coverage
 
-    def _response_format(self) -> Mapping[str, Any] | None:
+        parts = await asyncio.gather(*(part(i) for i in range(len(plan.groups))))
+        done = [p for p in parts if p is not None]
+        if not done:
+            return await self._fall_back(commit, context, "map-reduce failed", spent)
+        coverage = _merged_coverage(commit, [cov for _, cov in done])
+        async with self._semaphore:
+            prompt = await asyncio.to_thread(
+                self._prompts.merge, commit, context, plan, [n for n, _ in done], coverage
+            )
+            outcome = await self._ask(
+                prompt, AnalysisOut, plan.output_budget, spent, commit.short_sha
+            )
+        if not isinstance(outcome.value, AnalysisOut):
+            return await self._fall_back(commit, context, outcome.reason, spent)
+        return to_analysis(outcome.value, commit, context, self._read_facts(plan, coverage, spent))
+
+    def _read_facts(self, plan: DepthPlan, coverage: Coverage, spent: _Spent) -> ReadFacts:
+        return ReadFacts(
+            model=self._model,
+            prompt_version=PROMPT_VERSION,
+            coverage=coverage,
+            prompt_tokens=spent.prompt_tokens,
+            completion_tokens=spent.completion_tokens,
+            triaged=plan.depth == "short",
+            depth=plan.depth,
+            calls=spent.calls,
+            reduced=plan.reduced,
+        )
+
+    async def _fall_back(
+        self, commit: Commit, context: AnalysisContext, reason: str, spent: _Spent
+    ) -> CommitAnalysis:
+        result = await self._fallback.analyze(commit, context)
+        return _with_provenance(
+            result,
+            fallback_reason=reason,
+            prompt_tokens=spent.prompt_tokens,
+            completion_tokens=spent.completion_tokens,
+            calls=spent.calls,
+        )
+
+    async def _ask(
+        self, prompt: Prompt, model: type[M], max_tokens: int, spent: _Spent, sha: str
+    ) -> _Outcome:
+        """One validated reply: the call, one retry with the validation error, or a reason."""
+        messages: list[ChatMessage] = list(prompt.messages)
+        reason = "no reply"
+        for attempt in (1, 2):
+            try:
+                reply = await self._client.complete(
+                    messages,
+                    response_format=self._response_format(model),
+                    max_tokens=max_tokens,
+                    temperature=self._temperature,
+                )
+            except RateLimitedError as exc:
+                log.warning("LLM rate limited for %s: %s", sha, exc)
+                return _Outcome(None, "rate limited")
+            except AnalysisError as exc:
+                log.warning("LLM call failed for %s: %s", sha, exc)
+                return _Outcome(None, exc.user_message)
+            spent.add(reply)
+            if reply.refusal:
+                log.warning("LLM refused %s: %.200s", sha, reply.refusal)
+                return _Outcome(None, "refusal")
+            try:
+                return _Outcome(parse_reply(reply.content, reply.finish_reason, model), "")
+            except AnalysisError as exc:
+                log.info("LLM reply %d for %s rejected: %s", attempt, sha, exc)
+                reason = exc.user_message
+                messages = [*prompt.messages, self._prompts.retry_note(str(exc))]
+        return _Outcome(None, reason)
+
+    def _response_format(self, model: type[BaseModel]) -> Mapping[str, Any] | None:
         if self._mode == "json_schema":
-            return response_schema_format(AnalysisOut, SCHEMA_NAME)
+            name = SCHEMA_NAME if model is AnalysisOut else PART_SCHEMA_NAME
+            return response_schema_format(model, name)
         if self._mode == "json_object":
             return {"type": "json_object"}
         return None
 
-    async def _complete(self, messages: Sequence[ChatMessage]) -> LLMReply:
-        return await self._client.complete(
-            messages,
-            response_format=self._response_format(),
-            max_tokens=self._max_output,
-            temperature=self._temperature,
-        )
 
-    # -- result ---------------------------------------------------------------------------
-
-    def _finish(
-        self,
-        commit: Commit,
-        context: AnalysisContext,
-        out: AnalysisOut,
-        *,
-        coverage: Coverage,
-        prompt_tokens: int,
-        completion_tokens: int,
-        triaged: bool,
-    ) -> CommitAnalysis:
-        pr = commit.pr
-        grounding = Grounding(
-            shas=(commit.sha, *commit.parents),
-            texts=(commit.message, pr.title if pr else "", pr.body if pr else ""),
-            prs=(commit.pr_number,) if commit.pr_number is not None else (),
-        )
-        return CommitAnalysis(
-            sha=commit.sha,
-            change_type=out.change_type,
-            importance=out.importance,
-            summary=clean_summary(out.summary, grounding) or commit.title[:200],
-            # An entirely ungrounded scope is replaced by the one derived from the paths.
-            scope=ground_scope(out.scope, commit, context.components)
-            or derive_scope(commit, context.components),
-            insights=Insights(**clean_insights(out.insights, grounding)),
-            risks=clean_items(out.risks, grounding),
-            recommendations=clean_items(out.recommendations, grounding),
-            provenance=AnalysisProvenance(
-                analyzer="llm",
-                model=self._model,
-                prompt_version=PROMPT_VERSION,
-                language=context.language,
-                coverage=coverage,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                triaged=triaged,
-            ),
-        )
-
-
-class TriageVerdict(Protocol):
-    """What triage needs from a classifier (HeuristicAnalyzer.classify gives more)."""
-
-    @property
-    def trivial(self) -> bool: ...
-
-    @property
-    def confidence(self) -> float: ...
-
-
-def confident_trivial(
-    classify: Callable[[Commit], TriageVerdict],
-    *,
-    min_confidence: float = DEFAULT_TRIAGE_CONFIDENCE,
-) -> TriageFn:
-    """A triage function: trivial (docs/CI-only, version bump, bot, formatting) and sure of it."""
-
-    def triage(commit: Commit) -> bool:
-        verdict = classify(commit)
-        return verdict.trivial and verdict.confidence >= min_confidence
-
-    return triage
+def _merged_coverage(commit: Commit, parts: Sequence[Coverage]) -> Coverage:
+    files_total = len(commit.files)
+    lines_total = sum(change.changes for change in commit.files)
+    files_sent = min(files_total, sum(c.files_sent for c in parts))
+    lines_sent = min(lines_total, sum(c.lines_sent for c in parts))
+    omitted = tuple(path for c in parts for path in c.omitted_paths)[:20]
+    return Coverage(
+        files_total=files_total,
+        files_sent=files_sent,
+        lines_total=lines_total,
+        lines_sent=lines_sent,
+        omitted_paths=omitted,
+    )
 
 
 def _with_provenance(result: CommitAnalysis, **update: Any) -> CommitAnalysis:
     provenance = result.provenance.model_copy(update=update)
     return result.model_copy(update={"provenance": provenance})
-
-
-def _coverage_note(files_sent: int, files_total: int, lines_sent: int, lines_total: int) -> str:
-    return (
-        f"Only part of the commit is included: {files_sent} of {files_total} files and "
-        f"{lines_sent} of {lines_total} changed lines; the rest was omitted for length."
-    )
-
-
-_MARKER_LIKE = re.compile(r"<<<(?=\s*(?:DATA|END)\b)", re.IGNORECASE)
-
-
-def _scrubber(boundary: str) -> Callable[[str], str]:
-    """Remove the request's marker token from data and defang look-alike marker lines."""
-
-    def scrub(text: str) -> str:
-        if boundary in text:
-            text = text.replace(boundary, "")
-        return _MARKER_LIKE.sub("<‹<", text) if "<<<" in text else text
-
-    return scrub

@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.analysis.budget import truncate_to_tokens
 from bot.analysis.llm_client import LLMClient
+from bot.analysis.packing import truncate_to_tokens
 from bot.analysis.prompt_templates import language_name, render
 from bot.analysis.reply import Grounding, bound_text, extract_json_object
 from bot.analysis.schema import MAX_OVERVIEW_CHARS, OverviewOut, response_schema_format

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from bot.models import ChangeType, Importance
 
 SCHEMA_NAME = "commit_analysis"
 
 # Bounds on what the model may put in a card: its output is untrusted and formatters have limits.
-MAX_SUMMARY_CHARS = 1200
-MAX_INSIGHT_CHARS = 600
-MAX_ITEM_CHARS = 400
+MAX_SUMMARY_CHARS = 1600
+MAX_DETAIL_CHARS = 80  # the change-type detail
+MAX_POINT_CHARS = 400  # one insight point
+MAX_POINTS = 4  # per insight dimension
+MAX_INSIGHT_CHARS = MAX_POINTS * (MAX_POINT_CHARS + 3)
+MAX_ITEM_CHARS = 600  # one risk or recommendation (title and text)
+MAX_TITLE_CHARS = 60  # a risk's title, a recommendation's area
 MAX_ITEMS = 8
 MAX_SCOPE_ITEMS = 12
 MAX_SCOPE_CHARS = 200
+MAX_NOTE_CHARS = 200  # a scope entry's note
+MAX_CLOSING_CHARS = 500
 MAX_OVERVIEW_CHARS = 900
 
 # Values models commonly produce instead of our enum values, mapped before validation fails.
@@ -118,35 +124,100 @@ class _Out(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class InsightsOut(_Out):
-    """The six technical-insight dimensions of the reference report; null when nothing to say."""
+def _points(value: object) -> object:
+    """An insight given as one string (older prompts, lenient providers) becomes one point."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    return value
 
-    architecture: str | None = Field(default=None, description="Architecture impact, or null.")
-    performance: str | None = Field(default=None, description="Performance impact, or null.")
-    security: str | None = Field(default=None, description="Security considerations, or null.")
-    maintainability: str | None = Field(default=None, description="Maintainability, or null.")
-    compatibility: str | None = Field(default=None, description="Compatibility/breaking, or null.")
-    testing: str | None = Field(default=None, description="Test coverage of the change, or null.")
+
+def _titled(value: object, keys: tuple[str, str]) -> object:
+    """ "Title: text" strings (json_object providers often flatten objects) become objects."""
+    if not isinstance(value, str):
+        return value
+    head, colon, rest = value.partition("：") if "：" in value[:80] else value.partition(": ")
+    if colon and 0 < len(head) <= MAX_TITLE_CHARS:
+        return {keys[0]: head.strip(" *"), keys[1]: rest.strip()}
+    return {keys[0]: "", keys[1]: value}
+
+
+def _scope_list(value: object) -> object:
+    if isinstance(value, list):
+        return [{"path": v, "note": ""} if isinstance(v, str) else v for v in value]
+    return value
+
+
+def _titled_list(value: object, keys: tuple[str, str]) -> object:
+    if isinstance(value, list):
+        return [_titled(v, keys) for v in value]
+    return value
+
+
+class InsightsOut(_Out):
+    """The six technical-insight dimensions of the reference report: 0-4 points each."""
+
+    architecture: list[str] = Field(default_factory=list, description="Architecture points.")
+    performance: list[str] = Field(default_factory=list, description="Performance points.")
+    security: list[str] = Field(default_factory=list, description="Security points.")
+    maintainability: list[str] = Field(default_factory=list, description="Maintainability.")
+    compatibility: list[str] = Field(default_factory=list, description="Compatibility points.")
+    testing: list[str] = Field(default_factory=list, description="Test coverage points.")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_points(cls, value: object) -> object:
+        return _points(value)
+
+
+class ScopeOut(_Out):
+    """One impact-scope entry: a path, directory or component, and what changed there."""
+
+    path: str = Field(description="A path or directory from the file list, or a component.")
+    note: str = Field(default="", description="What changed there, a few words; may be empty.")
+
+
+class RiskOut(_Out):
+    title: str = Field(default="", description="A short name for the risk (2-8 words).")
+    detail: str = Field(description="The risk, grounded in the data.")
+
+
+class AdviceOut(_Out):
+    area: str = Field(default="", description="Where to act (2-6 words).")
+    advice: str = Field(description="What to do, concretely.")
+
+
+# Lists as lenient providers send them: bare strings become entries before validation.
+ScopeList = Annotated[list[ScopeOut], BeforeValidator(_scope_list)]
+RiskList = Annotated[
+    list[RiskOut], BeforeValidator(lambda value: _titled_list(value, ("title", "detail")))
+]
+AdviceList = Annotated[
+    list[AdviceOut], BeforeValidator(lambda value: _titled_list(value, ("area", "advice")))
+]
+Points = Annotated[list[str], BeforeValidator(_points)]
 
 
 class AnalysisOut(_Out):
     """What the model must return for one commit."""
 
     change_type: ChangeType = Field(description="The kind of change.")
+    change_type_detail: str = Field(
+        default="", description="A few words qualifying the type (e.g. the new platform)."
+    )
     importance: Importance = Field(
         description="high: new capability, behaviour change or risk for many users; "
         "medium: notable fix or feature of limited reach; low: small, local, docs/CI/tests."
     )
-    summary: str = Field(description="2-4 sentences: what changed and why it matters.")
-    scope: list[str] = Field(
-        default_factory=list,
-        description="Affected paths, directories or components, taken from the file list."
-    )
+    summary: str = Field(description="What changed and why it matters.")
+    scope: ScopeList = Field(default_factory=list)
     insights: InsightsOut = Field(default_factory=InsightsOut)
-    risks: list[str] = Field(default_factory=list, description="Concrete risks; empty when none.")
-    recommendations: list[str] = Field(
-        default_factory=list, description="Actionable follow-ups; empty when none."
+    risks: RiskList = Field(default_factory=list, description="Concrete, titled risks.")
+    recommendations: AdviceList = Field(
+        default_factory=list, description="Actionable follow-ups, each with its area."
     )
+    closing: str = Field(default="", description="One closing sentence, or empty.")
 
     @field_validator("change_type", mode="before")
     @classmethod
@@ -157,6 +228,26 @@ class AnalysisOut(_Out):
     @classmethod
     def _map_importance(cls, value: object) -> object:
         return map_importance(value)
+
+    @field_validator("insights", mode="before")
+    @classmethod
+    def _no_insights(cls, value: object) -> object:
+        return {} if value is None else value
+
+    @field_validator("change_type_detail", "closing", mode="before")
+    @classmethod
+    def _text(cls, value: object) -> object:
+        return "" if value is None else value
+
+
+class PartOut(_Out):
+    """What one map call of a map-reduce read returns about its group of files."""
+
+    points: Points = Field(
+        default_factory=list, description="Technical facts about this part, with identifiers."
+    )
+    scope: ScopeList = Field(default_factory=list)
+    risks: RiskList = Field(default_factory=list)
 
 
 class OverviewOut(_Out):
@@ -191,9 +282,11 @@ def _strictify(node: Any, defs: dict[str, Any]) -> Any:
     for key, value in node.items():
         if key in ("title", "default"):
             continue
-        out[key] = _strictify(value, defs) if key != "properties" else {
-            name: _strictify(prop, defs) for name, prop in value.items()
-        }
+        out[key] = (
+            _strictify(value, defs)
+            if key != "properties"
+            else {name: _strictify(prop, defs) for name, prop in value.items()}
+        )
     any_of = out.get("anyOf")
     if isinstance(any_of, list):
         simple = [branch for branch in any_of if set(branch) <= {"type"}]

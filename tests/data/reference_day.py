@@ -56,6 +56,8 @@ class _Text:
     insights: Insights = field(default_factory=Insights)
     risks: tuple[str, ...] = ()
     recommendations: tuple[str, ...] = ()
+    detail: str | None = None  # the change type's detail, as the report writes it in brackets
+    closing: str | None = None  # the report's closing remark
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class _Entry:
 
 
 _HIGH_ZH = _Text(
+    detail="新增 Ascend NPU 平台支持",
     summary=(
         "本次提交在 `sglang` 的多模态生成运行时中引入对华为 Ascend NPU（HCCL）平台的完整适配。"
         "新增平台插件、设备抽象、分布式后端切换、NPU 专用算子封装，并在 CI 与测试套件中加入 NPU 场景，"
@@ -163,6 +166,7 @@ _HIGH_ZH = _Text(
 )
 
 _HIGH_EN = _Text(
+    detail="new Ascend NPU platform support",
     summary=(
         "This commit adds complete support for Huawei Ascend NPUs (HCCL) to the multimodal "
         "generation runtime of `sglang`. It adds a platform plugin, a device abstraction, a "
@@ -293,6 +297,9 @@ _ENTRIES: tuple[_Entry, ...] = (
         additions=96,
         deletions=88,
         zh=_Text(
+            closing=(
+                "总体而言，此次重构提升了代码组织性，但需要确认自动注册路径与兼容层的细节，以免在实际部署或第三方使用时产生意外的 import 错误。"
+            ),
             summary=(
                 "将所有模型组件的 Loader（adapter、bridge、image_encoder、scheduler、text_encoder、"
                 "transformer、vae、vl_encoder、vocoder 等）统一迁入 "
@@ -321,6 +328,9 @@ _ENTRIES: tuple[_Entry, ...] = (
             ),
         ),
         en=_Text(
+            closing=(
+                "Overall the refactor improves the code's organisation; check the registration path and the compatibility layer so deployments and third parties do not hit unexpected import errors."
+            ),
             summary=(
                 "Moves every model component loader (adapter, bridge, image_encoder, scheduler, "
                 "text_encoder, transformer, vae, vl_encoder, vocoder, ...) into the "
@@ -368,6 +378,10 @@ _ENTRIES: tuple[_Entry, ...] = (
         additions=173,
         deletions=12,
         zh=_Text(
+            detail="为序列并行（Sequence‑Parallel）加入 Shard 支持",
+            closing=(
+                "整体来看，此次改动为多序列并行提供了高效切分路径，影响主要在视频模型前向和采样配置，需在分布式环境中充分回归测试以确保兼容性与显存/吞吐提升。"
+            ),
             summary=(
                 "在 `SamplingParams` 中新增 `enable_sequence_shard` 标志并提供 CLI 参数 "
                 "`--enable-sequence-shard`，开启后自动关闭帧数调整。\n"
@@ -393,6 +407,10 @@ _ENTRIES: tuple[_Entry, ...] = (
             ),
         ),
         en=_Text(
+            detail="sequence-parallel shard support",
+            closing=(
+                "Overall the change gives sequence parallelism an efficient sharding path; it mainly affects the video model's forward pass and the sampling config, and needs thorough regression tests in distributed setups."
+            ),
             summary=(
                 "Adds an `enable_sequence_shard` flag to `SamplingParams` with the CLI option "
                 "`--enable-sequence-shard`; enabling it turns frame-count adjustment off.\n"
@@ -440,6 +458,9 @@ _ENTRIES: tuple[_Entry, ...] = (
         additions=14,
         deletions=1,
         zh=_Text(
+            closing=(
+                "通过上述同步，运行时参数与内部实现保持一致，降低因 dtype 不匹配导致的推理错误或性能异常。"
+            ),
             summary=(
                 "在 `model_runner.py` 中，当检测到 FP8 KV‑cache 时，原先只修改 `self.kv_cache_dtype`，"
                 "导致 `server_args.kv_cache_dtype` 与实际 dtype 不一致，进而在后续调度或日志里出现冲突。"
@@ -460,6 +481,9 @@ _ENTRIES: tuple[_Entry, ...] = (
             ),
         ),
         en=_Text(
+            closing=(
+                "With this sync the runtime arguments and the implementation agree, which avoids inference errors or slowdowns from a dtype mismatch."
+            ),
             summary=(
                 "When `model_runner.py` detected an FP8 KV cache it only changed "
                 "`self.kv_cache_dtype`, leaving `server_args.kv_cache_dtype` out of step with the "
@@ -496,6 +520,9 @@ _ENTRIES: tuple[_Entry, ...] = (
         additions=41,
         deletions=3,
         zh=_Text(
+            closing=(
+                "总体来看，此次改动精准定位了 NVFP4 权重前缀不匹配的问题，修复路径清晰且对现有代码影响有限。"
+            ),
             summary=(
                 "为 NVIDIA Kimi‑K2.5‑NVFP4 权重映射加入统一的 `WeightsMapper`，并在量化配置中统一处理 "
                 "`exclude_modules` 前缀；在 `KimiK25ForConditionalGeneration` 中使用该映射，"
@@ -523,6 +550,9 @@ _ENTRIES: tuple[_Entry, ...] = (
             ),
         ),
         en=_Text(
+            closing=(
+                "Overall the change pins down the NVFP4 weight-prefix mismatch with a clear fix and little impact on existing code."
+            ),
             summary=(
                 "Adds a unified `WeightsMapper` for the NVIDIA Kimi-K2.5-NVFP4 weight mapping and "
                 "handles `exclude_modules` prefixes uniformly in the quantization config; "
@@ -719,10 +749,12 @@ def reference_analyses(language: Language = "zh") -> dict[str, CommitAnalysis]:
             change_type=entry.change_type,
             importance=entry.importance,
             summary=text.summary,
+            change_type_detail=text.detail,
             scope=text.scope,
             insights=text.insights,
             risks=text.risks,
             recommendations=text.recommendations,
+            closing=text.closing,
             provenance=AnalysisProvenance(
                 analyzer="llm",
                 model=MODEL,

@@ -76,6 +76,7 @@ def sample_analysis(**overrides: Any) -> dict[str, Any]:
     """A valid analysis payload (override any field)."""
     payload: dict[str, Any] = {
         "change_type": "feature",
+        "change_type_detail": "",
         "importance": "medium",
         "summary": "Adds a thing.",
         "scope": [],
@@ -89,6 +90,7 @@ def sample_analysis(**overrides: Any) -> dict[str, Any]:
         },
         "risks": [],
         "recommendations": [],
+        "closing": "",
     }
     payload.update(overrides)
     return payload

@@ -24,7 +24,8 @@ def test_reference_plan_orders_sections_and_counts() -> None:
     assert plan.stats_line == "本日共 9 个提交 | 🔴高 1 | 🟡中 4 | 🟢低 4"
     assert plan.footer == "由 digestbot 生成 · 模型 gpt-oss-120b · 提示词 v1"
     high = plan.sections[0].commits[0]
-    assert high.short_sha == "00248d8" and high.change_type == "功能增强"
+    assert high.short_sha == "00248d8"
+    assert high.change_type == "功能增强（新增 Ascend NPU 平台支持）"
     assert high.title.endswith("on Ascend")  # "(#13662)" is shown as the PR link instead
     assert high.pr_url == f"{REPO_URL}/pull/13662"
     assert high.files_line == "58 个文件 +2113 −287"

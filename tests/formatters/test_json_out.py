@@ -41,13 +41,17 @@ ITEM_KEYS = [
     "additions",
     "deletions",
     "change_type",
+    "change_type_detail",
     "importance",
     "summary",
     "scope",
+    "scope_notes",
     "insights",
     "risks",
     "recommendations",
+    "closing",
     "provenance",
+    "facts",
 ]
 
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from bot.analysis.answers import LLMAnswerer
 from bot.analysis.llm_client import OpenAIClient
 from bot.analysis.tokens import EstimatingCounter
 from bot.app import Core
 from bot.models import Digest
 from bot.storage.conversations import PostedMessage, SqlConversationStore
-from handlers.answers import LLMAnswerer
 from handlers.commands import SubscribeCommand, UnsubscribeCommand
 from handlers.conversation import Ack, Conversation
 from handlers.ports import ButtonPayload, InboundEvent
 from tests.fakes.chat import NOW, RecordingAdapter, build_chat_core, make_widget_repo
-from tests.fakes.openai_server import FakeOpenAI, http_error, text
+from tests.fakes.openai_server import FakeOpenAI, Scripted, http_error, text
 
 
 @pytest.fixture
@@ -238,11 +238,20 @@ async def test_question_with_llm_is_grounded_and_fenced(
         await client.aclose()
 
 
-async def test_llm_failure_falls_back_to_details(
-    core: Core, widget: tuple[Path, dict[str, str]]
+@pytest.mark.parametrize(
+    "failure",
+    [
+        [http_error(500)],  # the model is down
+        [http_error(429, retry_after_ms=5)],  # rate limited
+        [text('{"change_type": "fix"}')],  # a broken reply (JSON, not an answer)
+        [Scripted(content="", finish_reason="stop")],  # an empty one
+    ],
+)
+async def test_llm_failure_answers_from_the_stored_analysis(
+    core: Core, widget: tuple[Path, dict[str, str]], failure: list[Scripted]
 ) -> None:
     with FakeOpenAI() as llm:
-        llm.enqueue(http_error(500), http_error(500), http_error(500))
+        llm.enqueue(*failure)
         client = OpenAIClient.create(
             api_key="sk-test", model="m", base_url=llm.base_url, max_retries=0
         )
@@ -250,8 +259,11 @@ async def test_llm_failure_falls_back_to_details(
         conv, adapter = Conversation.from_core(core, answerer=answerer), RecordingAdapter()
         await post_digest(conv, adapter)
         sha = widget[1]["feature"]
-        await conv.handle(event(f"why {sha[:7]}?", n=2, thread_id="m1"), adapter)
-        assert adapter.kinds()[-1] == "details"
+        await conv.handle(event(f"what are the risks of {sha[:7]}?", n=2, thread_id="m1"), adapter)
+        kind, target, payload = adapter.calls[-1]
+        assert kind == "text" and target.thread_id == "m1"
+        assert "from the stored analysis" in payload
+        assert '{"change_type"' not in payload  # the broken reply is never posted
         await client.aclose()
 
 

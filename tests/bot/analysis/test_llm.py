@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from bot.analysis.base import AnalysisContext
+from bot.analysis.classification import classify_commit
+from bot.analysis.depth import DepthBudgets, DepthPlanner, TokenLedger
 from bot.analysis.heuristic import HeuristicAnalyzer
-from bot.analysis.llm import SHORT_DATA_TOKENS, LLMAnalyzer, TriageMode, confident_trivial
+from bot.analysis.llm import LLMAnalyzer, TriageMode
 from bot.analysis.llm_client import OpenAIClient
 from bot.analysis.prompt_templates import PROMPT_VERSION
 from bot.analysis.schema import MAX_ITEMS, MAX_SUMMARY_CHARS
@@ -98,6 +100,8 @@ def make_analyzer(
     *,
     mode: StructuredMode = "json_schema",
     budget: int = 6000,
+    deep: int = 16000,
+    map_calls: int = 4,
     concurrency: int = 8,
     max_retries: int = 0,
     timeout: float = 5.0,
@@ -111,15 +115,19 @@ def make_analyzer(
         timeout=timeout,
         max_retries=max_retries,
     )
-    heuristic = HeuristicAnalyzer()
     extra: dict[str, Any] = {"boundary": (lambda: boundary)} if boundary else {}
+    budgets = DepthBudgets(
+        short_input=min(2000, budget),
+        standard_input=budget,
+        deep_input=max(deep, budget),
+        map_calls=map_calls,
+    )
     return LLMAnalyzer(
         client,
-        fallback=heuristic,
+        fallback=HeuristicAnalyzer(),
+        planner=DepthPlanner(budgets, classify_commit),
         structured_mode=mode,
-        budget=budget,
         concurrency=concurrency,
-        triage=confident_trivial(heuristic.classify),
         triage_mode=triage_mode,
         **extra,
     )
@@ -158,12 +166,15 @@ async def test_valid_reply_becomes_llm_analysis(fake: FakeOpenAI) -> None:
     assert (result.change_type, result.importance) == (ChangeType.FEATURE, Importance.HIGH)
     assert result.summary == "新增 Ascend NPU 平台支持。"
     assert result.scope == ("python/sglang/multimodal_gen/runtime/platforms", "test/test_npu.py")
-    assert result.insights.maintainability == "Keeps modules small."
+    assert result.insights.maintainability == "• Keeps modules small."
     assert result.risks == ("在非 NPU 环境导入 `torch_npu` 可能失败。",)
     prov = result.provenance
     assert (prov.analyzer, prov.model, prov.prompt_version, prov.language) == (
-        "llm", "fake-model", PROMPT_VERSION, "zh",
-    )  # fmt: skip
+        "llm",
+        "fake-model",
+        PROMPT_VERSION,
+        "zh",
+    )
     assert (prov.prompt_tokens, prov.completion_tokens) == (1000, 200)
     assert prov.fallback_reason is None and not prov.triaged
     assert (prov.coverage.files_total, prov.coverage.files_sent) == (2, 2)
@@ -318,7 +329,7 @@ async def test_untrusted_text_is_fenced_and_injections_stay_inside(fake: FakeOpe
     system, user = (m["content"] for m in fake.requests[0]["messages"])
     assert "never" in system and "obey" in system and "no tools" in system
     outside, data = _sections(user, token)
-    assert len(data) == 4  # message, pull request, file list, patch
+    assert len(data) == 5  # message, pull request, change facts, file list, patch
     joined = "\n".join(data)
     # every payload is in a data section and nowhere in the instruction text
     for needle in (
@@ -398,12 +409,12 @@ def huge_commit(files: int = 3000, hunk_lines: int = 60) -> Commit:
     return make_commit(files=changes, pr_body="Big refactor.\n" * 2000)
 
 
-@pytest.mark.parametrize("budget", [1500, 6000])
+@pytest.mark.parametrize("budget", [2000, 6000])
 async def test_huge_commit_stays_within_budget(fake: FakeOpenAI, budget: int) -> None:
     commit = huge_commit()
     assert sum(len(f.patch or "") for f in commit.files) > 5_000_000
     fake.enqueue(text("not json"), valid(sample_analysis()))
-    analyzer = make_analyzer(fake, budget=budget)
+    analyzer = make_analyzer(fake, budget=budget, deep=budget, map_calls=0)
     result = await analyzer.analyze(commit, EN)
     for body in fake.requests:  # the retry request too
         assert analyzer.counter.count(request_text(body)) <= budget
@@ -437,8 +448,9 @@ async def test_triage_short_prompt_has_no_patch(fake: FakeOpenAI) -> None:
     assert "README.md" in user and "docs: fix typo in README" in user
     system = fake.requests[0]["messages"][0]["content"]
     assert "patch is not included" in system
-    skeleton = analyzer.counter.count(system) + 200
-    assert analyzer.counter.count(request_text(fake.requests[0])) <= skeleton + SHORT_DATA_TOKENS
+    assert result.provenance.depth == "short"
+    assert analyzer.counter.count(request_text(fake.requests[0])) <= DepthBudgets().short_input
+    assert fake.requests[0]["max_tokens"] == DepthBudgets().short_output
 
 
 async def test_triage_leaves_non_trivial_commits_alone(fake: FakeOpenAI) -> None:
@@ -500,7 +512,7 @@ async def test_scope_shas_and_pr_numbers_are_grounded(fake: FakeOpenAI) -> None:
     assert SHA[:7] in result.summary and "#13662" in result.summary
     assert result.risks == (f"Conflicts with {PARENT[:8]} and; see cafe1234abcd.",)
     assert result.recommendations == ("Check first.", "Run 1234567 tests.")
-    assert result.insights.security == "Unlike."
+    assert result.insights.security == "• Unlike."
 
 
 async def test_model_output_is_bounded(fake: FakeOpenAI) -> None:
@@ -540,3 +552,151 @@ async def test_conflict_markers_in_patches_survive_scrubbing(fake: FakeOpenAI) -
     fake.enqueue(valid(sample_analysis()))
     await make_analyzer(fake).analyze(commit, EN)
     assert "+<<<<<<< HEAD" in fake.requests[0]["messages"][1]["content"]
+
+
+# -- the reference's fields --------------------------------------------------------------------
+
+
+async def test_reference_fields_become_the_neutral_conventions(fake: FakeOpenAI) -> None:
+    fake.enqueue(
+        valid(
+            sample_analysis(
+                change_type="feature",
+                change_type_detail="新增 Ascend NPU 平台支持",
+                importance="high",
+                scope=[
+                    {
+                        "path": "python/sglang/multimodal_gen/runtime/platforms",
+                        "note": "新增 `npu.py`",
+                    },
+                    {"path": "no/such/dir", "note": "dropped"},
+                ],
+                insights={
+                    "architecture": [
+                        "新增 `PlatformEnum.NPU`。",
+                        "`get_device()` 扩展。",
+                        "x",
+                        "y",
+                        "z",
+                    ],
+                    "testing": [],
+                },
+                risks=[{"title": "硬件依赖缺失", "detail": "非 NPU 环境导入 `torch_npu` 失败。"}],
+                recommendations=[{"area": "代码安全", "advice": "为 `import torch_npu` 加保护。"}],
+                closing="整体提升了平台覆盖。",
+            )
+        )
+    )
+    result = await make_analyzer(fake).analyze(make_commit(), ZH)
+    assert result.change_type_detail == "新增 Ascend NPU 平台支持"
+    assert result.scope_entries() == [
+        ("python/sglang/multimodal_gen/runtime/platforms", "新增 `npu.py`")
+    ]
+    assert (
+        result.insights.architecture
+        == "• 新增 `PlatformEnum.NPU`。\n• `get_device()` 扩展。\n• x\n• y"
+    )
+    assert result.insights.testing is None
+    assert result.risks == ("硬件依赖缺失：非 NPU 环境导入 `torch_npu` 失败。",)
+    assert result.recommendations == ("代码安全：为 `import torch_npu` 加保护。",)
+    assert result.closing == "整体提升了平台覆盖。"
+
+
+async def test_english_titles_use_a_colon_and_space(fake: FakeOpenAI) -> None:
+    fake.enqueue(
+        valid(
+            sample_analysis(
+                risks=[{"title": "Missing driver", "detail": "Import fails."}],
+                recommendations=["Testing: run the NPU suite."],  # flattened by the provider
+            )
+        )
+    )
+    result = await make_analyzer(fake).analyze(make_commit(), EN)
+    assert result.risks == ("Missing driver: Import fails.",)
+    assert result.recommendations == ("Testing: run the NPU suite.",)
+
+
+# -- adaptive depth ----------------------------------------------------------------------------
+
+
+def api_commit(files: int = 1, lines: int = 40) -> Commit:
+    """A fix that removes a public function and re-signs another: a changed public surface."""
+    removed = "\n".join(f"-    x_{i} = {i}" for i in range(lines))
+    patch = (
+        "@@ -1,4 +1,3 @@\n-def old_api(a, b=1):\n-    return a\n"
+        " def kept(x, y=2):\n+def kept(x, y=3):\n"
+        f"@@ -10,{lines} +9,0 @@ def body():\n{removed}"
+    )
+    changes = tuple(
+        FileChange(path=f"pkg/core{i}.py", additions=1, deletions=lines + 2, patch=patch)
+        for i in range(files)
+    )
+    return make_commit(title="fix(core): correct kept() default (#77)", files=changes)
+
+
+async def test_a_changed_public_surface_gets_a_deep_read(fake: FakeOpenAI) -> None:
+    fake.enqueue(valid(sample_analysis()))
+    analyzer = make_analyzer(fake, budget=3000, deep=9000)
+    result = await analyzer.analyze(api_commit(), EN)
+    prov = result.provenance
+    assert prov.depth == "deep" and prov.calls == 1
+    assert fake.requests[0]["max_tokens"] == DepthBudgets().deep_output
+    user = fake.requests[0]["messages"][1]["content"]
+    assert "removed `def old_api(a, b=1)`" in user  # the facts block
+    assert "-def old_api(a, b=1):" in user  # and the deletion-only hunk, first
+
+
+async def test_map_reduce_reads_file_groups_apart_then_merges(fake: FakeOpenAI) -> None:
+    part = {"points": ["`old_api` is removed."], "scope": [], "risks": []}
+    fake.default = lambda body: valid(
+        part
+        if body["response_format"]["json_schema"]["name"] == "commit_part"
+        else sample_analysis(summary="Merged.", importance="high")
+    )
+    commit = api_commit(files=12, lines=900)
+    analyzer = make_analyzer(fake, budget=2500, deep=4000, map_calls=3)
+    result = await analyzer.analyze(commit, EN)
+    names = [b["response_format"]["json_schema"]["name"] for b in fake.requests]
+    assert names.count("commit_part") == 3 and names[-1] == "commit_analysis"
+    assert result.summary == "Merged." and result.provenance.depth == "map-reduce"
+    assert result.provenance.calls == 4
+    merge = fake.requests[-1]["messages"][1]["content"]
+    assert merge.count(" part-notes ") == 3 and "`old_api` is removed." in merge
+    assert " patch>>>" not in merge  # the merge reads notes, not hunks
+    for body in fake.requests[:-1]:
+        assert analyzer.counter.count(request_text(body)) <= 2500
+    covered = {line for b in fake.requests[:-1] for line in request_text(b).splitlines()}
+    assert all(f"=== pkg/core{i}.py" in covered for i in range(12))  # every group was read
+
+
+async def test_map_reduce_survives_a_failed_part_and_falls_back_when_all_fail(
+    fake: FakeOpenAI,
+) -> None:
+    commit = api_commit(files=12, lines=900)
+    fake.enqueue(http_error(500), valid({"points": ["ok"]}), valid({"points": ["ok"]}))
+    fake.enqueue(valid(sample_analysis(summary="Merged.")))
+    analyzer = make_analyzer(fake, budget=2500, deep=4000, map_calls=3)
+    merged = await analyzer.analyze(commit, EN)
+    assert merged.summary == "Merged." and merged.provenance.calls == 3
+    fake.reset()
+    fake.enqueue(http_error(500), http_error(500), http_error(500))
+    fallen = await analyzer.analyze(commit, EN)
+    assert fallen.provenance.analyzer == "heuristic"
+    assert fallen.provenance.fallback_reason == "map-reduce failed"
+
+
+async def test_the_token_ceiling_makes_reads_shallower_then_skips_them(fake: FakeOpenAI) -> None:
+    fake.default = lambda _body: valid(sample_analysis())
+    analyzer = make_analyzer(fake, budget=3000, deep=9000)
+    ledger = TokenLedger(ceiling=4000)
+    context = AnalysisContext(language="en", ledger=ledger)
+    first = await analyzer.analyze(api_commit(), context)  # deep (9000) does not fit: standard
+    assert first.provenance.depth == "standard" and first.provenance.reduced
+    second = await analyzer.analyze(api_commit(), context)  # what is left affords a short read
+    assert second.provenance.depth == "short" and second.provenance.reduced
+    assert ledger.spent <= 4000 and ledger.reduced == 3
+    starved = AnalysisContext(language="en", ledger=TokenLedger(ceiling=100))
+    skipped = await analyzer.analyze(api_commit(), starved)
+    assert skipped.provenance.analyzer == "heuristic"
+    assert skipped.provenance.fallback_reason == "token ceiling reached"
+    assert len(fake.requests) == 2

@@ -13,21 +13,39 @@ from bot.analysis.prompt_templates import PROMPT_VERSION, PROMPTS_DIR, language_
 
 def test_version_directory_has_the_templates() -> None:
     names = sorted(p.name for p in (PROMPTS_DIR / PROMPT_VERSION).glob("*.j2"))
-    assert names == ["overview.j2", "system.j2", "user.j2"]
+    assert names == [
+        "answer_system.j2",
+        "answer_user.j2",
+        "map_system.j2",
+        "map_user.j2",
+        "overview.j2",
+        "system.j2",
+        "user.j2",
+    ]
 
 
 def test_missing_variable_is_an_error() -> None:
     with pytest.raises(UndefinedError):
-        render("system.j2", language="en", mode="prompt", short=False)  # no schema_json
+        render("system.j2", language="en", mode="prompt", depth="deep", reduce=False)
 
 
+@pytest.mark.parametrize("depth", ["short", "standard", "deep"])
 @pytest.mark.parametrize("mode", ["json_schema", "json_object", "prompt"])
 @pytest.mark.parametrize("language", ["zh", "en"])
-def test_system_prompt_renders(mode: str, language: str) -> None:
-    text = render("system.j2", language=language, mode=mode, schema_json='{"S": 1}', short=False)
+def test_system_prompt_renders(mode: str, language: str, depth: str) -> None:
+    text = render(
+        "system.j2",
+        language=language,
+        mode=mode,
+        schema_json='{"S": 1}',
+        depth=depth,
+        reduce=False,
+    )
     assert ('{"S": 1}' in text) is (mode != "json_schema")
     assert ("简体中文" in text) is (language == "zh")
     assert "never" in text.lower()
+    assert ("2-4 points" in text) is (depth == "deep")
+    assert ("patch is not included" in text) is (depth == "short")
 
 
 def test_language_names() -> None:

@@ -62,12 +62,14 @@ def test_schema_content() -> None:
     assert props["importance"]["enum"] == [i.value for i in Importance]
     insights = props["insights"]["properties"]
     assert tuple(insights) == INSIGHT_DIMENSIONS
-    assert all(value["type"] == ["string", "null"] for value in insights.values())
-    assert props["risks"] == {
-        "description": props["risks"]["description"],
-        "items": {"type": "string"},
-        "type": "array",
-    }
+    assert all(value["type"] == "array" for value in insights.values())
+    assert all(value["items"] == {"type": "string"} for value in insights.values())
+    risk = props["risks"]["items"]
+    assert risk["required"] == ["title", "detail"] and risk["additionalProperties"] is False
+    advice = props["recommendations"]["items"]
+    assert advice["required"] == ["area", "advice"]
+    assert props["scope"]["items"]["required"] == ["path", "note"]
+    assert {"change_type_detail", "closing"} <= set(schema["required"])
 
 
 def test_response_format_wrapper() -> None:
@@ -130,7 +132,28 @@ def test_optional_parts_default_and_extra_keys_are_ignored() -> None:
         {"change_type": "fix", "importance": "low", "summary": "s", "confidence": 0.3}
     )
     assert out.scope == [] and out.risks == [] and out.recommendations == []
-    assert out.insights.security is None
+    assert out.insights.security == [] and out.closing == "" and out.change_type_detail == ""
+
+
+def test_flattened_and_older_shapes_are_accepted() -> None:
+    out = AnalysisOut.model_validate(
+        {
+            "change_type": "fix",
+            "importance": "low",
+            "summary": "s",
+            "scope": ["a/b.py"],
+            "insights": {"security": "One sentence.", "testing": None},
+            "risks": ["Hardware: missing driver.", "no title here"],
+            "recommendations": ["测试：补充用例。"],
+            "closing": None,
+        }
+    )
+    assert out.scope[0].path == "a/b.py" and out.scope[0].note == ""
+    assert out.insights.security == ["One sentence."] and out.insights.testing == []
+    assert (out.risks[0].title, out.risks[0].detail) == ("Hardware", "missing driver.")
+    assert (out.risks[1].title, out.risks[1].detail) == ("", "no title here")
+    assert (out.recommendations[0].area, out.recommendations[0].advice) == ("测试", "补充用例。")
+    assert out.closing == ""
 
 
 def test_summary_is_required() -> None:
