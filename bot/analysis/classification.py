@@ -1,6 +1,8 @@
-"""The heuristic classification of a commit: change type, importance, confidence, triviality.
+"""The heuristic classification of a commit: change type (title, labels, paths), then importance
+from the one table of bot/analysis/importance_rules.py, confidence and triviality.
 
-The rule table is documented in bot/analysis/heuristic.py; the tables live in heuristic_rules.py.
+The type rules are documented in bot/analysis/heuristic.py; their tables live in
+heuristic_rules.py.
 """
 
 from __future__ import annotations
@@ -8,8 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.analysis import heuristic_rules as rules
-from bot.analysis.footprint import Footprint, PathKind, measure
+from bot.analysis.facts import extract_facts
+from bot.analysis.footprint import Footprint, measure
 from bot.analysis.heuristic_rules import TitleParts, parse_title
+from bot.analysis.importance_rules import ImportanceRule, Signals, decide
+from bot.analysis.paths import DEFAULT_ROLES, PathKind, PathRoles
 from bot.models import ChangeType, Commit, Importance
 
 VERSION_BUMP_MAX_CORE_LINES = 20
@@ -44,20 +49,24 @@ _NEEDS_CORE = frozenset(
 
 @dataclass(frozen=True)
 class Classification:
-    """The heuristic's verdict on one commit, with the rule ids that produced it."""
+    """The heuristic's verdict on one commit, with the rules that produced it."""
 
     change_type: ChangeType
     importance: Importance
     confidence: float  # 0..1
-    trivial: bool  # docs/CI-only, version bump, bot, formatting-only, merge without PR
-    score: float
+    trivial: bool  # decided by a low rule that needs no reading (docs/CI-only, bump, bot...)
+    rule: ImportanceRule  # the importance rule that decided
     reasons: tuple[str, ...]  # rule ids, in the order they applied: "type:prefix:fix", ...
     title: TitleParts
     footprint: Footprint
-    breaking: tuple[str, ...] = ()  # why: "bang", "footer", "keyword", "label", "removal"
+    signals: Signals
+    # why: "bang", "footer", "keyword", "label", "removal", "api-removal" (facts-checked)
+    breaking: tuple[str, ...] = ()
     deprecation: bool = False
-    platform: bool = False
-    huge: bool = False
+
+    @property
+    def platform(self) -> bool:
+        return self.signals.new_platform
 
 
 @dataclass
@@ -65,7 +74,7 @@ class _Verdict:
     kind: ChangeType
     source: str
     reasons: list[str] = field(default_factory=list)
-    trivial: bool = False
+    trivial: str | None = None  # "bot" | "merge" | "version-bump" | "formatting"
 
 
 def _labels(commit: Commit) -> tuple[str, ...]:
@@ -111,11 +120,11 @@ def _change_type(commit: Commit, parts: TitleParts, fp: Footprint, merge: bool) 
     labels = _labels(commit)
     only = fp.only
     if merge:
-        return _Verdict(ChangeType.CHORE, "merge", ["merge"], trivial=True)
+        return _Verdict(ChangeType.CHORE, "merge", ["merge"], trivial="merge")
     if rules.is_bot(commit.author, commit.author_login):
         dependency = rules.DEPENDENCY_BUMP_RE.search(lowered) or only is PathKind.BUILD
         bot_kind = ChangeType.BUILD if dependency or "dependencies" in labels else ChangeType.CHORE
-        return _Verdict(bot_kind, "bot", ["bot"], trivial=True)
+        return _Verdict(bot_kind, "bot", ["bot"], trivial="bot")
     verb_kind, _ = rules.verb_type(parts.clean)
     if (
         parts.revert_of is not None
@@ -144,10 +153,7 @@ def _change_type(commit: Commit, parts: TitleParts, fp: Footprint, merge: bool) 
         # addition, not upkeep.
         verdict = _Verdict(ChangeType.FEATURE, "paths", ["type:paths:new-code"])
 
-    if only in (PathKind.DOCS, PathKind.CI):
-        verdict.trivial = True
-        verdict.reasons.append(f"trivial:{only.value}-only")
-    elif verdict.kind in _OVERRIDABLE or verdict.kind is ChangeType.BUILD:
+    if verdict.kind in _OVERRIDABLE or verdict.kind is ChangeType.BUILD:
         formatting = verdict.kind is not ChangeType.BUILD and (
             parts.cc_type == "style"
             or any(tag in ("style", "lint", "format") for tag in parts.tags)
@@ -155,12 +161,9 @@ def _change_type(commit: Commit, parts: TitleParts, fp: Footprint, merge: bool) 
         )
         release_like = verdict.kind in (ChangeType.CHORE, ChangeType.BUILD)
         if release_like and _is_version_bump(lowered, commit.repo, fp):
-            verdict.kind, verdict.trivial = ChangeType.CHORE, True
-            verdict.reasons.append("trivial:version-bump")
+            verdict.kind, verdict.trivial = ChangeType.CHORE, "version-bump"
         elif formatting or fp.whitespace_only:
-            verdict.kind, verdict.trivial = ChangeType.CHORE, True
-            why = "whitespace-only" if fp.whitespace_only else "format"
-            verdict.reasons.append(f"trivial:{why}")
+            verdict.kind, verdict.trivial = ChangeType.CHORE, "formatting"
     return verdict
 
 
@@ -175,120 +178,70 @@ def _breaking(commit: Commit, parts: TitleParts, lowered: str) -> tuple[str, ...
     if rules.BREAKING_TAGS.intersection(_labels(commit)):
         why.append("label")
     first = lowered.split(" ", 1)[0]
-    if first in rules.REMOVAL_VERBS and rules.REMOVED_API_RE.search(lowered):
+    if first in rules.REMOVAL_VERBS and rules.REMOVED_SUPPORT_RE.search(lowered):
         why.append("removal")
+    elif first in rules.REMOVAL_VERBS and rules.REMOVED_API_RE.search(lowered):
+        why.append("api-removal")  # kept only when the facts show something gone
     return tuple(why)
 
 
-def _revert_of_feature(parts: TitleParts) -> bool:
-    if parts.revert_of is None:
-        return False
-    inner = parse_title(parts.revert_of)
-    kind, _ = _title_type(inner, ())
-    return kind in (ChangeType.FEATURE, ChangeType.PERF)
+# Low rules that need no reading: the LLM triage may give these commits a short read.
+TRIVIAL_RULES = frozenset(
+    {
+        "low:bot",
+        "low:merge",
+        "low:no-product-code",
+        "low:version-bump",
+        "low:formatting",
+        "low:wording",
+    }
+)
 
 
-def _importance_confidence(score: float) -> float:
-    distance = min(abs(score - rules.HIGH_AT), abs(score - rules.MEDIUM_AT), 2.0)
-    return 0.55 + 0.15 * distance
-
-
-def classify_commit(commit: Commit) -> Classification:
+def classify_commit(commit: Commit, roles: PathRoles = DEFAULT_ROLES) -> Classification:
     """Type, importance, confidence and triviality of `commit`, from rules alone."""
-    fp = measure(commit)
+    facts = commit.facts if commit.facts is not None else extract_facts(commit)
+    fp = measure(commit, roles)
     merge_title = rules.is_merge_title(commit.title)
     pr_title = commit.pr.title.strip() if commit.pr else ""
     use_pr = bool(pr_title) and (commit.is_merge or merge_title or not commit.title.strip())
     parts = parse_title(pr_title if use_pr else commit.title)
     merge = (commit.is_merge or merge_title) and not use_pr
     verdict = _change_type(commit, parts, fp, merge)
-    kind, reasons = verdict.kind, verdict.reasons
+    kind = verdict.kind
     lowered = parts.clean.lower()
-    code_type = kind not in _NO_CODE_TYPES
-
-    score = rules.BASE_POINTS[kind]
-    if verdict.source == "default":
-        score = 1.0 + (rules.CORE_SIZE_POINTS if fp.core_lines >= rules.UNKNOWN_MEDIUM_LINES else 0)
-    if (kind in _NEEDS_CORE or verdict.source == "default") and not fp.touches_core:
-        score += rules.NO_CORE_PENALTY
-        reasons.append("no-core")
-    if kind is ChangeType.FIX and fp.core_files == 1 and fp.core_lines <= rules.SMALL_FIX_LINES:
-        if fp.hub_files:
-            reasons.append("hub-module")
-        else:
-            score += rules.SMALL_CHANGE_PENALTY
-            reasons.append("size:small-fix")
-    small_refactor = (
-        fp.core_files < rules.MODERATE_REFACTOR_FILES
-        and fp.core_lines < rules.MODERATE_REFACTOR_LINES
-        and fp.renamed_core < rules.MODERATE_REFACTOR_FILES
-    )
-    if kind is ChangeType.REFACTOR and small_refactor:
-        score += rules.SMALL_CHANGE_PENALTY
-        reasons.append("size:small-refactor")
-    platform = (
-        kind is ChangeType.FEATURE
-        and fp.touches_core
-        and (
-            rules.mentions_platform_support(lowered, parts.tags, parts.prefix)
-            or bool(fp.added_platform_files)
-        )
-    )
-    if platform:
-        score += rules.PLATFORM_POINTS
-        reasons.append("platform")
-    breaking = _breaking(commit, parts, lowered) if code_type and not verdict.trivial else ()
-    if breaking:
-        score += rules.BREAKING_POINTS
-        reasons.extend(f"breaking:{why}" for why in breaking)
-    deprecation = code_type and not verdict.trivial and bool(rules.DEPRECATION_RE.search(lowered))
-    if deprecation:
-        score += rules.DEPRECATION_POINTS
-        reasons.append("deprecation")
-    huge = (
-        fp.core_lines > rules.HUGE_CORE_LINES and fp.core_files >= rules.MANY_CORE_FILES
-    ) or fp.core_files > rules.HUGE_CORE_FILES
-    if huge:
-        score += rules.HUGE_CHANGE_POINTS
-        reasons.append("size:huge")
-    if kind is ChangeType.REVERT and _revert_of_feature(parts):
-        score += rules.REVERTED_FEATURE_POINTS
-        reasons.append("revert-of-feature")
-    if kind is ChangeType.BUILD and fp.runtime_manifests:
-        score += rules.RUNTIME_DEPENDENCY_POINTS
-        reasons.append("runtime-dependencies")
-    if fp.migrations and code_type:
-        score += rules.MIGRATION_POINTS
-        reasons.append("migration")
-    if fp.removed_public and code_type:
-        score += rules.REMOVED_API_POINTS
-        reasons.append("removed-api")
-
-    if verdict.trivial:
-        importance = Importance.LOW
-    elif score >= rules.HIGH_AT:
-        importance = Importance.HIGH
-    elif score >= rules.MEDIUM_AT:
-        importance = Importance.MEDIUM
-    else:
-        importance = Importance.LOW
-    type_confidence = _TYPE_CONFIDENCE[verdict.source]
-    if verdict.trivial or any(reason.startswith("override:") for reason in reasons):
-        type_confidence = max(type_confidence, 0.9)  # decided by what the files are, not words
-    importance_confidence = 0.95 if verdict.trivial else _importance_confidence(score)
-    return Classification(
+    code_type = kind not in _NO_CODE_TYPES and verdict.trivial is None
+    breaking = _breaking(commit, parts, lowered) if code_type else ()
+    signals = Signals(
+        commit=commit,
         change_type=kind,
-        importance=importance,
-        confidence=round(min(type_confidence, importance_confidence), 2),
-        trivial=verdict.trivial,
-        score=round(score, 2),
-        reasons=tuple(reasons),
         title=parts,
         footprint=fp,
-        breaking=breaking,
-        deprecation=deprecation,
-        platform=platform,
-        huge=huge,
+        facts=facts,
+        roles=roles,
+        trivial_reason=verdict.trivial,
+        declared_breaking=breaking,
+        revert=kind is ChangeType.REVERT,
+    )
+    rule = decide(signals)
+    type_confidence = _TYPE_CONFIDENCE[verdict.source]
+    if verdict.trivial or any(reason.startswith("override:") for reason in verdict.reasons):
+        type_confidence = max(type_confidence, 0.9)  # decided by what the files are, not words
+    trivial = rule.id in TRIVIAL_RULES
+    if trivial:
+        type_confidence = max(type_confidence, 0.9)
+    return Classification(
+        change_type=kind,
+        importance=rule.importance,
+        confidence=round(min(type_confidence, rule.confidence), 2),
+        trivial=trivial,
+        rule=rule,
+        reasons=(*verdict.reasons, rule.id),
+        title=parts,
+        footprint=fp,
+        signals=signals,
+        breaking=signals.breaking,
+        deprecation=code_type and bool(rules.DEPRECATION_RE.search(lowered)),
     )
 
 

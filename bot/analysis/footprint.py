@@ -1,129 +1,23 @@
-"""A commit's footprint: its files sorted into kinds (core, tests, docs, CI, build...) and sizes.
+"""A commit's footprint: its files sorted into kinds (bot/analysis/paths.py) and sizes.
 
-Path kinds, in the order they are tested (first match wins):
-
-| kind      | paths                                                                               |
-|-----------|-------------------------------------------------------------------------------------|
-| vendored  | under vendor/, third_party/, 3rdparty/, external/, node_modules/; generated files    |
-|           | (`*_pb2.py`, `*.pb.go`, `*.min.js`, `*.generated.*`)                                |
-| ci        | .github/**, a `ci/` directory, .gitlab-ci.yml, .travis.yml, Jenkinsfile,            |
-|           | .pre-commit-config.yaml, tox.ini, noxfile.py, codecov.yml                           |
-| lock      | uv.lock, poetry.lock, package-lock.json, yarn.lock, Cargo.lock, go.sum, ...          |
-| build     | pyproject*.toml, setup.py/cfg, requirements*.txt, package.json, go.mod, Cargo.toml, |
-|           | Dockerfiles, docker/, Makefile, CMakeLists.txt, *.cmake                             |
-| test      | a test/, tests/, testing/, spec/, e2e/ directory; test_*.py, *_test.*, *.spec.*,    |
-|           | conftest.py                                                                         |
-| docs      | docs/, doc/, website/; *.md, *.rst, *.adoc, *.mdx; README, CHANGELOG, LICENSE, ...   |
-| auxiliary | examples/, benchmark(s)/, scripts/, tools/, demo(s)/, notebooks/, assets/           |
-| core      | everything else                                                                     |
-
-"Core files" exclude pure renames (renamed with no changed line). The patch scan is bounded
-(`PATCH_SCAN_CHARS` in all, `PATCH_SCAN_FILE_CHARS` per file, one linear pass per line) and only
-looks at core files, for two facts: whether only whitespace changed, and which public
-definitions (`def`/`class`, JS `export`, Go exported `func`) were removed and not re-added
-anywhere in the commit — reported only when every core patch was inspected in full.
+"Core files" exclude pure renames (renamed with no changed line). One bounded patch scan
+(`PATCH_SCAN_CHARS` in all, `PATCH_SCAN_FILE_CHARS` per file) tells whether only whitespace
+changed in core files; what definitions changed is the change facts' job (bot/analysis/facts).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from bot.analysis.heuristic_rules import HUB_MODULE_STEMS, PATCH_SCAN_CHARS, PATCH_SCAN_FILE_CHARS
+from bot.analysis.paths import DEFAULT_ROLES, PathKind, PathRoles, is_runtime_manifest, path_kind
 from bot.models import Commit, FileChange
 
+__all__ = ["Footprint", "PathKind", "is_runtime_manifest", "measure", "path_kind"]
+
 MAX_NAMED_PATHS = 8
-MAX_REMOVED_NAMES = 5
-
-
-class PathKind(StrEnum):
-    """What a changed file is, from its path alone."""
-
-    CORE = "core"
-    TEST = "test"
-    DOCS = "docs"
-    CI = "ci"
-    BUILD = "build"  # dependency manifests, Dockerfiles, build scripts
-    LOCK = "lock"
-    VENDORED = "vendored"  # third-party or generated code
-    AUXILIARY = "auxiliary"  # examples, benchmarks, scripts, repo metadata
-
-
-_CI_DIRS = frozenset({".circleci", ".buildkite", ".azure-pipelines", "ci", ".ci", ".gitlab"})
-_CI_FILES = frozenset(
-    {".gitlab-ci.yml", ".travis.yml", "azure-pipelines.yml", "jenkinsfile", "appveyor.yml"}
-    | {".pre-commit-config.yaml", "codecov.yml", ".codecov.yml", "tox.ini", "noxfile.py"}
-)
-_VENDOR_DIRS = frozenset(
-    {"vendor", "vendored", "third_party", "thirdparty", "3rdparty", "external"}
-)
-_VENDOR_DIRS_EXTRA = frozenset({"node_modules", "_vendor", "deps"})
-_LOCK_FILES = frozenset(
-    {"uv.lock", "poetry.lock", "pipfile.lock", "package-lock.json", "yarn.lock", "pnpm-lock.yaml"}
-    | {"cargo.lock", "go.sum", "gemfile.lock", "composer.lock", "pdm.lock", "bun.lockb"}
-)
-_MANIFEST_RE = re.compile(
-    r"^(?:pyproject[\w.-]*\.toml|setup\.py|setup\.cfg|requirements[\w.-]*\.(?:txt|in)"
-    r"|package\.json|go\.mod|cargo\.toml|gemfile|pom\.xml|build\.gradle(?:\.kts)?"
-    r"|environment[\w.-]*\.ya?ml|pipfile|manifest\.in)$"
-)
-_BUILD_FILE_RE = re.compile(
-    r"^(?:dockerfile[\w.-]*|[\w.-]+\.dockerfile|makefile|cmakelists\.txt|[\w.-]+\.cmake"
-    r"|\.dockerignore|meson\.build|build\.rs|justfile|docker-compose[\w.-]*\.ya?ml)$"
-)
-_DEV_MANIFEST_RE = re.compile(r"(?:dev|test|docs?|lint|ci)(?:[._-]|$)")
-_TEST_DIRS = frozenset({"test", "tests", "testing", "__tests__", "spec", "specs", "e2e"})
-_TEST_FILE_RE = re.compile(
-    r"^(?:test_[\w.-]+|[\w.-]+_test\.\w+|[\w.-]+\.(?:test|spec)\.\w+|conftest\.py)$"
-)
-_DOCS_DIRS = frozenset({"docs", "doc", "documentation", "docs_src", "website"})
-_DOC_EXTENSIONS = (".md", ".rst", ".adoc", ".mdx")
-_DOC_FILE_RE = re.compile(
-    r"^(?:readme|changelog|changes|license|contributing|authors|notice|copying)"
-    r"(?:\.(?:md|rst|txt|adoc))?$"
-)
-_AUX_DIRS = frozenset(
-    {"examples", "example", "benchmark", "benchmarks", "bench", "samples", "demo", "demos"}
-    | {"scripts", "tools", "playground", "notebooks", "assets"}
-)
-_GENERATED_RE = re.compile(r"(?:_pb2(?:_grpc)?\.pyi?|\.pb\.go|\.min\.(?:js|css)|\.generated\.\w+)$")
 _MIGRATION_DIRS = frozenset({"migrations", "migration", "alembic", "migrate", "schema_migrations"})
-
-
-def path_kind(path: str) -> PathKind:
-    """Classify one path. Order matters: vendored, CI, lock, build, test, docs, auxiliary, core."""
-    lowered = path.lower()
-    parts = lowered.split("/")
-    name = parts[-1]
-    dirs = set(parts[:-1])
-    if dirs & _VENDOR_DIRS or dirs & _VENDOR_DIRS_EXTRA or _GENERATED_RE.search(name):
-        return PathKind.VENDORED
-    if parts[0] == ".github" or dirs & _CI_DIRS or name in _CI_FILES:
-        return PathKind.CI
-    if name in _LOCK_FILES:
-        return PathKind.LOCK
-    if _MANIFEST_RE.match(name) or _BUILD_FILE_RE.match(name) or "docker" in dirs:
-        return PathKind.BUILD
-    if dirs & _TEST_DIRS or _TEST_FILE_RE.match(name):
-        return PathKind.TEST
-    if dirs & _DOCS_DIRS or name.endswith(_DOC_EXTENSIONS) or _DOC_FILE_RE.match(name):
-        return PathKind.DOCS
-    if dirs & _AUX_DIRS:
-        return PathKind.AUXILIARY
-    return PathKind.CORE
-
-
-def is_runtime_manifest(path: str) -> bool:
-    """A dependency manifest that ships with the package (not dev/test/docs requirements)."""
-    lowered = path.lower()
-    parts = lowered.split("/")
-    name = parts[-1]
-    if not _MANIFEST_RE.match(name) or set(parts[:-1]) & (_TEST_DIRS | _DOCS_DIRS | _CI_DIRS):
-        return False
-    stem = name.split(".", 1)[0]
-    return not any(_DEV_MANIFEST_RE.match(piece) for piece in re.split(r"[_-]", stem)[1:])
 
 
 def is_migration(path: str) -> bool:
@@ -149,45 +43,23 @@ def is_platform_file(path: str) -> bool:
     return in_platform_dir or stem.endswith(("_backend", "_platform", "_device"))
 
 
-_DEF_RE = re.compile(
-    r"(?:async\s+def|def|class)\s+(?P<py>[A-Za-z_]\w{0,60})"
-    r"|export\s+(?:default\s+)?(?:async\s+)?(?:function|class|const|let|interface|type)\s+"
-    r"(?P<js>[A-Za-z_$][\w$]{0,60})"
-    r"|func\s+(?:\([^)]{0,80}\)\s*)?(?P<go>[A-Z]\w{0,60})"
-)
-_DEF_STARTS = ("def ", "async def ", "class ", "export ", "func ")
 _INDENT_SYNTAX = (".py", ".pyi", ".yaml", ".yml", "makefile", ".mk", ".nim", ".coffee", ".haml")
 _HEADER_STARTS = ("+++ a/", "+++ b/", "+++ /dev/null", "--- a/", "--- b/", "--- /dev/null")
 
 
-def _public_name(line: str) -> str | None:
-    body = line.lstrip()
-    if not body.startswith(_DEF_STARTS):
-        return None
-    match = _DEF_RE.match(body)
-    if not match:
-        return None
-    name = match.group("py") or match.group("js") or match.group("go")
-    if not name or name.startswith("_"):
-        return None
-    return name
-
-
 @dataclass
-class _PatchScan:
+class _WhitespaceScan:
+    """Whether every inspected core patch only moves whitespace (bounded)."""
+
     budget: int = PATCH_SCAN_CHARS
-    complete: bool = True  # every core file with changed lines was inspected in full
     inspected: int = 0
     whitespace_only: bool = True
-    removed: set[str] = field(default_factory=set)
-    added: set[str] = field(default_factory=set)
 
     def scan(self, change: FileChange) -> None:
         patch = change.patch
         if change.changes == 0:
             return
         if patch is None or len(patch) > PATCH_SCAN_FILE_CHARS or len(patch) > self.budget:
-            self.complete = False
             self.whitespace_only = False
             return
         self.budget -= len(patch)
@@ -204,17 +76,8 @@ class _PatchScan:
             if indent_matters and squeezed:
                 # Indentation is syntax here: moving a line in or out of a block is no format fix.
                 squeezed = f"{len(line[1:]) - len(line[1:].lstrip())}:{squeezed}"
-            name = _public_name(line[1:])
-            if line[0] == "-":
-                if squeezed:
-                    minus[squeezed] += 1
-                if name:
-                    self.removed.add(name)
-            else:
-                if squeezed:
-                    plus[squeezed] += 1
-                if name:
-                    self.added.add(name)
+            if squeezed:
+                (minus if line[0] == "-" else plus)[squeezed] += 1
         if not changed or minus != plus:
             self.whitespace_only = False
 
@@ -235,7 +98,6 @@ class Footprint:
     migrations: tuple[str, ...] = ()  # a bounded sample of migration/schema paths
     added_platform_files: tuple[str, ...] = ()  # a bounded sample
     whitespace_only: bool = False  # core code changed, and only in whitespace
-    removed_public: tuple[str, ...] = ()  # public definitions removed and not re-added
 
     @property
     def lines(self) -> int:
@@ -259,16 +121,16 @@ class Footprint:
         return self.count(PathKind.TEST) > 0
 
 
-def measure(commit: Commit) -> Footprint:
+def measure(commit: Commit, roles: PathRoles = DEFAULT_ROLES) -> Footprint:
     """The commit's footprint. Linear in the number of files; patch inspection is bounded."""
     kinds: Counter[PathKind] = Counter()
     core_files = core_lines = renamed_core = hub_files = runtime_manifests = 0
     migrations: list[str] = []
     platform_files: list[str] = []
-    scan = _PatchScan()
+    scan = _WhitespaceScan()
     file_additions = file_deletions = 0
     for change in commit.files:
-        kind = path_kind(change.path)
+        kind = roles.kind(change.path)
         kinds[kind] += 1
         file_additions += change.additions
         file_deletions += change.deletions
@@ -291,7 +153,6 @@ def measure(commit: Commit) -> Footprint:
         scan.scan(change)
     additions = commit.additions or file_additions
     deletions = commit.deletions or file_deletions
-    removed = sorted(scan.removed - scan.added) if scan.complete else []
     return Footprint(
         files=len(commit.files),
         additions=additions,
@@ -305,5 +166,4 @@ def measure(commit: Commit) -> Footprint:
         migrations=tuple(migrations),
         added_platform_files=tuple(platform_files),
         whitespace_only=scan.whitespace_only and scan.inspected > 0 and core_files > 0,
-        removed_public=tuple(removed[:MAX_REMOVED_NAMES]),
     )

@@ -41,67 +41,34 @@ refactor/perf/chore that is formatting (`style:` prefix, [Style]/[Lint]/[Format]
 "lint", "pre-commit", ... for chores and unknown types, or a patch that changes only whitespace;
 indentation counts as code in Python/YAML/Makefiles).
 
-Importance — points; HIGH at >= 4, MEDIUM at >= 2, LOW below:
+Importance: the first row of the table in bot/analysis/importance_rules.py that applies
+(low for no product code, bumps, formatting and wording whatever the size; high for security,
+declared breaks, removed or renamed public API, new platforms or backends, new subsystems and
+broad moves; medium for correctness fixes, changed parameters and defaults, new validation,
+dependency changes, and fixes, features and performance work in product code). The deciding
+rule's id and reason are in the analysis (`provenance.rule`, `provenance.rule_reason`).
 
-| points | rule                                                                             |
-|--------|----------------------------------------------------------------------------------|
-| base   | security 4; feature, fix, perf, refactor, revert 2; build, chore 1; docs, test,  |
-|        | ci 0; unknown type 1, or 2 with >= 50 core lines                                 |
-| +3     | platform/backend/hardware support (features touching core code): the title says |
-|        | "support ... on X", "support/enable" + a platform word (platform, backend, NPU,  |
-|        | Ascend, ROCm, AMD, XPU, TPU, HPU, MPS, MUSA, Blackwell, sm90, gfx950, ...) or a   |
-|        | hardware tag, "add/new ... backend/platform", a `platform:` prefix; or it adds a |
-|        | file under platforms/ or backends/ or named *_backend / *_platform               |
-| +3     | breaking: `!:` prefix, "BREAKING CHANGE:" footer, a ticked checkbox starting     |
-|        | "Breaking", "breaking" in the title, tags or labels, "Remove/Drop/Delete" + API  |
-|        | words (support for, API, argument, option, flag, endpoint, CLI, --x, deprecated, |
-|        | Python 3.x)                                                                      |
-| +3     | deprecation: "deprecate(s/ing)", "mark ... as deprecated"                        |
-| +2     | huge core change: > 800 core lines across >= 5 core files, or > 30 core files    |
-| +2     | revert of a feature or perf change (the quoted title is classified)              |
-| +1     | build change to a runtime dependency manifest (pyproject*, requirements.txt,     |
-|        | setup.py, package.json, go.mod, Cargo.toml; not dev/test/docs requirements)      |
-| +1     | database migration or schema files touched                                       |
-| +0.5   | public definitions removed and not re-added (bounded patch scan)                 |
-| -2     | feature/fix/perf/refactor/revert/unknown without any core file                   |
-| -1     | fix in exactly one core file with <= 50 core lines that is not a hub module      |
-|        | (runner, scheduler, server args, config, engine, API, ...): a fix in a hub       |
-|        | reaches every user, one in a model or backend file only that model's users       |
-| -1     | refactor of < 3 core files, < 100 core lines and < 3 moves                       |
-
-Breaking, deprecation, migration and removed-API points apply to code types only (not docs,
-test, ci). Forced LOW ("trivial", the LLM triage's cheap path): bot commits, merges without a
-PR, docs-only, CI-only, version bumps, formatting-only. On the reference day (sglang,
-2026-02-08) these rules give the report's importance for all nine commits.
-
-Confidence = min(type confidence, importance confidence). Type: revert/bot 0.95, prefix 0.9,
-merge 0.9, tag 0.85, security words 0.85, label 0.75, verb 0.7, unknown 0.35; at least 0.9 when
-the files or a trivial rule decided. Importance: trivial 0.95, else 0.55 + 0.15 x the distance
-of the score to the nearest threshold (capped at 2 points, so 0.55..0.85).
-
-Texts (zh/en templates in heuristic_text.py around the untrusted title, never translated):
-risks and recommendations only from the rules above — breaking, removed API, deprecation,
-security, revert, moved/renamed core files, migrations, huge change, >= 300 core lines without a
-test file, runtime manifests or lockfiles (verify lockfile/install; not for version bumps),
-vendored-only (upstream version and licence), new platform touching shared code (re-run the
-existing platforms' tests). Insights only for `testing`, `compatibility` and `maintainability`
-(large refactors); the other dimensions stay None. Scope comes from components.py.
+Texts (bot/analysis/heuristic_text.py, bot/analysis/heuristic_notes.py): the summary is the
+author's first whole sentences from the cleaned text, what the change facts say the diff does
+and the footprint; risks, recommendations and insights come only from the change facts and the
+rules above, each naming what it is about. Scope comes from components.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.analysis import heuristic_rules as rules
-from bot.analysis import heuristic_text as text
 from bot.analysis.base import AnalysisContext
 from bot.analysis.classification import Classification, classify_commit
+from bot.analysis.cleaner import commit_text
 from bot.analysis.components import derive_scope
-from bot.analysis.footprint import PathKind, path_kind
+from bot.analysis.facts import with_facts
+from bot.analysis.heuristic_notes import CommitShape, write_notes
 from bot.analysis.heuristic_rules import RULES_VERSION
+from bot.analysis.heuristic_text import overview_text, summary_text
+from bot.analysis.paths import DEFAULT_ROLES, PathKind, PathRoles
 from bot.models import (
     AnalysisProvenance,
-    ChangeType,
     Commit,
     CommitAnalysis,
     Coverage,
@@ -112,13 +79,6 @@ from bot.models import (
 
 __all__ = ["RULES_VERSION", "Classification", "HeuristicAnalyzer", "classify_commit"]
 
-MAX_RISKS = 4
-MAX_RECOMMENDATIONS = 4
-MAX_NAMED = 3  # names or paths quoted inside one risk
-_MOVE_TYPES = frozenset(
-    {ChangeType.REFACTOR, ChangeType.FEATURE, ChangeType.FIX, ChangeType.PERF, ChangeType.CHORE}
-)
-
 
 class HeuristicAnalyzer:
     """`Analyzer` from rules alone: offline, deterministic, pure CPU. No I/O, no state."""
@@ -127,13 +87,14 @@ class HeuristicAnalyzer:
     def cache_id(self) -> tuple[str, str]:
         return "heuristic", RULES_VERSION
 
-    def classify(self, commit: Commit) -> Classification:
-        """Type, importance, confidence and triviality: the LLM analyzer's cheap triage."""
-        return classify_commit(commit)
+    def classify(self, commit: Commit, roles: PathRoles = DEFAULT_ROLES) -> Classification:
+        """Type, importance, confidence and triviality: the LLM analyzer's cheap first pass."""
+        return classify_commit(with_facts(commit), roles)
 
     def analyze_sync(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis:
         """The whole analysis, synchronously (the async `analyze` only wraps this)."""
-        verdict = classify_commit(commit)
+        commit = with_facts(commit)
+        verdict = classify_commit(commit, context.path_roles)
         return _analysis(commit, verdict, context)
 
     async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis:
@@ -141,143 +102,59 @@ class HeuristicAnalyzer:
 
     async def overview(self, items: Sequence[DigestItem], language: Language) -> str | None:
         """1–3 sentences from the digest's stats and its high/medium titles; None when empty."""
-        return text.overview_text(items, language)
+        return overview_text(items, language)
 
 
-def _quoted(values: Sequence[str]) -> str:
-    shown = [f"`{text.truncate(text.fold(value), 80)}`" for value in values[:MAX_NAMED]]
-    return ", ".join(shown) + (", …" if len(values) > MAX_NAMED else "")
-
-
-def _notes(verdict: Classification, language: Language) -> tuple[list[str], list[str]]:
-    """Risks and recommendations, each only where a rule supports it (rule ids in order)."""
-    fp = verdict.footprint
-    kind = verdict.change_type
-    risk_keys: list[tuple[str, dict[str, object]]] = []
-    advice_keys: list[str] = []
-    if verdict.breaking:
-        risk_keys.append(("breaking", {}))
-        advice_keys.append("breaking")
-    if "removed-api" in verdict.reasons:
-        risk_keys.append(("removed_api", {"names": _quoted(fp.removed_public)}))
-        if "breaking" not in advice_keys:
-            advice_keys.append("breaking")
-    if verdict.deprecation:
-        risk_keys.append(("deprecation", {}))
-        advice_keys.append("deprecation")
-    if kind is ChangeType.SECURITY:
-        risk_keys.append(("security", {}))
-        advice_keys.append("security")
-    if kind is ChangeType.REVERT:
-        risk_keys.append(("revert", {}))
-        advice_keys.append("revert")
-    if fp.renamed_core and kind in _MOVE_TYPES and not verdict.trivial:
-        risk_keys.append(("moved", {"count": fp.renamed_core}))
-        advice_keys.append("moved")
-    if "migration" in verdict.reasons:
-        risk_keys.append(("migration", {"paths": _quoted(fp.migrations)}))
-        advice_keys.append("migration")
-    dependency_files = fp.runtime_manifests or fp.count(PathKind.LOCK)
-    if dependency_files and "trivial:version-bump" not in verdict.reasons:
-        advice_keys.append("dependencies")
-    if verdict.platform and fp.core_files > len(fp.added_platform_files):
-        advice_keys.append("platform")
-    if verdict.huge:
-        risk_keys.append(("huge", {"lines": fp.core_lines, "files": fp.core_files}))
-        advice_keys.append("huge")
-    untested = fp.core_lines >= rules.UNTESTED_CORE_LINES and not fp.touches_tests
-    if untested and not verdict.trivial:
-        risk_keys.append(("untested", {"lines": fp.core_lines}))
-        advice_keys.append("untested")
-    if fp.only is PathKind.VENDORED:
-        advice_keys.append("vendored")
-    risks = [text.pick(text.RISKS, key, language, **values) for key, values in risk_keys]
-    advice = [text.pick(text.RECOMMENDATIONS, key, language) for key in advice_keys]
-    return risks[:MAX_RISKS], advice[:MAX_RECOMMENDATIONS]
-
-
-def _insights(verdict: Classification, language: Language) -> Insights:
-    """Only testing, compatibility and maintainability, and only where a rule supports them."""
-    fp = verdict.footprint
-    kind = verdict.change_type
-    tests = fp.count(PathKind.TEST)
-    testing = None
-    if fp.only is PathKind.TEST:
-        testing = text.pick(text.INSIGHTS, "tests_only", language, tests=tests)
-    elif fp.touches_core and kind not in (ChangeType.DOCS, ChangeType.CI) and not verdict.trivial:
-        if tests:
-            testing = text.pick(
-                text.INSIGHTS, "tests_changed", language, tests=tests, core=fp.core_files
-            )
-        else:
-            testing = text.pick(text.INSIGHTS, "no_tests", language, lines=fp.core_lines)
-    compatibility: list[str] = []
-    if verdict.breaking:
-        index = 1 if language == "zh" else 0
-        why = ("、" if language == "zh" else ", ").join(
-            text.BREAKING_WHY[key][index] for key in verdict.breaking
-        )
-        compatibility.append(text.pick(text.INSIGHTS, "breaking", language, why=why))
-    if verdict.deprecation:
-        compatibility.append(text.pick(text.INSIGHTS, "deprecation", language))
-    if fp.renamed_core and kind in _MOVE_TYPES and not verdict.trivial:
-        compatibility.append(text.pick(text.INSIGHTS, "moved", language, count=fp.renamed_core))
-    maintainability = None
-    large = (
-        fp.core_files >= rules.LARGE_REFACTOR_FILES
-        or fp.core_lines >= rules.LARGE_REFACTOR_LINES
-        or fp.renamed_core >= rules.MODERATE_REFACTOR_FILES
-    )
-    if kind is ChangeType.REFACTOR and large:
-        maintainability = text.pick(
-            text.INSIGHTS,
-            "large_refactor",
-            language,
-            files=fp.core_files,
-            lines=fp.core_lines,
-            moved=fp.renamed_core,
-        )
-    joiner = "" if language == "zh" else " "
-    return Insights(
-        testing=testing,
-        compatibility=text.truncate(joiner.join(compatibility), text.TEXT_MAX_CHARS) or None,
-        maintainability=maintainability,
-    )
-
-
-def _summary_sentence(commit: Commit, title: str) -> str | None:
-    if commit.pr is not None and commit.pr.body:
-        sentence = text.first_sentence(commit.pr.body, title=title)
-        if sentence:
-            return sentence
-    return text.first_sentence(commit.body, title=title)
-
-
-def _main_scope(scope: tuple[str, ...]) -> str | None:
-    """The first scope entry that is core code (tests and docs rarely say where a change is)."""
+def _main_scope(scope: tuple[str, ...], roles: PathRoles) -> str | None:
+    """The first scope entry that is product code (tests and docs rarely say where it is)."""
     for entry in scope:
-        if path_kind(entry) is PathKind.CORE:
+        if roles.kind(entry) is PathKind.CORE:
             return entry
     return scope[0] if scope else None
+
+
+def _shape(commit: Commit, verdict: Classification) -> CommitShape:
+    fp = verdict.footprint
+    signals = verdict.signals
+    return CommitShape(
+        change_type=verdict.change_type,
+        roles=signals.roles,
+        paths=signals.product_paths,
+        new_paths=frozenset(c.path for c in commit.files if c.status == "added"),
+        removed_modules=signals.removed_modules,
+        deleted_paths=signals.deleted_paths,
+        modified=tuple(
+            c.path
+            for c in commit.files
+            if c.path in signals.product_paths and c.status != "added" and c.changes
+        ),
+        correctness_fix=verdict.rule.id == "medium:correctness",
+        breaking=verdict.breaking,
+        platform=verdict.platform,
+        revert_of=verdict.title.revert_of,
+        migrations=fp.migrations,
+        tests_changed=fp.count(PathKind.TEST),
+        core_files=fp.core_files,
+        short_sha=commit.short_sha,
+    )
 
 
 def _analysis(commit: Commit, verdict: Classification, context: AnalysisContext) -> CommitAnalysis:
     language = context.language
     fp = verdict.footprint
+    facts = verdict.signals.facts
     scope = derive_scope(commit, context.components)
-    parts = verdict.title
-    title = f'"{parts.revert_of}"' if parts.revert_of else parts.clean or text.fold(commit.title)
-    summary = text.summary_text(
+    summary = summary_text(
         language,
-        verdict.change_type,
-        title,
-        _summary_sentence(commit, title),
+        commit_text(commit),
+        facts,
+        context.path_roles,
         files=fp.files,
         additions=fp.additions,
         deletions=fp.deletions,
-        main_scope=_main_scope(scope),
+        main_scope=_main_scope(scope, context.path_roles),
     )
-    risks, recommendations = _notes(verdict, language)
+    notes = write_notes(facts, _shape(commit, verdict), language) if not verdict.trivial else None
     lines = fp.additions + fp.deletions
     coverage = Coverage(
         files_total=fp.files, files_sent=fp.files, lines_total=lines, lines_sent=lines
@@ -288,14 +165,16 @@ def _analysis(commit: Commit, verdict: Classification, context: AnalysisContext)
         importance=verdict.importance,
         summary=summary,
         scope=scope,
-        insights=_insights(verdict, language),
-        risks=tuple(risks),
-        recommendations=tuple(recommendations),
+        insights=notes.insights() if notes else Insights(),
+        risks=tuple(notes.risks) if notes else (),
+        recommendations=tuple(notes.advice) if notes else (),
         provenance=AnalysisProvenance(
             analyzer="heuristic",
             model=None,
             prompt_version=RULES_VERSION,
             language=language,
             coverage=coverage,
+            rule=verdict.rule.id,
+            rule_reason=verdict.rule.explain(language),
         ),
     )

@@ -1,7 +1,8 @@
-"""Rule tables of the heuristic analyzer: title grammar, keywords, path kinds and size thresholds.
+"""Type-rule tables of the heuristic analyzer: title grammar, verbs, tags, labels and keywords.
 
-The whole rule table (what each entry means for type and importance) is documented in
-bot/analysis/heuristic.py; this module only holds the tables and the small parsers over them.
+The change-type rules are documented in bot/analysis/heuristic.py and the importance rules are
+one table in bot/analysis/importance_rules.py; this module holds the word tables and the small
+parsers over them.
 """
 
 from __future__ import annotations
@@ -11,53 +12,13 @@ from dataclasses import dataclass
 
 from bot.models import ChangeType
 
-RULES_VERSION = "h2"  # bump on any rule change: it is part of the analysis cache key
-
-# --- Size thresholds (changed lines = additions + deletions) ---------------------------------
-SMALL_FIX_LINES = 50  # a fix this small in one non-hub core file is LOW
-MODERATE_REFACTOR_LINES = 100  # refactors below this and MODERATE_REFACTOR_FILES are LOW
-MODERATE_REFACTOR_FILES = 3
-UNKNOWN_MEDIUM_LINES = 50  # a commit of unknown type touching this much core code is MEDIUM
-HUGE_CORE_LINES = 800  # ... across at least MANY_CORE_FILES core files makes it HIGH
-MANY_CORE_FILES = 5
-HUGE_CORE_FILES = 30  # this many core files makes it HIGH whatever the line count
-UNTESTED_CORE_LINES = 300  # risk: this much core code changed and no test file touched
-LARGE_REFACTOR_FILES = 10  # maintainability insight for refactors from here on
-LARGE_REFACTOR_LINES = 500
+RULES_VERSION = "h3"  # bump on any rule change: it is part of the analysis cache key
 
 # --- Bounds on what is inspected (a commit may list 3000 files and MBs of patch) -------------
 TITLE_SCAN_CHARS = 500
 BODY_SCAN_CHARS = 20_000
 PATCH_SCAN_CHARS = 200_000  # all patches together
 PATCH_SCAN_FILE_CHARS = 50_000  # one file's patch beyond this is not inspected at all
-
-# --- Score: base points per type, thresholds ---------------------------------------------------
-HIGH_AT = 4.0
-MEDIUM_AT = 2.0
-BASE_POINTS: dict[ChangeType, float] = {
-    ChangeType.SECURITY: 4.0,
-    ChangeType.FEATURE: 2.0,
-    ChangeType.FIX: 2.0,
-    ChangeType.PERF: 2.0,
-    ChangeType.REFACTOR: 2.0,
-    ChangeType.REVERT: 2.0,
-    ChangeType.BUILD: 1.0,
-    ChangeType.CHORE: 1.0,
-    ChangeType.DOCS: 0.0,
-    ChangeType.TEST: 0.0,
-    ChangeType.CI: 0.0,
-}
-PLATFORM_POINTS = 3.0
-BREAKING_POINTS = 3.0
-DEPRECATION_POINTS = 3.0
-HUGE_CHANGE_POINTS = 2.0
-REVERTED_FEATURE_POINTS = 2.0
-RUNTIME_DEPENDENCY_POINTS = 1.0
-MIGRATION_POINTS = 1.0
-CORE_SIZE_POINTS = 1.0  # unknown-type commits with UNKNOWN_MEDIUM_LINES of core code
-REMOVED_API_POINTS = 0.5
-NO_CORE_PENALTY = -2.0
-SMALL_CHANGE_PENALTY = -1.0
 
 # --- Title grammar ----------------------------------------------------------------------------
 _TAG_RE = re.compile(r"\s*[\[【]([^\[\]【】\n]{1,40})[\]】]")
@@ -191,9 +152,12 @@ BREAKING_FOOTER_RE = re.compile(
 )
 DEPRECATION_RE = re.compile(r"\bdeprecat(?:e|es|ing)\b|\bmark(?:ed|s)? .{0,60}\bas deprecated\b")
 REMOVAL_VERBS = frozenset({"remove", "removes", "delete", "deletes", "drop", "drops"})
+# "remove support for X", "drop Python 3.9", "remove deprecated …": the title itself declares it.
+REMOVED_SUPPORT_RE = re.compile(r"\bsupport for\b|\bdeprecated\b|\bpython 3\.\d")
+# "remove the foo API / option / --flag": a claim the change facts must bear out.
 REMOVED_API_RE = re.compile(
-    r"\bsupport for\b|\bapi\b|\bargument|\bparam|\boption|\bflag\b|\bendpoint|\bdeprecated\b"
-    r"|\bcli\b|--\w|\binterface\b|\bpublic\b|\bpython 3\.\d"
+    r"\bapi\b|\bargument|\bparam|\boption|\bflag\b|\bendpoint|\bcli\b|--\w|\binterface\b"
+    r"|\bpublic\b"
 )
 PLATFORM_WORD_RE = re.compile(
     r"\b(?:platforms?|backends?|npu|ascend|rocm|hip|amd|xpu|tpu|hpu|gaudi|mps|musa|mlu|metal"

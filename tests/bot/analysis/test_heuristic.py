@@ -1,4 +1,8 @@
-"""The heuristic analyzer: pinned verdicts on realistic commits, texts, bounds, determinism."""
+"""The heuristic analyzer: pinned verdicts on realistic commits, texts, bounds, determinism.
+
+Real commits whose importance is beyond doubt are pinned in test_importance_rules.py; the
+summaries and notes have their own tests in test_heuristic_text.py and test_heuristic_notes.py.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +16,10 @@ from hypothesis import strategies as st
 
 from bot.analysis.base import AnalysisContext, Analyzer
 from bot.analysis.components import MAX_SCOPE
-from bot.analysis.heuristic import (
-    MAX_RECOMMENDATIONS,
-    MAX_RISKS,
-    RULES_VERSION,
-    HeuristicAnalyzer,
-    classify_commit,
-)
+from bot.analysis.heuristic import RULES_VERSION, HeuristicAnalyzer, classify_commit
+from bot.analysis.heuristic_notes import MAX_RECOMMENDATIONS, MAX_RISKS, MAX_TEXT
 from bot.analysis.heuristic_rules import parse_title
-from bot.analysis.heuristic_text import (
-    OVERVIEW_MAX_CHARS,
-    SUMMARY_MAX_CHARS,
-    TEXT_MAX_CHARS,
-    first_sentence,
-)
+from bot.analysis.heuristic_text import OVERVIEW_MAX_CHARS, SUMMARY_MAX_CHARS
 from bot.models import (
     ChangeType,
     Commit,
@@ -48,10 +42,11 @@ from tests.data.heuristic_cases import (
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 ANALYZER = HeuristicAnalyzer()
 CASES = {case.name: case for case in ALL_CASES}
-# The reference report's importance is matched on all nine commits; none differ. (Its change types
-# differ on three: it calls the TRT-LLM, ModelOpt and flashinfer fixes "代码重构", the heuristic
-# calls them fixes because their titles say Fix.)
-REFERENCE_IMPORTANCE_MATCHES = 9
+# The reference report's model and the rule table agree on five of the nine commits: the table
+# rates every fix in product code at least medium (the report has three fixes low) and the move
+# of 31 loaders into a new package a broad architectural move (the report: medium). See
+# tests/data/heuristic_cases.py.
+REFERENCE_IMPORTANCE_MATCHES = 5
 
 
 def analyze(case_or_commit: Case | Commit, language: Language = "en") -> CommitAnalysis:
@@ -103,7 +98,7 @@ def test_reference_importance_matches_the_report() -> None:
     stats = {level: 0 for level in Importance}
     for case in REFERENCE_CASES:
         stats[classify_commit(case.commit).importance] += 1
-    assert stats == {Importance.HIGH: 1, Importance.MEDIUM: 4, Importance.LOW: 4}  # 🔴1 🟡4 🟢4
+    assert stats == {Importance.HIGH: 2, Importance.MEDIUM: 6, Importance.LOW: 1}
 
 
 @pytest.mark.parametrize(
@@ -111,11 +106,11 @@ def test_reference_importance_matches_the_report() -> None:
     [
         ("ascend_platform", ChangeType.FEATURE, Importance.HIGH),
         ("notebook_ci", ChangeType.CI, Importance.LOW),
-        ("component_loaders_refactor", ChangeType.REFACTOR, Importance.MEDIUM),
+        ("component_loaders_refactor", ChangeType.REFACTOR, Importance.HIGH),
         ("kv_cache_dtype_sync", ChangeType.FIX, Importance.MEDIUM),
         ("docs_only", ChangeType.DOCS, Importance.LOW),
         ("dependabot_bump", ChangeType.BUILD, Importance.LOW),
-        ("revert_feature", ChangeType.REVERT, Importance.HIGH),
+        ("revert_feature", ChangeType.REVERT, Importance.MEDIUM),
         ("security_template_injection", ChangeType.SECURITY, Importance.HIGH),
         ("cve_bump", ChangeType.SECURITY, Importance.HIGH),
         ("breaking_bang", ChangeType.FEATURE, Importance.HIGH),
@@ -135,12 +130,12 @@ def test_not_everything_is_medium() -> None:
 
 
 def test_reasons_name_the_rules_that_fired() -> None:
-    assert "platform" in classify_commit(CASES["ascend_platform"].commit).reasons
-    assert "hub-module" in classify_commit(CASES["kv_cache_dtype_sync"].commit).reasons
-    assert "size:small-fix" in classify_commit(CASES["trtllm_mla_k_scale"].commit).reasons
+    assert classify_commit(CASES["ascend_platform"].commit).rule.id == "high:new-platform"
+    assert classify_commit(CASES["kv_cache_dtype_sync"].commit).rule.id == "medium:fix"
     assert "override:only-ci" in classify_commit(CASES["notebook_ci"].commit).reasons
-    assert "revert-of-feature" in classify_commit(CASES["revert_feature"].commit).reasons
-    assert "trivial:whitespace-only" in classify_commit(CASES["formatting_by_patch"].commit).reasons
+    assert classify_commit(CASES["notebook_ci"].commit).rule.id == "low:no-product-code"
+    assert classify_commit(CASES["formatting_by_patch"].commit).rule.id == "low:formatting"
+    assert classify_commit(CASES["deprecation"].commit).rule.id == "medium:deprecation"
 
 
 def test_trivial_commits_are_confident_enough_for_triage() -> None:
@@ -164,13 +159,11 @@ def test_bot_commits_are_low_whatever_they_say() -> None:
     assert verdict.change_type in (ChangeType.CHORE, ChangeType.BUILD)
 
 
-def test_fix_in_a_model_file_is_low_but_the_same_fix_in_a_hub_module_is_medium() -> None:
-    small = [("python/sglang/srt/models/llama.py", 10, 2)]
-    hub = [("python/sglang/srt/managers/scheduler.py", 10, 2)]
-    assert classify_commit(make_commit("fix: x", small)).importance is Importance.LOW
-    assert classify_commit(make_commit("fix: x", hub)).importance is Importance.MEDIUM
-    big = [("python/sglang/srt/models/llama.py", 60, 20)]
-    assert classify_commit(make_commit("fix: x", big)).importance is Importance.MEDIUM
+def test_a_fix_in_product_code_is_at_least_medium_whatever_its_size() -> None:
+    small = [("python/sglang/srt/models/llama.py", 2, 1)]
+    assert classify_commit(make_commit("fix: x", small)).importance is Importance.MEDIUM
+    tests = [("test/srt/test_llama.py", 200, 100)]
+    assert classify_commit(make_commit("fix: flaky test", tests)).importance is Importance.LOW
 
 
 def test_security_words_in_a_docs_only_commit_do_not_make_it_security() -> None:
@@ -231,31 +224,20 @@ def test_fix_mentioning_a_version_is_not_a_version_bump() -> None:
 # --- Texts ----------------------------------------------------------------------------------
 
 
-def test_summary_uses_title_and_first_motivation_sentence_not_the_template() -> None:
+def test_summary_leads_with_the_authors_sentence_not_the_template_or_title() -> None:
     analysis = analyze(CASES["kv_cache_dtype_sync"])
-    assert analysis.summary.startswith(
-        "Bug fix: sync server_args.kv_cache_dtype when detecting FP8 KV cache."
-    )
-    assert "When an FP8 KV cache is detected from the checkpoint" in analysis.summary
+    assert analysis.summary.startswith("When an FP8 KV cache is detected from the checkpoint")
     for template_text in ("Motivation", "Thank you", "<!--", "- [ ]", "Co-authored-by", "(#18394)"):
         assert template_text not in analysis.summary
+    assert "sync server_args.kv_cache_dtype" not in analysis.summary  # the title is the heading
     assert "`python/sglang/srt/model_executor/model_runner.py`" in analysis.summary
 
 
-def test_summary_never_translates_the_title() -> None:
-    title = "support WAN/FLUX/Qwen-Image/Qwen-Image-edit on Ascend"
-    zh = analyze(CASES["ascend_platform"], "zh")
-    en = analyze(CASES["ascend_platform"], "en")
-    assert zh.summary.startswith(f"功能增强：{title}。")
-    assert en.summary.startswith(f"New feature: {title}.")
-
-
-def test_revert_summary_quotes_the_reverted_title() -> None:
-    analysis = analyze(CASES["revert_feature"])
-    assert analysis.summary.startswith(
-        'Revert: "[diffusion] feat: support efficient sequence shard".'
-    )
-    assert "This reverts commit" not in analysis.summary
+def test_chinese_summaries_quote_the_authors_english() -> None:
+    zh = analyze(CASES["kv_cache_dtype_sync"], "zh")
+    assert zh.summary.startswith("提交说明：“When an FP8 KV cache is detected")
+    assert "”" in zh.summary and "涉及 1 个文件" in zh.summary
+    assert "Bug 修复" not in zh.summary  # the type is on the card, not repeated
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda case: case.name)
@@ -284,12 +266,15 @@ def test_bounds_grounding_and_provenance(case: Case) -> None:
         assert len(analysis.summary) <= SUMMARY_MAX_CHARS
         assert len(analysis.risks) <= MAX_RISKS
         assert len(analysis.recommendations) <= MAX_RECOMMENDATIONS
-        assert all(len(text) <= TEXT_MAX_CHARS for text in all_texts(analysis)[1:])
+        assert all(
+            len(line) <= MAX_TEXT + 2
+            for text in all_texts(analysis)[1:]
+            for line in text.split("\n")
+        )
         assert 0 < len(analysis.scope) <= MAX_SCOPE
         assert all(grounded(entry, commit) for entry in analysis.scope)
-        present = {name for name, _ in analysis.insights.items()}
-        assert present <= {"testing", "compatibility", "maintainability"}
         provenance = analysis.provenance
+        assert provenance.rule == classify_commit(commit).rule.id and provenance.rule_reason
         assert (provenance.analyzer, provenance.model) == ("heuristic", None)
         assert provenance.prompt_version == RULES_VERSION
         coverage = provenance.coverage
@@ -304,56 +289,6 @@ def test_ci_and_docs_only_commits_get_no_risks_advice_or_insights() -> None:
         assert analysis.risks == ()
         assert analysis.recommendations == ()
         assert analysis.insights.empty
-
-
-def test_risks_and_advice_follow_their_rules() -> None:
-    breaking = analyze(CASES["breaking_bang"])
-    assert any("Breaking change" in risk for risk in breaking.risks)
-    assert any("Check callers" in advice for advice in breaking.recommendations)
-    assert breaking.insights.compatibility and "`!`" in breaking.insights.compatibility
-
-    untested = analyze(CASES["huge_untested_refactor"])
-    assert "No tests changed alongside 1120 lines of core code." in untested.risks
-    assert untested.insights.maintainability
-
-    removed = analyze(CASES["removed_public_def"])
-    assert any("`merge_bias_tensor`" in risk for risk in removed.risks)
-    assert all("_private_helper" not in risk for risk in removed.risks)
-
-    moved = analyze(CASES["component_loaders_refactor"])
-    assert moved.risks == (
-        "10 core file(s) moved or renamed: imports of the old paths break unless aliased.",
-    )
-    assert moved.insights.testing == "2 test file(s) changed alongside 29 core file(s)."
-
-    assert any("Back up" in advice for advice in analyze(CASES["migration"]).recommendations)
-    assert any(
-        "lockfile" in advice for advice in analyze(CASES["lockfile_refresh"]).recommendations
-    )
-    assert any("reverted" in advice for advice in analyze(CASES["revert_fix"]).recommendations)
-    assert any("licence" in advice for advice in analyze(CASES["vendored_import"]).recommendations)
-    assert analyze(CASES["version_bump"]).recommendations == ()
-    assert analyze(CASES["perf_kernel"]).risks == ()
-
-
-def test_first_sentence_skips_templates_and_trailers() -> None:
-    assert first_sentence(pr_body("")) is None
-    assert first_sentence("Signed-off-by: A <a@b.c>\nCo-authored-by: B <b@c.d>") is None
-    assert first_sentence("<!-- unterminated comment hides everything\nreal text here") is None
-    assert first_sentence("Fixes #123\n\n- [x] Tests pass\n| a | b |\n") is None
-    body = (
-        "## Checklist\n\nThis sentence is in a skipped section.\n\n"
-        "## Summary\n\n* See **[the docs](https://example.com/x)** for the new API. More text.\n"
-    )
-    assert first_sentence(body) == "See the docs for the new API."
-    assert first_sentence("```\ncode block line\n```\nActual prose comes here.") == (
-        "Actual prose comes here."
-    )
-    assert first_sentence(
-        "Same as the title\nSomething else entirely.", title="Same as the title"
-    ) == ("Something else entirely.")
-    long = first_sentence("word " * 200)
-    assert long is not None and len(long) <= 160 and long.endswith("…")
 
 
 def test_parse_title() -> None:
@@ -422,14 +357,14 @@ async def test_overview() -> None:
     assert await ANALYZER.overview([], "en") is None
     en = await ANALYZER.overview(_items("en"), "en")
     assert en is not None
-    assert en.startswith("9 commits: 1 high, 4 medium, 4 low. Highlights: ")
+    assert en.startswith("9 commits: 2 high, 6 medium, 1 low. Highlights: ")
     assert "support WAN/FLUX/Qwen-Image/Qwen-Image-edit on Ascend (#13662); " in en
-    assert "Types: bug fix 5, new feature 2, refactor 1, ci 1." in en
-    assert "Fix TRT-LLM" not in en  # low items are not highlights
+    assert "Types: bug fix 5, feature 2, refactor 1, ci / config 1." in en
+    assert "notebook ci" not in en  # low items are not highlights
     assert len(re.findall(r"[.!?](?:\s|$)", en)) <= 3
     zh = await ANALYZER.overview(_items("zh"), "zh")
-    assert zh is not None and zh.startswith("共 9 个提交：高 1、中 4、低 4。重点：")
-    assert "（#13662）" in zh
+    assert zh is not None and zh.startswith("共 9 个提交：高 2、中 6、低 1。重点：")
+    assert "“support WAN/FLUX/Qwen-Image/Qwen-Image-edit on Ascend”（#13662）" in zh
     assert len(en) <= OVERVIEW_MAX_CHARS and len(zh) <= OVERVIEW_MAX_CHARS
     assert await ANALYZER.overview(_items("en"), "en") == en
 
@@ -447,10 +382,9 @@ def test_huge_commit_is_bounded() -> None:
     )
     commit = make_commit("Rewrite everything", files)
     verdict = classify_commit(commit)
-    # Past the patch budget nothing is claimed: not whitespace-only, no removed names.
+    # Past the patch budget nothing is claimed: not whitespace-only.
     assert not verdict.footprint.whitespace_only
-    assert verdict.footprint.removed_public == ()
-    assert verdict.importance is Importance.HIGH  # > 30 core files
+    assert verdict.importance is Importance.LOW  # an unknown type of upkeep, however big
     analysis = analyze(commit)
     assert analysis.provenance.coverage.files_total == 3000
     assert analysis.provenance.coverage.lines_total == 12_000_000
@@ -519,7 +453,9 @@ def test_arbitrary_input_never_crashes_and_stays_bounded(
     assert isinstance(analysis.change_type, ChangeType)
     assert isinstance(analysis.importance, Importance)
     assert len(analysis.summary) <= SUMMARY_MAX_CHARS and analysis.summary
-    assert all(len(text) <= TEXT_MAX_CHARS for text in all_texts(analysis)[1:])
+    assert all(
+        len(line) <= MAX_TEXT + 2 for text in all_texts(analysis)[1:] for line in text.split("\n")
+    )
     assert len(analysis.scope) <= MAX_SCOPE
     names = set(components.values())
     for entry in analysis.scope:
