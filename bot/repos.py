@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from bot.analysis.paths import DEFAULT_ROLES, PathRoles
 from bot.config import REPO_NAME_RE, AppConfig, RepoConfig
 from bot.errors import InvalidInputError, RepoNotAllowedError, UnknownRepoError
 
@@ -20,6 +21,7 @@ class RepoTarget:
     path: Path | None = None
     branch: str | None = None
     components: dict[str, str] = field(default_factory=dict)
+    path_roles: PathRoles = DEFAULT_ROLES
     exclude_authors: tuple[str, ...] = ()
     exclude_paths: tuple[str, ...] = ()
     configured: bool = False
@@ -37,6 +39,9 @@ def _from_config(entry: RepoConfig) -> RepoTarget:
         path=entry.path,
         branch=entry.branch,
         components=dict(entry.components),
+        path_roles=PathRoles(
+            core=entry.paths.core, kernels=entry.paths.kernels, public_api=entry.paths.public_api
+        ),
         exclude_authors=entry.exclude_authors,
         exclude_paths=entry.exclude_paths,
         configured=True,

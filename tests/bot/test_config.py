@@ -38,6 +38,10 @@ name = "sgl-project/sglang"
 aliases = ["sglang"]
 components = { "python/sglang/srt/layers/**" = "layers" }
 
+[repos.paths]
+kernels = ["sgl-kernel/csrc/**"]
+public_api = ["python/sglang/srt/entrypoints/**", "python/sglang/__init__.py"]
+
 [[repos]]
 name = "local-one"
 path = "checkout"
@@ -48,6 +52,8 @@ path = "checkout"
     assert config.defaults.timezone == "Asia/Shanghai"
     assert config.repos[0].aliases == ("sglang",)
     assert config.repos[1].path == (tmp_path / "checkout").resolve()
+    assert config.repos[0].paths.kernels == ("sgl-kernel/csrc/**",)
+    assert config.repos[1].paths.public_api == ()
 
 
 @pytest.mark.parametrize(
@@ -70,3 +76,11 @@ def test_missing_named_config(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_app_config(tmp_path / "nope.toml")
     assert load_app_config(None).repos == ()
+
+
+def test_the_example_config_loads_and_tunes_path_roles() -> None:
+    example = Path(__file__).resolve().parents[2] / "digestbot.example.toml"
+    config = load_app_config(example)
+    sglang = config.repos[0]
+    assert sglang.name == "sgl-project/sglang"
+    assert "python/sglang/srt/entrypoints/**" in sglang.paths.public_api

@@ -11,6 +11,7 @@ import pytest
 
 from bot.analysis.base import AnalysisContext
 from bot.analysis.heuristic import HeuristicAnalyzer
+from bot.analysis.paths import PathRoles
 from bot.errors import InvalidInputError, NotFoundError
 from bot.filters import CommitFilter
 from bot.models import (
@@ -319,3 +320,27 @@ async def test_a_failed_fetch_stops_new_analyses(tmp_path: Path) -> None:
         await asyncio.sleep(0)
     assert source.fetched == [slow.sha]
     assert analyzer.analysed == []  # nothing spent on a digest that already failed
+
+
+async def test_configured_path_roles_reach_the_analysis_and_its_cache_key(tmp_path: Path) -> None:
+    """`[repos.paths]` public_api marks a deep module as callers' surface: removing a function
+    there is breaking. The roles are part of the cache key, so tuning them applies at once."""
+    b = GitRepoBuilder(tmp_path / "proj")
+    module = "python/pkg/runtime/engine/api_impl.py"
+    kept = "def keep(x):\n    return x\n"
+    b.commit("add api", {module: kept + "\n\ndef plan(q):\n    return q\n"}, when=DAY)
+    sha = b.commit("refactor: tidy api_impl", {module: kept}, when=DAY.replace(hour=2))
+    default_repo = RepoTarget(kind="local", name="proj", path=b.path)
+    tuned_repo = RepoTarget(
+        kind="local",
+        name="proj",
+        path=b.path,
+        path_roles=PathRoles(public_api=("python/pkg/runtime/engine/**",)),
+    )
+    service = _service(tmp_path, CountingSource(GitSource()))
+    plain = await service.commit_details(default_repo, sha[:7], "en")
+    tuned = await service.commit_details(tuned_repo, sha[:7], "en")
+    assert plain.analysis.provenance.rule != "high:api-removed"
+    assert tuned.analysis.provenance.rule == "high:api-removed"
+    assert tuned.analysis.importance is Importance.HIGH
+    assert "plan" in " ".join(tuned.analysis.risks)
