@@ -256,10 +256,12 @@ def _digests(
             f"one {files:,}-file commit",
             huge,
             f"{size_mb:.1f} MB patch; max input per commit "
-            f"{_max_commit_input([huge]):,} tokens (budget {huge.figures['budget']:,})",
+            f"{_max_commit_input([huge]):,} tokens (deep budget {huge.figures['deep_budget']:,})",
         )
     )
-    results.targets.append(budget_target(int(huge.figures["budget"]), _max_commit_input(ours)))
+    results.targets.append(
+        budget_target(int(huge.figures["deep_budget"]), _max_commit_input(ours))
+    )
     assert largest_cold is not None
     _triage(fakes, scenarios[f"cold{largest}"], options, results, largest_cold)
 
@@ -356,8 +358,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--llm-latency", type=float, default=1.0, metavar="S")
     parser.add_argument("--concurrency", type=int, default=8, help="LLM_CONCURRENCY (C)")
     parser.add_argument("--github-concurrency", type=int, default=8)
-    parser.add_argument("--sizes", type=lambda s: tuple(int(x) for x in s.split(",")),
-                        help="commits per cold day, comma-separated (default 50,200)")  # fmt: skip
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: tuple(int(x) for x in s.split(",")),
+        help="commits per cold day, comma-separated (default 50,200)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
     parser.add_argument("--no-slack", action="store_true", help="skip the Slack ack benchmark")

@@ -173,6 +173,8 @@ async def _digest_job(job: dict[str, Any]) -> dict[str, Any]:
         "completion_tokens": digest.provenance.completion_tokens,
         "max_commit_prompt_tokens": max((p.prompt_tokens for p in provs), default=0),
         "budget": settings.llm_input_token_budget,
+        # Deep reads (high commits, changed public surface) may use up to this per call.
+        "deep_budget": max(settings.llm_deep_input_token_budget, settings.llm_input_token_budget),
         "triaged": sum(p.triaged for p in provs),
         "fallbacks": digest.provenance.fallbacks,
         "partial": digest.provenance.partial_analyses,

@@ -130,8 +130,8 @@ def rss_target(commits: int, peak_mb: float, base_mb: float, huge_files: int) ->
 
 def budget_target(budget: int, worst: int) -> Target:
     return Target(
-        "per-commit input",
-        f"≤ budget ({budget:,} tokens)",
+        "per-call input",
+        f"≤ the deep-read budget ({budget:,} tokens)",
         f"max {worst:,} tokens over every analysis call of our runs",
         worst <= budget,
     )
@@ -205,8 +205,9 @@ _METHOD = """\
   high, 40 % medium, 45 % low); tokens are counted with digestbot's own counter, the units
   its input budget is enforced in.
 - **Ours** is `build_core(Settings(...))` + `DigestService.build_digest` + `render_markdown`
-  with the default settings (LLM concurrency and GitHub concurrency 8, input budget 6,000
-  tokens, triage `short`, default filters), a fresh SQLite file per scenario.
+  with the default settings (LLM concurrency and GitHub concurrency 8, input budget 5,000
+  tokens per standard read and 16,000 per deep read, triage `short`, default filters), a
+  fresh SQLite file per scenario.
 - **Warm** re-runs the same window on the same database: commits, analyses and the day
   overview come from the cache.
 - **Naive** (`benchmarks/naive.py`) is what a simple digest script does: PyGithub, one commit
@@ -227,6 +228,8 @@ _METHOD = """\
   the LLM calls: `DigestService` starts each commit's analysis as soon as its details
   arrive. Before that change (fetch everything, then analyse) the same runs took 1.50× (50
   commits) and 1.43× (200) of the bound.
+- **What the analysis sees and says** on real histories is audited apart, in
+  [AUDITS.md](AUDITS.md) (`benchmarks.analysis_audit`, `benchmarks.heuristic_audit`).
 - **Slack ack**: `benchmarks/slack_ack.py` — signed `/digest` slash commands through the real
   bolt app while earlier commands' digests are being built (local git source, fake Slack Web
   API); latency from handing the request to bolt until the ack response.
