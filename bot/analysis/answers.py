@@ -292,11 +292,7 @@ class LLMAnswerer:
             "answer_user.j2",
             **variables,
             coverage_note=note,
-            message=packed.message,
-            pull_request=packed.pull_request,
-            facts=packed.facts,
-            files=packed.files,
-            patch=packed.patch,
+            **packed.template_parts(),
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 

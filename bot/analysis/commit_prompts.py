@@ -82,6 +82,12 @@ class Prompt:
     messages: list[ChatMessage]
     packed: PackedContext
 
+    @classmethod
+    def of(cls, system: str, user: str, packed: PackedContext) -> Prompt:
+        return cls(
+            [{"role": "system", "content": system}, {"role": "user", "content": user}], packed
+        )
+
 
 class CommitPrompts:
     """Builds the prompts of one analyzer (its mode, counter and marker-token source)."""
@@ -179,17 +185,11 @@ class CommitPrompts:
         user = render(
             "user.j2",
             **fixed,
-            message=packed.message,
-            pull_request=packed.pull_request,
-            facts=packed.facts,
-            files=packed.files,
-            patch=packed.patch,
+            **packed.template_parts(),
             part_notes=(),
             coverage_note=note,
         )
-        return Prompt(
-            [{"role": "system", "content": system}, {"role": "user", "content": user}], packed
-        )
+        return Prompt.of(system, user, packed)
 
     def part(
         self,
@@ -246,15 +246,10 @@ class CommitPrompts:
         user = render(
             "map_user.j2",
             **fixed,
-            message=packed.message,
-            facts=packed.facts,
-            files=packed.files,
-            patch=packed.patch,
+            **packed.template_parts(),
             coverage_note=note,
         )
-        return Prompt(
-            [{"role": "system", "content": system}, {"role": "user", "content": user}], packed
-        )
+        return Prompt.of(system, user, packed)
 
     def merge(
         self,
@@ -292,17 +287,11 @@ class CommitPrompts:
         user = render(
             "user.j2",
             **fixed,
-            message=packed.message,
-            pull_request=packed.pull_request,
-            facts=packed.facts,
-            files=packed.files,
-            patch="",
+            **packed.template_parts(),
             part_notes=shown,
             coverage_note=note_text,
         )
-        return Prompt(
-            [{"role": "system", "content": system}, {"role": "user", "content": user}], packed
-        )
+        return Prompt.of(system, user, packed)
 
     def retry_note(self, problem: str) -> ChatMessage:
         text = f"{problem} Reply with only the corrected JSON object."

@@ -90,15 +90,18 @@ class DepthPlan:
 
 
 def surface_changed(facts: ChangeFacts | None) -> bool:
-    """Does the diff change what callers see or get: definitions, exports, settings, defaults,
-    or a new code path on by default?"""
+    """Does the diff change what callers see: definitions, exports, settings or defaults?
+
+    A new setting that is on by default is not counted: the heuristic already rates it medium
+    and its facts block names it; reading such commits deeply cost a busy day half again its
+    tokens and a sequential map-reduce round (benchmarks/AUDITS.md)."""
     if facts is None:
         return False
     if any(s.public and s.kind != "added" for s in facts.symbols):
         return True
     if any(e.kind == "removed" for e in facts.exports):
         return True
-    return any(s.change != "added" or s.on_by_default for s in facts.settings)
+    return any(s.change != "added" for s in facts.settings)
 
 
 def _code_chars(commit: Commit, roles: PathRoles) -> int:

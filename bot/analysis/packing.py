@@ -121,6 +121,16 @@ class PackedContext:
     tokens: int  # counted tokens of the parts
     skipped_hunks: int = 0  # licence, import-only and whitespace-only hunks left out
 
+    def template_parts(self) -> dict[str, str]:
+        """The parts under the names the prompt templates use."""
+        return {
+            "message": self.message,
+            "pull_request": self.pull_request,
+            "facts": self.facts,
+            "files": self.files,
+            "patch": self.patch,
+        }
+
 
 @dataclass(frozen=True)
 class _Piece:

@@ -66,13 +66,13 @@ def test_a_changed_public_surface_is_read_deeply_whatever_the_importance() -> No
     assert planner(Verdict(Importance.LOW)).plan(commit).depth == "deep"
 
 
-def test_a_new_path_on_by_default_is_read_deeply() -> None:
-    """a9e03bf adds a 4,000-line decode kernel behind FLASHINFER_KDA_T1_FAST_PATH="1": every
-    user gets the new path after the upgrade, so it gets the deep read."""
+def test_a_new_path_on_by_default_gets_a_standard_read_naming_it() -> None:
+    """a9e03bf adds a 4,000-line kernel behind FLASHINFER_KDA_T1_FAST_PATH="1": a standard
+    read, with the toggle in the facts block (deep reading it cost the day 1.3x its tokens)."""
     commit = with_facts(load("a9e03bf2f5fe"))
     assert any(s.on_by_default for s in commit.facts.settings)  # type: ignore[union-attr]
-    assert surface_changed(commit.facts)
-    assert planner(Verdict(Importance.MEDIUM)).plan(commit).depth == "deep"
+    assert not surface_changed(commit.facts)
+    assert planner(Verdict(Importance.MEDIUM)).plan(commit).depth == "standard"
 
 
 def test_huge_deep_reads_become_map_reduce_in_bounded_calls() -> None:
