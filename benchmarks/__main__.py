@@ -198,9 +198,7 @@ def _digests(
             Row(
                 scenario=f"lower bound, {size} commits",
                 wall_s=bound,
-                note=(
-                    f"measured / bound = {ratio:.2f}" if ratio is not None else "zero latency"
-                )
+                note=(f"measured / bound = {ratio:.2f}" if ratio is not None else "zero latency")
                 + f" ({cold.github.list_pages} list pages, {len(cold.calls)} LLM calls, "
                 f"C = {options.concurrency})",
             )
@@ -259,9 +257,7 @@ def _digests(
             f"{_max_commit_input([huge]):,} tokens (deep budget {huge.figures['deep_budget']:,})",
         )
     )
-    results.targets.append(
-        budget_target(int(huge.figures["deep_budget"]), _max_commit_input(ours))
-    )
+    results.targets.append(budget_target(int(huge.figures["deep_budget"]), _max_commit_input(ours)))
     assert largest_cold is not None
     _triage(fakes, scenarios[f"cold{largest}"], options, results, largest_cold)
 
@@ -297,9 +293,7 @@ def _triage(
 
 def _render(options: Options, results: Results) -> None:
     options.log(f"rendering {options.render_commits} commits")
-    figures = run_child(
-        {"kind": "render", "commits": options.render_commits, "seed": options.seed}
-    )
+    figures = run_child({"kind": "render", "commits": options.render_commits, "seed": options.seed})
     for fmt, f in figures["formats"].items():
         results.rows.append(
             Row(

@@ -44,8 +44,14 @@ def _workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="digestbot-stress-", dir=base))
 
 
-async def in_process(runs: int, seed: int, delays: tuple[timedelta, ...], probability: float,
-                     repo: Path, workdir: Path) -> list[RunResult]:  # fmt: skip
+async def in_process(
+    runs: int,
+    seed: int,
+    delays: tuple[timedelta, ...],
+    probability: float,
+    repo: Path,
+    workdir: Path,
+) -> list[RunResult]:
     source = await SnapshotSource.load(repo, date(2026, 1, 25), date(2026, 6, 30))
     slots = asyncio.Semaphore(8)
 
@@ -54,8 +60,9 @@ async def in_process(runs: int, seed: int, delays: tuple[timedelta, ...], probab
             rng = random.Random(seed * 1_000_000 + index)
             start = datetime(2026, 2, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 120 * 1440))
             path = workdir / f"run{index}"
-            result = await CrashRun(path, repo, rng, start=start, source=source, delays=delays,
-                                    probability=probability).run()  # fmt: skip
+            result = await CrashRun(
+                path, repo, rng, start=start, source=source, delays=delays, probability=probability
+            ).run()
             shutil.rmtree(path, ignore_errors=True)
             return result
 
@@ -102,20 +109,30 @@ def multi_process(rounds: int, repo: Path) -> bool:
             url = base.rsplit("/", 1)[0] + "/" + name
             try:
                 scenario = seed_scenario(url, 24, datetime.now(UTC))
-                figures = run_processes(url, repo, scenario, processes,
-                                        crash_probability=crash, seed=round_index)  # fmt: skip
+                figures = run_processes(
+                    url, repo, scenario, processes, crash_probability=crash, seed=round_index
+                )
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             label = f"{processes} processes" + (" (crashing)" if crash else "")
-            print(f"  round {round_index + 1}, {label}: posts expected "
-                  f"{figures.posts_expected}, posts seen {figures.posts_seen}, notices "
-                  f"{figures.notices_seen}/{figures.notices_expected}, duplicates "
-                  f"{figures.duplicates}, losses {figures.losses}, crashes {figures.crashes}, "
-                  f"processes spawned {figures.spawned}")  # fmt: skip
-            totals.update({"runs": 1, "posts expected": figures.posts_expected,
-                           "posts seen": figures.posts_seen, "duplicates": figures.duplicates,
-                           "losses": figures.losses, "crashes": figures.crashes})  # fmt: skip
+            print(
+                f"  round {round_index + 1}, {label}: posts expected "
+                f"{figures.posts_expected}, posts seen {figures.posts_seen}, notices "
+                f"{figures.notices_seen}/{figures.notices_expected}, duplicates "
+                f"{figures.duplicates}, losses {figures.losses}, crashes {figures.crashes}, "
+                f"processes spawned {figures.spawned}"
+            )
+            totals.update(
+                {
+                    "runs": 1,
+                    "posts expected": figures.posts_expected,
+                    "posts seen": figures.posts_seen,
+                    "duplicates": figures.duplicates,
+                    "losses": figures.losses,
+                    "crashes": figures.crashes,
+                }
+            )
             ok = ok and figures.duplicates == 0 and figures.losses == 0
     admin.dispose()
     print("  total: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
@@ -137,17 +154,23 @@ def main(argv: list[str] | None = None) -> int:
         repo = workdir / "widget"
         make_daily_repo(repo, date(2026, 1, 25), 160)
         for title, runs, delays, probability in (
-            ("in-process, restarts after 1 s / 5 min / 1 h / 5 h", args.runs, SHORT_DELAYS,
-             args.probability),
-            ("in-process, restarts after up to 25 h / 72 h too", args.long_runs, ALL_DELAYS,
-             args.probability * 1.5),
-        ):  # fmt: skip
+            (
+                "in-process, restarts after 1 s / 5 min / 1 h / 5 h",
+                args.runs,
+                SHORT_DELAYS,
+                args.probability,
+            ),
+            (
+                "in-process, restarts after up to 25 h / 72 h too",
+                args.long_runs,
+                ALL_DELAYS,
+                args.probability * 1.5,
+            ),
+        ):
             if runs <= 0:
                 continue
             began = time.perf_counter()
-            results = asyncio.run(
-                in_process(runs, args.seed, delays, probability, repo, workdir)
-            )
+            results = asyncio.run(in_process(runs, args.seed, delays, probability, repo, workdir))
             ok = report(title, results, time.perf_counter() - began) and ok
         if args.pg_rounds > 0:
             import socket

@@ -90,8 +90,14 @@ _SENTENCE = (
     "compatible, which matters for every deployment that enables it."
 )
 _SHA_IN_PROMPT = re.compile(r"\b[0-9a-f]{40}\b")
-_DIMENSIONS = ("architecture", "performance", "security", "maintainability", "compatibility",
-               "testing")  # fmt: skip
+_DIMENSIONS = (
+    "architecture",
+    "performance",
+    "security",
+    "maintainability",
+    "compatibility",
+    "testing",
+)
 
 
 def analysis_payload(prompt: str, *, short: bool = False) -> dict[str, Any]:
@@ -131,9 +137,10 @@ def synthetic_digest(count: int, *, seed: int) -> Digest:
     specs = [
         spec
         for day in range(-(-count // 200))
-        for spec in busy_day(min(200, count - day * 200), seed=seed + day,
-                             day=BASE_DAY + timedelta(days=day))
-    ]  # fmt: skip
+        for spec in busy_day(
+            min(200, count - day * 200), seed=seed + day, day=BASE_DAY + timedelta(days=day)
+        )
+    ]
     for spec in specs:
         payload = analysis_payload(spec.sha)
         analysis = CommitAnalysis(

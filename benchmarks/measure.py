@@ -101,8 +101,7 @@ def run_child(job: dict[str, Any], *, timeout: float = 900.0) -> dict[str, Any]:
             result: dict[str, Any] = json.loads(line[len(_RESULT_PREFIX) :])
             return result
     raise ChildFailed(
-        f"benchmark child {job.get('kind')} failed (exit {proc.returncode}):\n"
-        f"{proc.stderr[-3000:]}"
+        f"benchmark child {job.get('kind')} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
     )
 
 

@@ -36,18 +36,49 @@ _COMPONENTS = (
 )
 _TAGS = ("", "", "", "[diffusion] ", "[NPU] ", "[AMD] ", "[PD] ", "[Spec] ", "[ModelOpt] ")
 _NOUNS = (
-    "kv cache", "scheduler", "radix tree", "fp8 gemm", "moe router", "flashinfer backend",
-    "chunked prefill", "speculative decoding", "tokenizer manager", "lora adapter",
-    "cuda graph runner", "expert parallel", "paged attention", "eagle draft model",
-)  # fmt: skip
+    "kv cache",
+    "scheduler",
+    "radix tree",
+    "fp8 gemm",
+    "moe router",
+    "flashinfer backend",
+    "chunked prefill",
+    "speculative decoding",
+    "tokenizer manager",
+    "lora adapter",
+    "cuda graph runner",
+    "expert parallel",
+    "paged attention",
+    "eagle draft model",
+)
 _IDENTS = (
-    "batch", "seq_lens", "kv_indices", "hidden_states", "topk_ids", "scale", "req_pool",
-    "out_cache_loc", "positions", "logits", "page_size", "num_tokens", "forward_mode",
-)  # fmt: skip
+    "batch",
+    "seq_lens",
+    "kv_indices",
+    "hidden_states",
+    "topk_ids",
+    "scale",
+    "req_pool",
+    "out_cache_loc",
+    "positions",
+    "logits",
+    "page_size",
+    "num_tokens",
+    "forward_mode",
+)
 _AUTHORS = (
-    "Makcum888e", "debo3", "ispobock", "hnyls2002", "Fridge003", "merrymercy", "Qiaolin-Yu",
-    "yizhang2077", "ch-wan", "zhyncs", "Kangyan-Zhou",
-)  # fmt: skip
+    "Makcum888e",
+    "debo3",
+    "ispobock",
+    "hnyls2002",
+    "Fridge003",
+    "merrymercy",
+    "Qiaolin-Yu",
+    "yizhang2077",
+    "ch-wan",
+    "zhyncs",
+    "Kangyan-Zhou",
+)
 _PR_TEMPLATE = (
     "## Motivation\n\n{why}\n\n## Modifications\n\n{what}\n\n## Accuracy Tests\n\n"
     "gsm8k accuracy unchanged (0.951 -> 0.952).\n\n## Benchmarking and Profiling\n\n"
@@ -96,9 +127,7 @@ class Scenario:
 
 
 def day_window(day: datetime) -> Window:
-    return Window(
-        start=day, end=day + timedelta(days=1), tz="UTC", label=day.date().isoformat()
-    )
+    return Window(start=day, end=day + timedelta(days=1), tz="UTC", label=day.date().isoformat())
 
 
 def _hunks(rng: random.Random, lines: int, ext: str) -> str:
@@ -144,8 +173,19 @@ def _files(
 
 def _kind(rng: random.Random) -> str:
     # Shares of a busy day (measured by eye on sglang/vLLM main branches, Feb 2026).
-    kinds = ("feat", "fix", "perf", "refactor", "model", "big", "test", "docs", "ci", "bump",
-             "deps")  # fmt: skip
+    kinds = (
+        "feat",
+        "fix",
+        "perf",
+        "refactor",
+        "model",
+        "big",
+        "test",
+        "docs",
+        "ci",
+        "bump",
+        "deps",
+    )
     weights = (24, 24, 6, 8, 5, 4, 9, 9, 6, 2, 3)
     return rng.choices(kinds, weights)[0]
 
@@ -306,13 +346,10 @@ def standard_scenarios(
     largest = max(sizes)
     for index, size in enumerate(sizes):
         day = BASE_DAY + timedelta(days=index)
-        commits = busy_day(
-            size, seed=seed + index, day=day, huge=huge if size == largest else None
-        )
+        commits = busy_day(size, seed=seed + index, day=day, huge=huge if size == largest else None)
         out[f"cold{size}"] = Scenario(REPO, day, commits)
     rng = random.Random(seed + 1000)
     when = BASE_DAY + timedelta(hours=12)
     only = huge_commit(rng, 19999, when, files_count=huge[0], patch_bytes=huge[1])
     out["huge"] = Scenario(HUGE_REPO, BASE_DAY, (only,))
     return out
-

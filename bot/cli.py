@@ -69,13 +69,23 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="check the settings and every configured dependency")
 
     sync = sub.add_parser("discord-sync", help="register the /digest command with Discord")
-    sync.add_argument("--guild", action="append", default=[], metavar="ID",
-                      help="sync to this server only (instant; repeatable). "
-                           "Default: DISCORD_GUILD_IDS, else globally")  # fmt: skip
-    sync.add_argument("--global", action="store_true", dest="sync_global",
-                      help="sync globally even when DISCORD_GUILD_IDS is set")  # fmt: skip
-    sync.add_argument("--clear", action="store_true",
-                      help="remove the commands from those servers (or globally)")  # fmt: skip
+    sync.add_argument(
+        "--guild",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="sync to this server only (instant; repeatable). "
+        "Default: DISCORD_GUILD_IDS, else globally",
+    )
+    sync.add_argument(
+        "--global",
+        action="store_true",
+        dest="sync_global",
+        help="sync globally even when DISCORD_GUILD_IDS is set",
+    )
+    sync.add_argument(
+        "--clear", action="store_true", help="remove the commands from those servers (or globally)"
+    )
     return parser
 
 

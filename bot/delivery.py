@@ -202,8 +202,12 @@ class DeliveryRunner:
             now = self._clock()
             claimed = await _db(
                 self.deliveries.claim,
-                row.id, self.worker_id, now, now + self.settings.lease, recovering=recovering,
-            )  # fmt: skip
+                row.id,
+                self.worker_id,
+                now,
+                now + self.settings.lease,
+                recovering=recovering,
+            )
             if claimed is None:
                 return Outcome(row, None)
             subscription = await _db(self.subscriptions.get, claimed.subscription_id)
@@ -296,8 +300,13 @@ class DeliveryRunner:
         if not give_up or posted_maybe:
             ok = await _db(
                 self.deliveries.retry_later,
-                row.id, self.worker_id, next_at, reason, now, posted_maybe=posted_maybe,
-            )  # fmt: skip
+                row.id,
+                self.worker_id,
+                next_at,
+                reason,
+                now,
+                posted_maybe=posted_maybe,
+            )
             return Outcome(row, DeliveryState.PENDING if ok else None, reason)
         return await self._finish(row, DeliveryState.FAILED, reason, notify=True)
 
@@ -351,8 +360,9 @@ class DeliveryRunner:
                     texts.append((missed, missed_text(subscription, days)))
                 texts += [
                     ([r], failed_text(subscription, r.local_date, r.reason or "unknown error"))
-                    for r in rows if r.state is DeliveryState.FAILED
-                ]  # fmt: skip
+                    for r in rows
+                    if r.state is DeliveryState.FAILED
+                ]
                 for covered, text in texts:
                     if await self.notify(subscription, text):
                         sent += [r.id for r in covered]
@@ -369,11 +379,16 @@ class DeliveryRunner:
             await self._poster.notify(subscription, text)
             return True
         except DigestbotError as exc:
-            log.warning("could not send a notice to %s:%s: %s",
-                        subscription.platform, subscription.channel_id, exc)  # fmt: skip
+            log.warning(
+                "could not send a notice to %s:%s: %s",
+                subscription.platform,
+                subscription.channel_id,
+                exc,
+            )
         except Exception:  # a notice is never worth failing the tick for
-            log.exception("could not send a notice to %s:%s",
-                          subscription.platform, subscription.channel_id)  # fmt: skip
+            log.exception(
+                "could not send a notice to %s:%s", subscription.platform, subscription.channel_id
+            )
         return False
 
 

@@ -155,8 +155,11 @@ class SubscriptionScheduler:
             replace_existing=True,
         )
         self.aps.start(paused=paused)
-        log.info("scheduler started with %d subscriptions (worker %s)",
-                 len(self._jobs), self.runner.worker_id)  # fmt: skip
+        log.info(
+            "scheduler started with %d subscriptions (worker %s)",
+            len(self._jobs),
+            self.runner.worker_id,
+        )
 
     async def stop(self, timeout: float = 60.0) -> None:
         """No new runs; wait for in-flight ones. An interrupted delivery stays in `sending`
@@ -227,9 +230,12 @@ class SubscriptionScheduler:
         report = TickReport()
         for sub in subscriptions:
             due, missed = owed_runs(
-                sub, now, latest.get(sub.id),
-                catchup_window=settings.catchup_window, lookback=self.settings.missed_lookback,
-            )  # fmt: skip
+                sub,
+                now,
+                latest.get(sub.id),
+                catchup_window=settings.catchup_window,
+                lookback=self.settings.missed_lookback,
+            )
             if due is not None:
                 row = await asyncio.to_thread(
                     outbox.ensure, sub.id, due, sub.schedule.instant(due), now
@@ -241,8 +247,9 @@ class SubscriptionScheduler:
                     outbox.record_missed, sub.id, runs, now, "the bot was down when it was due"
                 )
                 report.missed.setdefault(sub.id, []).extend(fresh)
-        rows = await asyncio.to_thread(outbox.workable, now, self.runner.worker_id,
-                                       recovering=recovering)  # fmt: skip
+        rows = await asyncio.to_thread(
+            outbox.workable, now, self.runner.worker_id, recovering=recovering
+        )
         if only is not None:
             rows = [r for r in rows if r.subscription_id == only]
         report.outcomes = await self.runner.run_many(rows, recovering=recovering)
@@ -255,10 +262,15 @@ class SubscriptionScheduler:
             if days and owner is not None:
                 days.sort()
                 log.warning(
-                    "subscription %s (%s → %s:%s): %d run(s) missed while the bot was down: "
-                    "%s..%s", sub_id, owner.repo, owner.platform, owner.channel_id, len(days),
-                    days[0], days[-1],
-                )  # fmt: skip
+                    "subscription %s (%s → %s:%s): %d run(s) missed while the bot was down: %s..%s",
+                    sub_id,
+                    owner.repo,
+                    owner.platform,
+                    owner.channel_id,
+                    len(days),
+                    days[0],
+                    days[-1],
+                )
         await self.runner.send_notices()
         if only is None and not self._closed:
             self._sync_jobs(subscriptions)
@@ -287,14 +299,19 @@ class SubscriptionScheduler:
 
     def _on_event(self, event: JobEvent) -> None:
         if event.code == EVENT_JOB_MISSED:
-            log.warning("job %s missed its run at %s (the tick catches it up)",
-                        event.job_id, getattr(event, "scheduled_run_time", "?"))  # fmt: skip
+            log.warning(
+                "job %s missed its run at %s (the tick catches it up)",
+                event.job_id,
+                getattr(event, "scheduled_run_time", "?"),
+            )
         elif event.code == EVENT_JOB_MAX_INSTANCES:
             log.warning("job %s still running; this run was skipped", event.job_id)
         elif isinstance(event, JobExecutionEvent) and event.exception is not None:
-            log.error("job %s failed", event.job_id,
-                      exc_info=(type(event.exception), event.exception,
-                                event.exception.__traceback__))  # fmt: skip
+            log.error(
+                "job %s failed",
+                event.job_id,
+                exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
+            )
 
 
 def config_specs(

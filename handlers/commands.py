@@ -26,10 +26,17 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
 _DAY_NAMES = {
     **{d: d for d in WEEKDAYS},
-    "monday": "mon", "tuesday": "tue", "wednesday": "wed", "thursday": "thu",
-    "friday": "fri", "saturday": "sat", "sunday": "sun",
-    "tues": "tue", "thur": "thu", "thurs": "thu",
-}  # fmt: skip
+    "monday": "mon",
+    "tuesday": "tue",
+    "wednesday": "wed",
+    "thursday": "thu",
+    "friday": "fri",
+    "saturday": "sat",
+    "sunday": "sun",
+    "tues": "tue",
+    "thur": "thu",
+    "thurs": "thu",
+}
 _DAY_SETS = {
     "daily": WEEKDAYS,
     "everyday": WEEKDAYS,
@@ -42,8 +49,13 @@ _WHEN_WORDS = {"今天": "today", "昨天": "yesterday", "本周": "week", "这�
 _HELP_WORDS = {"help", "?", "帮助", "usage", "commands"}
 _OPTION_KEYS = {"lang", "language", "min", "days", "at", "tz"}
 _LANGUAGE_WORDS: dict[str, Language] = {
-    "zh": "zh", "cn": "zh", "中文": "zh", "en": "en", "english": "en", "英文": "en"
-}  # fmt: skip
+    "zh": "zh",
+    "cn": "zh",
+    "中文": "zh",
+    "en": "en",
+    "english": "en",
+    "英文": "en",
+}
 
 
 @dataclass(frozen=True)
@@ -167,8 +179,9 @@ def parse_command(text: str, *, slash: bool = False) -> Command | ParseError:
 
 def _digest(args: list[str]) -> DigestCommand | ParseError:
     if not args:
-        return ParseError("Usage: digest <repo> [when] [lang zh|en] [min high|medium|low]",
-                          "missing_argument")  # fmt: skip
+        return ParseError(
+            "Usage: digest <repo> [when] [lang zh|en] [min high|medium|low]", "missing_argument"
+        )
     repo, rest = args[0], args[1:]
     if repo.lower() in _OPTION_KEYS:
         return ParseError("Name the repository first: digest <repo> [when]", "missing_argument")

@@ -265,10 +265,19 @@ class Conversation:
         language: str | None = None,
     ) -> None:
         posted = [
-            PostedMessage(r.platform, r.channel_id, r.message_id, r.thread_id, kind,
-                          digest_id, repo, shas, language)
+            PostedMessage(
+                r.platform,
+                r.channel_id,
+                r.message_id,
+                r.thread_id,
+                kind,
+                digest_id,
+                repo,
+                shas,
+                language,
+            )
             for r in refs
-        ]  # fmt: skip
+        ]
         await asyncio.to_thread(self._store.record_messages, posted, self._clock())
 
     async def _safe_notice(self, adapter: ChatAdapter, target: ReplyTarget, text: str) -> None:

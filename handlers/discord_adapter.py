@@ -215,8 +215,10 @@ class DiscordAdapter:
             event = target.event
             if event is not None and event.context.get("answer_in_channel") == target.thread_id:
                 # A message at a channel's top level: answered as a reply, not in a new thread.
-                body["message_reference"] = {"message_id": event.context.get("reply_to"),
-                                             "fail_if_not_exists": False}  # fmt: skip
+                body["message_reference"] = {
+                    "message_id": event.context.get("reply_to"),
+                    "fail_if_not_exists": False,
+                }
             else:
                 channel = await self._thread(target.channel_id, target.thread_id, name)
         posted = await self._post(target.channel_id, channel, body)
@@ -333,9 +335,11 @@ class DiscordAdapter:
             log.warning(
                 "discord channel %s: %s %d times in a row; not posting there until %s. Pause "
                 "its subscriptions or give the bot access.",
-                channel, ACCESS_CODES.get(exc.code, exc.code), strikes.count,
+                channel,
+                ACCESS_CODES.get(exc.code, exc.code),
+                strikes.count,
                 strikes.paused_until.isoformat(timespec="minutes"),
-            )  # fmt: skip
+            )
         return MissingAccessError(
             ACCESS_MESSAGE,
             platform=PLATFORM,

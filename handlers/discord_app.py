@@ -142,8 +142,9 @@ class DiscordBot:
         await self.login()
         self._gateway = asyncio.create_task(self.client.connect(reconnect=True), name="discord")
         ready = asyncio.create_task(self.client.wait_until_ready())
-        done, _ = await asyncio.wait({self._gateway, ready}, timeout=READY_TIMEOUT,
-                                     return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        done, _ = await asyncio.wait(
+            {self._gateway, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
         ready.cancel()
         if self._gateway in done:
             error = self._gateway.exception()
@@ -152,8 +153,11 @@ class DiscordBot:
             raise PlatformError("The Discord gateway connection ended.", detail=repr(error))
         if not done:
             log.warning("Discord gateway not ready after %.0f s; still trying", READY_TIMEOUT)
-        log.info("Discord bot started as %s; invite it with %s", self.client.user,
-                 invite_url(self.client.application_id))  # fmt: skip
+        log.info(
+            "Discord bot started as %s; invite it with %s",
+            self.client.user,
+            invite_url(self.client.application_id),
+        )
 
     async def stop(self, timeout: float = 60.0) -> None:
         """Take no new events, let in-flight replies finish, close the connection."""
@@ -286,8 +290,10 @@ class DiscordBot:
             reference = message.reference
             if reference is not None and reference.message_id is not None:
                 thread_id = str(reference.message_id)
-            context = {"answer_in_channel": thread_id or str(message.id),
-                       "reply_to": str(message.id)}  # fmt: skip
+            context = {
+                "answer_in_channel": thread_id or str(message.id),
+                "reply_to": str(message.id),
+            }
         return InboundEvent(
             platform=PLATFORM,
             event_id=str(message.id),
@@ -360,16 +366,25 @@ async def doctor_check(settings: Settings) -> Check | None:
             if not int(app.get("flags") or 0) & MESSAGE_CONTENT_FLAGS:
                 return Check.failed("discord", "the Message Content intent is off", INTENTS_HELP)
     except discord.LoginFailure:
-        return Check.failed("discord", "Discord refused DISCORD_BOT_TOKEN (401)",
-                            "Developer Portal → your app → Bot → Reset Token, and put the new "
-                            "token in DISCORD_BOT_TOKEN (the bot token, not the client "
-                            "secret or the public key).")  # fmt: skip
+        return Check.failed(
+            "discord",
+            "Discord refused DISCORD_BOT_TOKEN (401)",
+            "Developer Portal → your app → Bot → Reset Token, and put the new "
+            "token in DISCORD_BOT_TOKEN (the bot token, not the client "
+            "secret or the public key).",
+        )
     except discord.HTTPException as exc:
-        return Check.failed("discord", f"Discord answered HTTP {exc.status} (code {exc.code})",
-                            "Retry later; https://discordstatus.com shows outages.")  # fmt: skip
+        return Check.failed(
+            "discord",
+            f"Discord answered HTTP {exc.status} (code {exc.code})",
+            "Retry later; https://discordstatus.com shows outages.",
+        )
     except (aiohttp.ClientError, OSError) as exc:
-        return Check.failed("discord", f"Discord could not be reached ({type(exc).__name__})",
-                            "Check the network and proxy.")  # fmt: skip
+        return Check.failed(
+            "discord",
+            f"Discord could not be reached ({type(exc).__name__})",
+            "Check the network and proxy.",
+        )
     finally:
         await http.close()
     name = f"{user.get('username', '?')} (id {user.get('id', '?')})"

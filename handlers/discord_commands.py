@@ -87,10 +87,12 @@ def suggest(
 )
 @app_commands.rename(min_importance="min")
 @app_commands.choices(
-    lang=[app_commands.Choice(name="English", value="en"),
-          app_commands.Choice(name="中文", value="zh")],
+    lang=[
+        app_commands.Choice(name="English", value="en"),
+        app_commands.Choice(name="中文", value="zh"),
+    ],
     min_importance=[app_commands.Choice(name=i.value, value=i.value) for i in Importance],
-)  # fmt: skip
+)
 @app_commands.autocomplete(repo=_repo_choices, when=_when_choices)
 async def _digest(
     interaction: discord.Interaction[Any],

@@ -146,8 +146,13 @@ class FeishuAdapter:
         level (the "building the digest…" notice)."""
         event = target.event
         if target.thread_id is None and event is not None and event.message_id:
-            target = ReplyTarget(target.platform, target.channel_id, event.thread_id or
-                                 event.message_id, target.user_id, event)  # fmt: skip
+            target = ReplyTarget(
+                target.platform,
+                target.channel_id,
+                event.thread_id or event.message_id,
+                target.user_id,
+                event,
+            )
         await self._send_cards(target, [text_card(text)], None)
 
     # -- DeliveryLookup ----------------------------------------------------------------------
@@ -210,8 +215,8 @@ class FeishuAdapter:
             response = await self._call(self.client.arequest, request)
         except CredentialsError as exc:
             raise ConfigError(
-                    "Feishu refused FEISHU_APP_ID / FEISHU_APP_SECRET (or FEISHU_DOMAIN is "
-                    "the wrong one: open.feishu.cn for Feishu, open.larksuite.com for Lark).",
+                "Feishu refused FEISHU_APP_ID / FEISHU_APP_SECRET (or FEISHU_DOMAIN is "
+                "the wrong one: open.feishu.cn for Feishu, open.larksuite.com for Lark).",
                 detail=str(exc),
             ) from exc
         body = json.loads(response.raw.content or b"{}")
@@ -239,8 +244,11 @@ class FeishuAdapter:
         the rest in the first one's thread. Returns the refs of what was posted."""
         in_thread = _reply_in_thread(target)
         marker = delivery_marker(delivery_key) if delivery_key else None
-        pending = deque((part, f"{i}.{j}") for i, card in enumerate(cards)
-                        for j, part in enumerate(fit_card(card)))  # fmt: skip
+        pending = deque(
+            (part, f"{i}.{j}")
+            for i, card in enumerate(cards)
+            for j, part in enumerate(fit_card(card))
+        )
         refs: list[MessageRef] = []
         while pending:
             card, path = pending.popleft()
@@ -248,9 +256,12 @@ class FeishuAdapter:
             sent = mark_card(card, marker) if marker else card
             try:
                 posted = await self._post_card(
-                    target.channel_id, reply_to, in_thread, sent,
+                    target.channel_id,
+                    reply_to,
+                    in_thread,
+                    sent,
                     _uuid(delivery_key, path),
-                )  # fmt: skip
+                )
             except CardTooLargeError:
                 parts = split_card(card)
                 if not parts:
@@ -293,8 +304,9 @@ class FeishuAdapter:
             raise PlatformError("Feishu did not confirm the message.", detail="no message_id")
         return _Posted(str(message_id), getattr(data, "root_id", None) or None)
 
-    async def _call(self, method: Callable[[Any], Awaitable[Any]], request: Any,
-                    *, pace: str | None = None) -> Any:  # fmt: skip
+    async def _call(
+        self, method: Callable[[Any], Awaitable[Any]], request: Any, *, pace: str | None = None
+    ) -> Any:
         """One OpenAPI call with our retry policy; the response when its code is 0."""
         name = getattr(method, "__name__", "request")
         renewed = False
@@ -306,8 +318,9 @@ class FeishuAdapter:
                 response = await method(request)
             except (httpx.HTTPError, ValueError) as exc:  # unreachable, or not a JSON answer
                 if attempt == self._retry.max_attempts:
-                    raise PlatformError("Feishu could not be reached.",
-                                        detail=f"{name}: {exc!r}") from exc  # fmt: skip
+                    raise PlatformError(
+                        "Feishu could not be reached.", detail=f"{name}: {exc!r}"
+                    ) from exc
                 await self._retry.sleep(self._retry.wait_for(None, attempt))
                 continue
             code = response.code
@@ -342,8 +355,9 @@ class FeishuAdapter:
                 raise CardTooLargeError("The card was too large for Feishu.", detail=detail)
             message = _USER_ERRORS.get(code or 0, "Feishu refused the message.")
             raise PlatformError(message, detail=detail)
-        raise PlatformError("Feishu is rate limiting me; try again in a minute.",
-                            detail=f"{name}: rate limited")  # fmt: skip
+        raise PlatformError(
+            "Feishu is rate limiting me; try again in a minute.", detail=f"{name}: rate limited"
+        )
 
     async def _tenant_token(self) -> None:
         """Fetch (or find cached) the tenant token in a worker thread: lark-oapi fetches it

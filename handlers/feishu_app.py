@@ -90,12 +90,16 @@ class FeishuConfig:
         token = _secret(settings.feishu_verification_token)
         if not app_id and not secret:
             if encrypt or token:
-                raise ConfigError("FEISHU_APP_ID and FEISHU_APP_SECRET are missing; the other "
-                                  "FEISHU_* settings are useless without them.")  # fmt: skip
+                raise ConfigError(
+                    "FEISHU_APP_ID and FEISHU_APP_SECRET are missing; the other "
+                    "FEISHU_* settings are useless without them."
+                )
             return None
         if not app_id or not secret:
-            raise ConfigError("Set both FEISHU_APP_ID (cli_…) and FEISHU_APP_SECRET, from the "
-                              "app's Credentials & Basic Info page.")  # fmt: skip
+            raise ConfigError(
+                "Set both FEISHU_APP_ID (cli_…) and FEISHU_APP_SECRET, from the "
+                "app's Credentials & Basic Info page."
+            )
         if settings.feishu_mode == "http" and not token:
             raise ConfigError(
                 "FEISHU_MODE=http needs FEISHU_VERIFICATION_TOKEN (and, recommended, "
@@ -342,17 +346,19 @@ async def doctor_check(settings: Settings) -> Check | None:
     try:
         response = await client.auth.v3.tenant_access_token.ainternal(request)
     except (httpx.HTTPError, ValueError) as exc:
-        return Check.failed("feishu", f"{config.domain} could not be reached "
-                            f"({type(exc).__name__})",
-                            "Check the network and proxy, and FEISHU_DOMAIN (feishu or "
-                            "lark).")  # fmt: skip
+        return Check.failed(
+            "feishu",
+            f"{config.domain} could not be reached ({type(exc).__name__})",
+            "Check the network and proxy, and FEISHU_DOMAIN (feishu or lark).",
+        )
     code = int(response.code or 0)
     if code != 0:
         what = _CREDENTIAL_CODES.get(code, str(response.msg or "")[:80])
         return Check.failed(
-            "feishu", f"tenant token refused: code {code} ({what})",
+            "feishu",
+            f"tenant token refused: code {code} ({what})",
             "Copy FEISHU_APP_ID (cli_…) and FEISHU_APP_SECRET again from the developer console "
             "→ your app → Credentials & Basic Info; a Lark (larksuite.com) app also needs "
             "FEISHU_DOMAIN=lark.",
-        )  # fmt: skip
+        )
     return Check.passed("feishu", f"app {config.app_id} at {config.domain} ({config.mode} mode)")

@@ -67,8 +67,10 @@ class SlackConfig:
         signing = _secret(settings.slack_signing_secret)
         if not bot:
             if app or signing:
-                raise ConfigError("SLACK_BOT_TOKEN (xoxb-…) is missing; the other SLACK_* "
-                                  "settings are useless without it.")  # fmt: skip
+                raise ConfigError(
+                    "SLACK_BOT_TOKEN (xoxb-…) is missing; the other SLACK_* "
+                    "settings are useless without it."
+                )
             return None
         if not bot.startswith("xoxb-"):
             raise ConfigError("SLACK_BOT_TOKEN must be a bot token (it starts with xoxb-).")
@@ -309,10 +311,16 @@ def _secret(value: Any) -> str | None:
 
 # The bot scopes slack_manifest.yaml asks for; auth.test reports the granted ones in the
 # x-oauth-scopes header (https://api.slack.com/methods/auth.test).
-REQUIRED_SCOPES = frozenset({
-    "commands", "chat:write", "chat:write.public", "app_mentions:read", "channels:history",
-    "groups:history",
-})  # fmt: skip
+REQUIRED_SCOPES = frozenset(
+    {
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "app_mentions:read",
+        "channels:history",
+        "groups:history",
+    }
+)
 _REINSTALL = "reinstall the app (Settings → Install App) and copy the Bot User OAuth Token (xoxb-…)"
 _AUTH_FIXES = {
     "invalid_auth": f"Slack said invalid_auth: the bot token is wrong or revoked; {_REINSTALL} "
@@ -348,8 +356,9 @@ async def doctor_check(settings: Settings) -> Check | None:
                     app_token=config.app_token
                 )
             except SlackApiError as exc:
-                return Check.failed("slack", f"apps.connections.open: {_slack_error(exc)}",
-                                    _APP_TOKEN_FIX)  # fmt: skip
+                return Check.failed(
+                    "slack", f"apps.connections.open: {_slack_error(exc)}", _APP_TOKEN_FIX
+                )
     except SlackApiError as exc:
         error = _slack_error(exc)
         fix = _AUTH_FIXES.get(
@@ -357,13 +366,19 @@ async def doctor_check(settings: Settings) -> Check | None:
         )
         return Check.failed("slack", f"auth.test: {error}", fix)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        return Check.failed("slack", f"Slack could not be reached ({type(exc).__name__})",
-                            "Check the network and proxy (and SLACK_API_URL if set).")  # fmt: skip
+        return Check.failed(
+            "slack",
+            f"Slack could not be reached ({type(exc).__name__})",
+            "Check the network and proxy (and SLACK_API_URL if set).",
+        )
     missing = missing_scopes(found.headers.get("x-oauth-scopes"))
     if missing:
-        return Check.failed("slack", f"missing scopes: {', '.join(missing)}",
-                            "Add them under OAuth & Permissions → Bot Token Scopes (or paste "
-                            "slack_manifest.yaml again), then reinstall the app.")  # fmt: skip
+        return Check.failed(
+            "slack",
+            f"missing scopes: {', '.join(missing)}",
+            "Add them under OAuth & Permissions → Bot Token Scopes (or paste "
+            "slack_manifest.yaml again), then reinstall the app.",
+        )
     team, user = found.get("team") or "?", found.get("user") or "?"
     return Check.passed("slack", f"workspace {team} as @{user} ({config.mode} mode)")
 

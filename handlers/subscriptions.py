@@ -82,9 +82,12 @@ class ChatSubscriptions:
         )
         now = self._clock()
         saved = await asyncio.to_thread(
-            self._store.save, spec, origin="chat",
-            created_by=f"{event.platform}:{event.user_id}", now=now,
-        )  # fmt: skip
+            self._store.save,
+            spec,
+            origin="chat",
+            created_by=f"{event.platform}:{event.user_id}",
+            now=now,
+        )
         if self.schedule is not None:
             self.schedule.apply(saved)
         verb = "Updated" if existing is not None and existing.active else "Subscribed"
@@ -176,10 +179,19 @@ class ChatPoster:
         digest_id = await asyncio.to_thread(self._digests.save_digest, digest, repo.key)
         shas = tuple(item.commit.sha for item in digest.items)
         posted = [
-            PostedMessage(subscription.platform, r.channel_id, r.message_id, r.thread_id,
-                          "digest", digest_id, repo.name, shas, digest.language)
+            PostedMessage(
+                subscription.platform,
+                r.channel_id,
+                r.message_id,
+                r.thread_id,
+                "digest",
+                digest_id,
+                repo.name,
+                shas,
+                digest.language,
+            )
             for r in refs
-        ]  # fmt: skip
+        ]
         await asyncio.to_thread(self._conversations.record_messages, posted, self._clock())
 
     async def notify(self, subscription: Subscription, text: str) -> None:
@@ -220,9 +232,12 @@ def build_scheduling(
     subscriptions = SqlSubscriptionStore(engine)
     deliveries = SqlDeliveryStore(engine)
     poster = ChatPoster(
-        conversation, adapters, digests=core.store,
-        conversations=SqlConversationStore(engine), clock=core.clock,
-    )  # fmt: skip
+        conversation,
+        adapters,
+        digests=core.store,
+        conversations=SqlConversationStore(engine),
+        clock=core.clock,
+    )
     runner = DeliveryRunner(
         subscriptions=subscriptions,
         deliveries=deliveries,
@@ -234,9 +249,11 @@ def build_scheduling(
     )
     language: Language = "zh" if core.default_language() == "zh" else "en"
     specs = config_specs(
-        core.config, core.resolver,
-        default_timezone=core.default_timezone(), default_language=language,
-    )  # fmt: skip
+        core.config,
+        core.resolver,
+        default_timezone=core.default_timezone(),
+        default_language=language,
+    )
     scheduler = SubscriptionScheduler(
         runner=runner,
         clock=core.clock,

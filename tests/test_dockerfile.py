@@ -299,8 +299,19 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         else:
             shutil.copy2(path, context / source)
     out = tmp_path_factory.mktemp("wheels")
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-               "--no-index", "--quiet", str(context), "-w", str(out)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "--quiet",
+        str(context),
+        "-w",
+        str(out),
+    ]
     subprocess.run(command, check=True, capture_output=True, timeout=300)
     (built,) = out.glob("digestbot-*.whl")
     return built
@@ -325,23 +336,44 @@ def test_installed_wheel_runs_its_console_script(wheel: Path, tmp_path: Path) ->
     """What the runtime stage does (`pip install /wheels/*.whl`, ENTRYPOINT digestbot), in a
     virtualenv whose dependencies come from this environment (no network)."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120
+    )
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet",
-                    str(wheel)], check=True, capture_output=True, timeout=300)  # fmt: skip
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     probe = (
         "import bot, bot.analysis.prompt_templates as t;"
         "print(bot.__file__);"
         "print(sorted(p.name for p in t.PROMPTS_DIR.rglob('*.j2')))"
     )
-    shown = subprocess.run([str(python), "-c", probe], cwd=tmp_path, check=True,
-                           capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+    shown = subprocess.run(
+        [str(python), "-c", probe],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert str(venv) in shown.splitlines()[0]  # the installed copy, not the source tree
     assert "system.j2" in shown and "overview.j2" in shown
-    clean_env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-                 "DIGESTBOT_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
-    doctor = subprocess.run([str(venv / "bin" / "digestbot"), "doctor"], cwd=tmp_path, check=False,
-                            env=clean_env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    clean_env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DIGESTBOT_DATA_DIR": str(tmp_path / "data"),
+    }
+    doctor = subprocess.run(
+        [str(venv / "bin" / "digestbot"), "doctor"],
+        cwd=tmp_path,
+        check=False,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     assert "✓ database" in doctor.stdout

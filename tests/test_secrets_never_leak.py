@@ -205,8 +205,10 @@ def test_cli_digests_and_failures_at_debug(
         llm.default = lambda _body: http_error(500)
         assert run_cli(capfd, evidence, *digest) == 0
         evidence.add("llm request bodies", llm.requests)
-        assert all(h["authorization"] == f"Bearer {CANARIES['OPENAI_API_KEY']}"
-                   for h in llm.request_headers)  # fmt: skip
+        assert all(
+            h["authorization"] == f"Bearer {CANARIES['OPENAI_API_KEY']}"
+            for h in llm.request_headers
+        )
     github.fail_next("401")
     assert run_cli(capfd, evidence, *digest) == 77
     env.setenv("GITHUB_MAX_RATE_LIMIT_WAIT", "0")

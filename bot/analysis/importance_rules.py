@@ -282,11 +282,7 @@ class Signals:
             for s in self.facts.symbols
             if s.kind == "signature" and s.public and s.defaults_changed
         ]
-        names += [
-            s.name
-            for s in self.facts.settings
-            if s.change == "default" or s.on_by_default
-        ]
+        names += [s.name for s in self.facts.settings if s.change == "default" or s.on_by_default]
         names += self.settings_dropped
         return tuple(dict.fromkeys(names))
 

@@ -91,8 +91,9 @@ class DeliveryStore(Protocol):
     """Synchronous; async callers run it in a worker thread. Claims are compare-and-set
     updates, so several processes on one PostgreSQL never hold the same row."""
 
-    def ensure(self, subscription_id: int, local_date: date, due_at: datetime,
-               now: datetime) -> Delivery: ...  # fmt: skip
+    def ensure(
+        self, subscription_id: int, local_date: date, due_at: datetime, now: datetime
+    ) -> Delivery: ...
 
     def find(self, subscription_id: int, local_date: date) -> Delivery | None: ...
 
@@ -101,30 +102,65 @@ class DeliveryStore(Protocol):
         `recovering`, also any row another worker left in sending: see `claim`)."""
         ...
 
-    def claim(self, delivery_id: int, worker: str, now: datetime, lease_until: datetime,
-              *, recovering: bool = False) -> Delivery | None:  # fmt: skip
+    def claim(
+        self,
+        delivery_id: int,
+        worker: str,
+        now: datetime,
+        lease_until: datetime,
+        *,
+        recovering: bool = False,
+    ) -> Delivery | None:
         """Take the row (pending and due, or sending with an expired lease; `recovering`:
         sending under any other worker — only safe when no other process can be alive)."""
         ...
 
-    def renew(self, delivery_id: int, worker: str, lease_until: datetime,
-              *, posting_at: datetime | None = None) -> bool:  # fmt: skip
+    def renew(
+        self,
+        delivery_id: int,
+        worker: str,
+        lease_until: datetime,
+        *,
+        posting_at: datetime | None = None,
+    ) -> bool:
         """Extend our lease (and mark the platform call as begun); False if we lost it."""
         ...
 
-    def mark_sent(self, delivery_id: int, worker: str, refs: Sequence[PostRef],
-                  now: datetime) -> bool: ...  # fmt: skip
+    def mark_sent(
+        self, delivery_id: int, worker: str, refs: Sequence[PostRef], now: datetime
+    ) -> bool: ...
 
-    def retry_later(self, delivery_id: int, worker: str, next_attempt_at: datetime, reason: str,
-                    now: datetime, *, posted_maybe: bool) -> bool: ...  # fmt: skip
+    def retry_later(
+        self,
+        delivery_id: int,
+        worker: str,
+        next_attempt_at: datetime,
+        reason: str,
+        now: datetime,
+        *,
+        posted_maybe: bool,
+    ) -> bool: ...
 
-    def finish(self, delivery_id: int, worker: str, state: DeliveryState, reason: str,
-               now: datetime, *, notify: bool = False) -> bool:  # fmt: skip
+    def finish(
+        self,
+        delivery_id: int,
+        worker: str,
+        state: DeliveryState,
+        reason: str,
+        now: datetime,
+        *,
+        notify: bool = False,
+    ) -> bool:
         """End the row (failed or missed); `notify`: it owes the channel a notice."""
         ...
 
-    def record_missed(self, subscription_id: int, runs: Sequence[tuple[date, datetime]],
-                      now: datetime, reason: str) -> list[date]:  # fmt: skip
+    def record_missed(
+        self,
+        subscription_id: int,
+        runs: Sequence[tuple[date, datetime]],
+        now: datetime,
+        reason: str,
+    ) -> list[date]:
         """Insert `missed` rows (each owing a notice) for runs without one; returns the days
         newly recorded."""
         ...
@@ -147,8 +183,9 @@ class SqlDeliveryStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def ensure(self, subscription_id: int, local_date: date, due_at: datetime,
-               now: datetime) -> Delivery:  # fmt: skip
+    def ensure(
+        self, subscription_id: int, local_date: date, due_at: datetime, now: datetime
+    ) -> Delivery:
         values = _new_row(subscription_id, local_date, due_at, now, DeliveryState.PENDING)
         with self._begin("Could not record the delivery.") as conn:
             _insert_ignore(conn, values)
@@ -162,8 +199,15 @@ class SqlDeliveryStore:
     def workable(self, now: datetime, worker: str, *, recovering: bool) -> list[Delivery]:
         return self._select(_claimable(now, worker, recovering=recovering))
 
-    def claim(self, delivery_id: int, worker: str, now: datetime, lease_until: datetime,
-              *, recovering: bool = False) -> Delivery | None:  # fmt: skip
+    def claim(
+        self,
+        delivery_id: int,
+        worker: str,
+        now: datetime,
+        lease_until: datetime,
+        *,
+        recovering: bool = False,
+    ) -> Delivery | None:
         t = deliveries
         with self._begin("Could not claim the delivery.") as conn:
             result = conn.execute(
@@ -181,25 +225,44 @@ class SqlDeliveryStore:
                 return None
             return _from_row(conn.execute(select(t).where(t.c.id == delivery_id)).one())
 
-    def renew(self, delivery_id: int, worker: str, lease_until: datetime,
-              *, posting_at: datetime | None = None) -> bool:  # fmt: skip
+    def renew(
+        self,
+        delivery_id: int,
+        worker: str,
+        lease_until: datetime,
+        *,
+        posting_at: datetime | None = None,
+    ) -> bool:
         values: dict[str, Any] = {"lease_until": to_db(lease_until)}
         if posting_at is not None:
             values["posting_since"] = to_db(posting_at)
         return self._fenced(delivery_id, worker, values)
 
-    def mark_sent(self, delivery_id: int, worker: str, refs: Sequence[PostRef],
-                  now: datetime) -> bool:  # fmt: skip
-        return self._fenced(delivery_id, worker, {
-            "state": DeliveryState.SENT.value,
-            "refs": json.dumps([[r.channel_id, r.message_id, r.thread_id] for r in refs]),
-            "lease_until": None,
-            "reason": None,
-            "updated_at": to_db(now),
-        })  # fmt: skip
+    def mark_sent(
+        self, delivery_id: int, worker: str, refs: Sequence[PostRef], now: datetime
+    ) -> bool:
+        return self._fenced(
+            delivery_id,
+            worker,
+            {
+                "state": DeliveryState.SENT.value,
+                "refs": json.dumps([[r.channel_id, r.message_id, r.thread_id] for r in refs]),
+                "lease_until": None,
+                "reason": None,
+                "updated_at": to_db(now),
+            },
+        )
 
-    def retry_later(self, delivery_id: int, worker: str, next_attempt_at: datetime, reason: str,
-                    now: datetime, *, posted_maybe: bool) -> bool:  # fmt: skip
+    def retry_later(
+        self,
+        delivery_id: int,
+        worker: str,
+        next_attempt_at: datetime,
+        reason: str,
+        now: datetime,
+        *,
+        posted_maybe: bool,
+    ) -> bool:
         values: dict[str, Any] = {
             "state": DeliveryState.PENDING.value,
             "next_attempt_at": to_db(next_attempt_at),
@@ -211,12 +274,27 @@ class SqlDeliveryStore:
             values["posting_since"] = None  # the platform refused: nothing to look up
         return self._fenced(delivery_id, worker, values)
 
-    def finish(self, delivery_id: int, worker: str, state: DeliveryState, reason: str,
-               now: datetime, *, notify: bool = False) -> bool:  # fmt: skip
-        return self._fenced(delivery_id, worker, {
-            "state": state.value, "lease_until": None, "reason": reason[:1000],
-            "notice": "owed" if notify else None, "updated_at": to_db(now),
-        })  # fmt: skip
+    def finish(
+        self,
+        delivery_id: int,
+        worker: str,
+        state: DeliveryState,
+        reason: str,
+        now: datetime,
+        *,
+        notify: bool = False,
+    ) -> bool:
+        return self._fenced(
+            delivery_id,
+            worker,
+            {
+                "state": state.value,
+                "lease_until": None,
+                "reason": reason[:1000],
+                "notice": "owed" if notify else None,
+                "updated_at": to_db(now),
+            },
+        )
 
     def claim_notices(self, worker: str, now: datetime, lease_until: datetime) -> list[Delivery]:
         t = deliveries
@@ -242,8 +320,13 @@ class SqlDeliveryStore:
                 .values(notice="sent", lease_until=None, updated_at=to_db(now))
             )
 
-    def record_missed(self, subscription_id: int, runs: Sequence[tuple[date, datetime]],
-                      now: datetime, reason: str) -> list[date]:  # fmt: skip
+    def record_missed(
+        self,
+        subscription_id: int,
+        runs: Sequence[tuple[date, datetime]],
+        now: datetime,
+        reason: str,
+    ) -> list[date]:
         fresh: list[date] = []
         with self._begin("Could not record missed deliveries.") as conn:
             for day, due_at in runs:
@@ -327,8 +410,9 @@ def _run(subscription_id: int, local_date: date) -> Any:
     return and_(t.c.subscription_id == subscription_id, t.c.local_date == local_date.isoformat())
 
 
-def _new_row(subscription_id: int, local_date: date, due_at: datetime, now: datetime,
-             state: DeliveryState) -> dict[str, Any]:  # fmt: skip
+def _new_row(
+    subscription_id: int, local_date: date, due_at: datetime, now: datetime, state: DeliveryState
+) -> dict[str, Any]:
     return {
         "subscription_id": subscription_id,
         "local_date": local_date.isoformat(),

@@ -68,8 +68,9 @@ def fast_dir(tmp_path: Path) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-async def boot(tmp_path: Path, repo: Path, platform: LookupPlatform, clock: FakeClock,
-               **settings: Any) -> Bot:  # fmt: skip
+async def boot(
+    tmp_path: Path, repo: Path, platform: LookupPlatform, clock: FakeClock, **settings: Any
+) -> Bot:
     bot = start_bot(tmp_path, repo, platform, clock, extra_config=TOML, **settings)
     await bot.scheduling.scheduler.catch_up()
     return bot
@@ -94,8 +95,9 @@ async def crash_runs(
         async with slots:
             rng = random.Random(seed * 100_000 + index)
             start = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 30 * 1440))
-            run = CrashRun(workdir / f"run{index}", repo, rng, start=start, source=source,
-                           **options)  # fmt: skip
+            run = CrashRun(
+                workdir / f"run{index}", repo, rng, start=start, source=source, **options
+            )
             result = await run.run()
             shutil.rmtree(workdir / f"run{index}", ignore_errors=True)
             return result
@@ -223,8 +225,9 @@ class FlakyPlatform(LookupPlatform):
         self.failures = failures
         self.attempts = 0
 
-    async def send_digest(self, target: ReplyTarget, digest: Digest, *,
-                          delivery_key: str | None = None) -> list[MessageRef]:  # fmt: skip
+    async def send_digest(
+        self, target: ReplyTarget, digest: Digest, *, delivery_key: str | None = None
+    ) -> list[MessageRef]:
         self.attempts += 1
         if self.attempts <= self.failures:
             raise PlatformError("Slack said: channel_is_archived")
@@ -338,9 +341,16 @@ async def test_llm_outage_still_posts_the_heuristic_digest_marked_as_such(
     clock = FakeClock(START)
     platform = LookupPlatform()
     with FakeOpenAI(default=lambda _: http_error(500)) as llm:
-        bot = await boot(tmp_path, repo, platform, clock, openai_api_key="sk-test",
-                         openai_base_url=llm.base_url, llm_max_retries=0,
-                         llm_triage="off")  # fmt: skip
+        bot = await boot(
+            tmp_path,
+            repo,
+            platform,
+            clock,
+            openai_api_key="sk-test",
+            openai_base_url=llm.base_url,
+            llm_max_retries=0,
+            llm_triage="off",
+        )
         try:
             clock.set(DUE)
             await bot.scheduling.scheduler.tick()
@@ -437,8 +447,9 @@ async def test_monday_post_of_a_weekday_subscription_covers_the_weekend(
 ) -> None:
     clock = FakeClock(datetime(2026, 2, 5, 12, tzinfo=UTC))  # Thursday
     platform = LookupPlatform()
-    toml = subscription_toml(at="09:00", timezone="Asia/Shanghai",
-                             days='"mon", "tue", "wed", "thu", "fri"')  # fmt: skip
+    toml = subscription_toml(
+        at="09:00", timezone="Asia/Shanghai", days='"mon", "tue", "wed", "thu", "fri"'
+    )
     bot = start_bot(tmp_path, repo, platform, clock, extra_config=toml)
     try:
         await bot.scheduling.scheduler.catch_up()

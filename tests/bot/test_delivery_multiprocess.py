@@ -29,13 +29,17 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ids=["2-processes", "4-processes", "4-processes-crashing"],
 )
 def test_each_digest_is_posted_exactly_once(
-    request: pytest.FixtureRequest, repo: Path, processes: int, subscriptions: int,
+    request: pytest.FixtureRequest,
+    repo: Path,
+    processes: int,
+    subscriptions: int,
     crash_probability: float,
-) -> None:  # fmt: skip
+) -> None:
     url = postgres_url(request)
     scenario = seed_scenario(url, subscriptions, datetime.now(UTC))
-    figures = run_processes(url, repo, scenario, processes,
-                            crash_probability=crash_probability, seed=processes)  # fmt: skip
+    figures = run_processes(
+        url, repo, scenario, processes, crash_probability=crash_probability, seed=processes
+    )
     print(f"{request.node.callspec.id}: {figures}")
     assert figures.duplicates == 0 and figures.losses == 0
     assert figures.posts_seen == figures.posts_expected == subscriptions + 4

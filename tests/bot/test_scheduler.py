@@ -38,9 +38,13 @@ DAYS = [date(2026, 2, 2) + timedelta(days=i) for i in range(7)]  # runs 09:00 UT
 OUTAGE_DAY = date(2026, 2, 4)
 H = timedelta(hours=1)
 DELTAS = {
-    "1s": timedelta(seconds=1), "5min": timedelta(minutes=5), "1h": H, "5h": 5 * H,
-    "25h": 25 * H, "72h": 72 * H,
-}  # fmt: skip
+    "1s": timedelta(seconds=1),
+    "5min": timedelta(minutes=5),
+    "1h": H,
+    "5h": 5 * H,
+    "25h": 25 * H,
+    "72h": 72 * H,
+}
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +106,9 @@ async def run_week(
     dies at the 09:00 post at `crash`; it is back `delta` later."""
     clock = FakeClock(START)
     shots = {p: OneShot() for p in ("before_send", "after_send", "after_commit")}
-    platform = LookupPlatform(crash_before_send=shots["before_send"],
-                              crash_after_send=shots["after_send"])  # fmt: skip
+    platform = LookupPlatform(
+        crash_before_send=shots["before_send"], crash_after_send=shots["after_send"]
+    )
     toml = subscription_toml(at="09:00", timezone="UTC")
 
     async def boot(at: datetime) -> Bot:
@@ -157,9 +162,13 @@ CASES = [
     ("crash", "delta", "posted", "missed"), CASES, ids=[f"{c[0] or 'stop'}-{c[1]}" for c in CASES]
 )
 async def test_restart_after_an_outage_posts_exactly_the_expected_digests(
-    tmp_path: Path, repo: Path, crash: str | None, delta: str, posted: list[date],
+    tmp_path: Path,
+    repo: Path,
+    crash: str | None,
+    delta: str,
+    posted: list[date],
     missed: list[date],
-) -> None:  # fmt: skip
+) -> None:
     platform, bot = await run_week(tmp_path, repo, delta=DELTAS[delta], crash=crash)
     try:
         assert platform.duplicates() == {}
@@ -297,8 +306,10 @@ async def test_changed_subscription_replaces_its_job_and_inactive_ones_go(
         assert job is not None and job.trigger.timezone == ZoneInfo("Europe/Berlin")
         retimed = store.save(
             SubscriptionSpec("test", "C9", "acme/widget", Schedule(time(6, 0), "Asia/Tokyo")),
-            origin="chat", created_by=None, now=START,
-        )  # fmt: skip
+            origin="chat",
+            created_by=None,
+            now=START,
+        )
         scheduler.apply(retimed)
         job = scheduler.aps.get_job(f"{JOB_PREFIX}{other.id}")
         assert job is not None and job.trigger.timezone == ZoneInfo("Asia/Tokyo")
@@ -314,8 +325,13 @@ async def test_changed_subscription_replaces_its_job_and_inactive_ones_go(
 
 async def test_a_cron_job_fire_posts_its_subscription(tmp_path: Path, repo: Path) -> None:
     clock = FakeClock(START)
-    bot = start_bot(tmp_path, repo, platform := LookupPlatform(), clock,
-                    extra_config=subscription_toml(at="09:00", timezone="UTC"))  # fmt: skip
+    bot = start_bot(
+        tmp_path,
+        repo,
+        platform := LookupPlatform(),
+        clock,
+        extra_config=subscription_toml(at="09:00", timezone="UTC"),
+    )
     scheduler = bot.scheduling.scheduler
     await scheduler.start(paused=True)
     try:
@@ -356,11 +372,13 @@ def test_job_events_are_logged(caplog: pytest.LogCaptureFixture) -> None:
 
     scheduler = SubscriptionScheduler.__new__(SubscriptionScheduler)
     caplog.set_level(logging.WARNING, logger="bot.scheduler")
-    missed = JobExecutionEvent(EVENT_JOB_MISSED, "subscription-3", "default",
-                               datetime(2026, 2, 2, 9, tzinfo=UTC))  # fmt: skip
+    missed = JobExecutionEvent(
+        EVENT_JOB_MISSED, "subscription-3", "default", datetime(2026, 2, 2, 9, tzinfo=UTC)
+    )
     scheduler._on_event(missed)
-    failed = JobExecutionEvent(4096, "subscription-3", "default", START,
-                               exception=RuntimeError("boom"))  # fmt: skip
+    failed = JobExecutionEvent(
+        4096, "subscription-3", "default", START, exception=RuntimeError("boom")
+    )
     scheduler._on_event(failed)
     messages = [r.getMessage() for r in caplog.records]
     assert any("missed its run" in m and "subscription-3" in m for m in messages)
@@ -376,8 +394,9 @@ def test_config_specs_resolve_repos_and_defaults(tmp_path: Path, repo: Path) -> 
         repos=(RepoConfig(name="acme/widget", aliases=("widget",), path=repo),),
         subscriptions=(SubscriptionConfig(repo="widget", platform="Slack", channel="C1"),),
     )
-    (spec,) = config_specs(config, RepoResolver(config), default_timezone="Asia/Shanghai",
-                           default_language="zh")  # fmt: skip
+    (spec,) = config_specs(
+        config, RepoResolver(config), default_timezone="Asia/Shanghai", default_language="zh"
+    )
     assert (spec.repo, spec.platform, spec.language) == ("acme/widget", "slack", "zh")
     assert spec.schedule == Schedule(time(9), "Asia/Shanghai")
     twice = config.model_copy(update={"subscriptions": config.subscriptions * 2})
@@ -394,8 +413,11 @@ def test_toml_subscriptions_are_validated(tmp_path: Path) -> None:
     from bot.config import load_app_config
     from bot.errors import ConfigError
 
-    for bad, fragment in [('at = "25:00"', "HH:MM"), ('timezone = "Mars/Base"', "time zone"),
-                          ('days = ["funday"]', "day names")]:  # fmt: skip
+    for bad, fragment in [
+        ('at = "25:00"', "HH:MM"),
+        ('timezone = "Mars/Base"', "time zone"),
+        ('days = ["funday"]', "day names"),
+    ]:
         path = tmp_path / "bad.toml"
         path.write_text(
             f'[[subscriptions]]\nrepo = "a/b"\nplatform = "slack"\nchannel = "C1"\n{bad}\n',

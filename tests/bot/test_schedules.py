@@ -12,8 +12,16 @@ from hypothesis import strategies as st
 from bot.errors import ConfigError, InvalidInputError
 from bot.schedules import WEEKDAYS, Schedule, describe_days
 
-ZONES = ["UTC", "Asia/Shanghai", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe",
-         "America/Santiago", "Asia/Kolkata", "Pacific/Chatham"]  # fmt: skip
+ZONES = [
+    "UTC",
+    "Asia/Shanghai",
+    "America/New_York",
+    "Europe/Berlin",
+    "Australia/Lord_Howe",
+    "America/Santiago",
+    "Asia/Kolkata",
+    "Pacific/Chatham",
+]
 
 schedules = st.builds(
     Schedule,

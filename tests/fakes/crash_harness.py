@@ -71,8 +71,9 @@ class CrashingDeliveryStore(SqlDeliveryStore):
         super().__init__(engine)
         self._crash = crash
 
-    def mark_sent(self, delivery_id: int, worker: str, refs: Sequence[PostRef],
-                  now: datetime) -> bool:  # fmt: skip
+    def mark_sent(
+        self, delivery_id: int, worker: str, refs: Sequence[PostRef], now: datetime
+    ) -> bool:
         done = super().mark_sent(delivery_id, worker, refs, now)
         if done and self._crash():
             raise Crash("after commit")
@@ -151,8 +152,14 @@ class CrashRun:
     def _boot(self) -> Bot:
         toml = "".join(sub.toml(f"C{i}") for i, sub in enumerate(self.subs))
         self.workdir.mkdir(parents=True, exist_ok=True)
-        bot = start_bot(self.workdir, self.repo_path, self.platform, self.clock,
-                        extra_config=toml, source=self.source)  # fmt: skip
+        bot = start_bot(
+            self.workdir,
+            self.repo_path,
+            self.platform,
+            self.clock,
+            extra_config=toml,
+            source=self.source,
+        )
         runner = bot.scheduling.scheduler.runner
         runner.deliveries = CrashingDeliveryStore(
             bot.core.store.engine, lambda: self._maybe("after_commit")
@@ -161,9 +168,12 @@ class CrashRun:
 
     async def run(self) -> RunResult:
         events = sorted(
-            {s.schedule.instant(d) for s in self.subs
-             for d in s.schedule.runs_between(self.start, self.end)}
-        )  # fmt: skip
+            {
+                s.schedule.instant(d)
+                for s in self.subs
+                for d in s.schedule.runs_between(self.start, self.end)
+            }
+        )
         bot: Bot | None = None
         back_at = self.start
         down_since: datetime | None = None  # the first crash of a chain of failed restarts

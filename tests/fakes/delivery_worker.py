@@ -79,8 +79,9 @@ class SinkPoster:
         self._process = process
         self._dice = dice
 
-    async def post(self, subscription: Subscription, repo: RepoTarget, digest: Digest,
-                   key: str) -> list[PostRef]:  # fmt: skip
+    async def post(
+        self, subscription: Subscription, repo: RepoTarget, digest: Digest, key: str
+    ) -> list[PostRef]:
         self._dice.maybe_die()  # before the send
         row_id = await asyncio.to_thread(self._insert, "post", key, subscription.channel_id, None)
         self._dice.maybe_die()  # after the send, before the outbox commit
@@ -96,8 +97,9 @@ class SinkPoster:
 
         return await asyncio.to_thread(lookup)
 
-    async def adopt(self, subscription: Subscription, repo: RepoTarget, digest: Digest,
-                    refs: Sequence[PostRef]) -> None:  # fmt: skip
+    async def adopt(
+        self, subscription: Subscription, repo: RepoTarget, digest: Digest, refs: Sequence[PostRef]
+    ) -> None:
         return None
 
     async def notify(self, subscription: Subscription, text: str) -> None:
@@ -105,8 +107,14 @@ class SinkPoster:
 
     def _insert(self, kind: str, key: str | None, channel: str, text: str | None) -> int:
         with self._engine.begin() as conn:
-            values = {"kind": kind, "key": key, "channel_id": channel, "text": text,
-                      "process": self._process, "at": datetime.now(UTC)}  # fmt: skip
+            values = {
+                "kind": kind,
+                "key": key,
+                "channel_id": channel,
+                "text": text,
+                "process": self._process,
+                "at": datetime.now(UTC),
+            }
             result = conn.execute(sink.insert().values(**values))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
@@ -118,8 +126,9 @@ class DyingDeliveryStore(SqlDeliveryStore):
         super().__init__(engine)
         self._dice = dice
 
-    def mark_sent(self, delivery_id: int, worker: str, refs: Sequence[PostRef],
-                  now: datetime) -> bool:  # fmt: skip
+    def mark_sent(
+        self, delivery_id: int, worker: str, refs: Sequence[PostRef], now: datetime
+    ) -> bool:
         done = super().mark_sent(delivery_id, worker, refs, now)
         if done:
             self._dice.maybe_die()
@@ -139,9 +148,13 @@ async def _work(plan: WorkerPlan, stop: Any) -> None:
     dice = _Dice(plan)
     config = AppConfig(repos=(RepoConfig(name="acme/widget", path=Path(plan.repo_path)),))
     heuristic = HeuristicAnalyzer()
-    service = DigestService(sources={"local": GitSource()}, analyzer=heuristic,
-                            fallback_analyzer=heuristic, store=store,
-                            clock=lambda: datetime.now(UTC))  # fmt: skip
+    service = DigestService(
+        sources={"local": GitSource()},
+        analyzer=heuristic,
+        fallback_analyzer=heuristic,
+        store=store,
+        clock=lambda: datetime.now(UTC),
+    )
     worker = f"{plan.name}:{os.getpid()}"
     runner = DeliveryRunner(
         subscriptions=SqlSubscriptionStore(store.engine),
@@ -153,9 +166,10 @@ async def _work(plan: WorkerPlan, stop: Any) -> None:
         worker_id=worker,
     )
     scheduler = SubscriptionScheduler(
-        runner=runner, clock=lambda: datetime.now(UTC),
+        runner=runner,
+        clock=lambda: datetime.now(UTC),
         settings=SchedulerSettings(single_process=False),
-    )  # fmt: skip
+    )
     try:
         while not stop.is_set():
             await scheduler.tick()
@@ -238,16 +252,26 @@ def seed_scenario(url: str, subscriptions: int, now: datetime) -> Scenario:
             outbox.renew(row.id, dead, lease, posting_at=now - timedelta(minutes=4))
         if case == 0:  # it did reach the channel
             with store.engine.begin() as conn:
-                conn.execute(sink.insert().values(kind="post", key=key, channel_id=spec.channel_id,
-                                                  process=dead, at=now))  # fmt: skip
+                conn.execute(
+                    sink.insert().values(
+                        kind="post", key=key, channel_id=spec.channel_id, process=dead, at=now
+                    )
+                )
             scenario.preposted.add(key)
     store.close()
     return scenario
 
 
-def run_processes(url: str, repo_path: Path, scenario: Scenario, processes: int, *,
-                  crash_probability: float = 0.0, seed: int = 0,
-                  timeout: float = 120.0) -> Figures:  # fmt: skip
+def run_processes(
+    url: str,
+    repo_path: Path,
+    scenario: Scenario,
+    processes: int,
+    *,
+    crash_probability: float = 0.0,
+    seed: int = 0,
+    timeout: float = 120.0,
+) -> Figures:
     """Start `processes` workers together; replace any that die; stop when every delivery is
     final and every notice is out. Returns what the sink saw."""
     import time as clock
@@ -261,8 +285,9 @@ def run_processes(url: str, repo_path: Path, scenario: Scenario, processes: int,
     def start(slot: int) -> multiprocessing.process.BaseProcess:
         nonlocal spawned
         spawned += 1
-        plan = WorkerPlan(url, str(repo_path), f"p{slot}-{spawned}", crash_probability,
-                          seed=seed * 1000 + spawned)  # fmt: skip
+        plan = WorkerPlan(
+            url, str(repo_path), f"p{slot}-{spawned}", crash_probability, seed=seed * 1000 + spawned
+        )
         return spawn(plan, go, stop)
 
     workers = {slot: start(slot) for slot in range(processes)}
@@ -281,8 +306,11 @@ def run_processes(url: str, repo_path: Path, scenario: Scenario, processes: int,
                 states = conn.execute(select(deliveries.c.state)).scalars().all()
                 notices = conn.execute(select(sink.c.id).where(sink.c.kind == "notice")).all()
             final = {DeliveryState.SENT.value, DeliveryState.MISSED.value}
-            if (len(states) == wanted_rows and set(states) <= final
-                    and len(notices) >= len(scenario.expected_notices)):  # fmt: skip
+            if (
+                len(states) == wanted_rows
+                and set(states) <= final
+                and len(notices) >= len(scenario.expected_notices)
+            ):
                 break
             clock.sleep(0.2)
     finally:

@@ -28,8 +28,14 @@ from tests.fakes.git_repo import GitRepoBuilder
 DATA = Path(__file__).resolve().parents[1] / "data" / "discord"
 CHANNEL = "1100000000000000200"
 USER = "1100000000000000300"
-OTHER_BOT = {"id": "1100000000000000400", "username": "ci", "discriminator": "0", "bot": True,
-             "avatar": None, "global_name": None}  # fmt: skip
+OTHER_BOT = {
+    "id": "1100000000000000400",
+    "username": "ci",
+    "discriminator": "0",
+    "bot": True,
+    "avatar": None,
+    "global_name": None,
+}
 DISCORD_INJECTION = "fix: drop <@&111> <@222> @everyone [free nitro](https://evil.example) cache"
 NO_MENTIONS: dict[str, list[str]] = {"parse": []}
 

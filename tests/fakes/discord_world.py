@@ -58,8 +58,11 @@ class DiscordWorld:
             ("POST", re.compile(r"/interactions/(\d+)/([^/]+)/callback"), self._callback),
             ("POST", re.compile(r"/webhooks/(\d+)/([^/]+)"), self._followup),
             ("GET", re.compile(r"/webhooks/(\d+)/([^/]+)/messages/@original"), self._original),
-            ("PATCH", re.compile(r"/webhooks/(\d+)/([^/]+)/messages/@original"),
-             self._edit_original),
+            (
+                "PATCH",
+                re.compile(r"/webhooks/(\d+)/([^/]+)/messages/@original"),
+                self._edit_original,
+            ),
             ("POST", re.compile(r"/channels/(\d+)/messages"), self._create_message),
             ("GET", re.compile(r"/channels/(\d+)/messages"), self._list_messages),
             ("POST", re.compile(r"/channels/(\d+)/messages/(\d+)/threads"), self._start_thread),
@@ -115,7 +118,7 @@ class DiscordWorld:
             "components": body.get("components") or [],
             "pinned": False,
             "flags": flags,
-        }  # fmt: skip
+        }
         if webhook:
             message["webhook_id"] = APPLICATION_ID
             message["application_id"] = APPLICATION_ID

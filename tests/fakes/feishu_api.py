@@ -46,12 +46,8 @@ CARD_BODY_MAX_BYTES = 30 * 1024
 TEXT_BODY_MAX_BYTES = 150 * 1024
 CARD_ELEMENTS_MAX = 200
 UUID_WINDOW_SECONDS = 3600.0
-INVALID_TOKEN = (
-    "Invalid access token for authorization. Please make a request with token attached."
-)
-TOO_MANY_ELEMENTS = (
-    "Failed to create card content, ext=ErrMsg: card element number over limit;"
-)
+INVALID_TOKEN = "Invalid access token for authorization. Please make a request with token attached."
+TOO_MANY_ELEMENTS = "Failed to create card content, ext=ErrMsg: card element number over limit;"
 
 Kind = str  # "token" | "bot" | "create" | "reply" | "list" | "chat"
 
@@ -242,8 +238,13 @@ class FakeFeishuApi(LocalHttpFake):
         self, kind: Kind, path: str, query: dict[str, str], body: dict[str, Any], size: int
     ) -> tuple[int, dict[str, Any]]:
         if kind == "bot":
-            bot = {"activate_status": 2, "app_name": BOT_NAME, "avatar_url": "",
-                   "ip_white_list": [], "open_id": self.bot_open_id}  # fmt: skip
+            bot = {
+                "activate_status": 2,
+                "app_name": BOT_NAME,
+                "avatar_url": "",
+                "ip_white_list": [],
+                "open_id": self.bot_open_id,
+            }
             return 200, {"code": 0, "msg": "ok", "bot": bot}
         if kind == "chat":
             chat_id = path.rsplit("/", 1)[-1]
@@ -251,9 +252,15 @@ class FakeFeishuApi(LocalHttpFake):
                 chat = self.chats.get(chat_id)
             if chat is None:
                 return 400, {"code": 232011, "msg": "Operator can NOT be out of the chat."}
-            data = {"chat_mode": "group", "chat_type": "private", "name": chat.name,
-                    "owner_id": chat.owner_id, "owner_id_type": "open_id",
-                    "user_manager_id_list": chat.managers, "bot_manager_id_list": []}  # fmt: skip
+            data = {
+                "chat_mode": "group",
+                "chat_type": "private",
+                "name": chat.name,
+                "owner_id": chat.owner_id,
+                "owner_id_type": "open_id",
+                "user_manager_id_list": chat.managers,
+                "bot_manager_id_list": [],
+            }
             return 200, {"code": 0, "msg": "success", "data": data}
         if kind == "list":
             return self._list(query)
@@ -266,16 +273,21 @@ class FakeFeishuApi(LocalHttpFake):
     ) -> tuple[int, dict[str, Any]]:
         msg_type, content = body.get("msg_type"), body.get("content")
         if msg_type not in {"text", "interactive", "post"} or not isinstance(content, str):
-            return 400, {"code": 230001, "msg": "Your request contains an invalid request "
-                         "parameter, ext=content must be a JSON string."}  # fmt: skip
+            return 400, {
+                "code": 230001,
+                "msg": "Your request contains an invalid request "
+                "parameter, ext=content must be a JSON string.",
+            }
         try:
             parsed = json.loads(content)
         except ValueError:
             return 400, {"code": 230001, "msg": "invalid message content"}
         limit = TEXT_BODY_MAX_BYTES if msg_type == "text" else self.max_body_bytes
         if size > limit:
-            return 400, {"code": 230025,
-                         "msg": "The length of the message content reaches its limit."}  # fmt: skip
+            return 400, {
+                "code": 230025,
+                "msg": "The length of the message content reaches its limit.",
+            }
         if msg_type == "interactive" and _count_tags(parsed) > CARD_ELEMENTS_MAX:
             return 400, {"code": 230099, "msg": TOO_MANY_ELEMENTS}
         uuid = body.get("uuid")
@@ -295,8 +307,9 @@ class FakeFeishuApi(LocalHttpFake):
             parent_id = path.split("/")[-2]
             if not parent_id.startswith("om_"):
                 return 400, {"code": 230001, "msg": "invalid message_id"}
-            message = self._reply(parent_id, str(msg_type), content, uuid,
-                                  bool(body.get("reply_in_thread")))  # fmt: skip
+            message = self._reply(
+                parent_id, str(msg_type), content, uuid, bool(body.get("reply_in_thread"))
+            )
         with self._lock:
             self.messages.append(message)
             if uuid:
@@ -304,8 +317,9 @@ class FakeFeishuApi(LocalHttpFake):
         return 200, {"code": 0, "msg": "success", "data": message.data()}
 
     def _new(self, chat_id: str, msg_type: str, content: str, uuid: str | None) -> FakeMessage:
-        return FakeMessage(self._message_id(), chat_id, msg_type, content, next(self._time),
-                           uuid=uuid)  # fmt: skip
+        return FakeMessage(
+            self._message_id(), chat_id, msg_type, content, next(self._time), uuid=uuid
+        )
 
     def _reply(
         self, parent_id: str, msg_type: str, content: str, uuid: str | None, in_thread: bool
@@ -379,4 +393,3 @@ def _without_element_ids(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_element_ids(v) for v in value]
     return value
-

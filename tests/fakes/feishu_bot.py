@@ -33,8 +33,10 @@ def widget_with_origin(path: Path) -> dict[str, str]:
     """tests.fakes.chat's widget repository with a GitHub origin: the cards then link the
     commits, and with the links come the Details buttons."""
     shas = make_widget_repo(path)
-    subprocess.run(["git", "-C", str(path), "remote", "add", "origin",
-                    "https://github.com/acme/widget.git"], check=True)  # fmt: skip
+    subprocess.run(
+        ["git", "-C", str(path), "remote", "add", "origin", "https://github.com/acme/widget.git"],
+        check=True,
+    )
     return shas
 
 
@@ -90,8 +92,9 @@ def load(name: str, **replace: str) -> dict[str, Any]:
     return payload
 
 
-def mention(text: str, message_id: str = "om_5ce6d572455d361153b7cb51da133945",
-            user: str = USER) -> dict[str, Any]:  # fmt: skip
+def mention(
+    text: str, message_id: str = "om_5ce6d572455d361153b7cb51da133945", user: str = USER
+) -> dict[str, Any]:
     payload = load("message_text_group_mention")
     message = payload["event"]["message"]
     message["content"] = json.dumps({"text": f"@_user_1 {text}"})

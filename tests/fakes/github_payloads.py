@@ -64,11 +64,8 @@ class FakeRepo:
     branches: dict[str, list[str]] = field(default_factory=dict)  # newest first
 
 
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 
 
 class Payloads:
@@ -180,8 +177,15 @@ class Payloads:
             "user": self.user(pull.user),
             "body": pull.body,
             "labels": [
-                {"id": i, "node_id": f"L_{name}", "url": f"{api}/labels/{quote(name)}",
-                 "name": name, "color": "ededed", "default": False, "description": None}
+                {
+                    "id": i,
+                    "node_id": f"L_{name}",
+                    "url": f"{api}/labels/{quote(name)}",
+                    "name": name,
+                    "color": "ededed",
+                    "default": False,
+                    "description": None,
+                }
                 for i, name in enumerate(pull.labels)
             ],
             "created_at": "2026-02-07T10:00:00Z",
@@ -211,16 +215,24 @@ def failure_response(
     reset_at = reset_at if reset_at is not None else int(time.time()) + 60
     docs = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
     if kind == "rate_limit":
-        return 403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset_at)}, {
-            "message": "API rate limit exceeded for 127.0.0.1.",
-            "documentation_url": docs,
-        }
+        return (
+            403,
+            {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset_at)},
+            {
+                "message": "API rate limit exceeded for 127.0.0.1.",
+                "documentation_url": docs,
+            },
+        )
     if kind == "secondary":
-        return 403, {"Retry-After": str(retry_after or 60)}, {
-            "message": "You have exceeded a secondary rate limit. Please wait a few minutes "
-            "before you try again.",
-            "documentation_url": docs,
-        }
+        return (
+            403,
+            {"Retry-After": str(retry_after or 60)},
+            {
+                "message": "You have exceeded a secondary rate limit. Please wait a few minutes "
+                "before you try again.",
+                "documentation_url": docs,
+            },
+        )
     if kind == "429":
         return 429, {"Retry-After": str(retry_after or 60)}, {"message": "Too Many Requests"}
     if kind == "garbage":  # a truncated JSON body

@@ -63,6 +63,7 @@ class _Failure:
     path_contains: str | None
     after: int = 0
 
+
 def _parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 

@@ -205,7 +205,8 @@ def make_daily_repo(path: Path, first: date, days: int, zone: Any = UTC) -> dict
         day = first + timedelta(days=offset)
         when = datetime.combine(day, time(12), tzinfo=zone)
         shas[day] = repo.commit(
-            f"feat(core): change of {day}", {f"src/day_{offset}.py": f"VALUE = {offset}\n"},
+            f"feat(core): change of {day}",
+            {f"src/day_{offset}.py": f"VALUE = {offset}\n"},
             when=when,
         )
     return shas

@@ -93,8 +93,12 @@ class FakeSlackApi(LocalHttpFake):
     def posted(self) -> list[SlackCall]:
         """Every successful call that put something in front of users."""
         wanted = {
-            "chat.postMessage", "chat.postEphemeral", "views.open", "chat.update", "response_url"
-        }  # fmt: skip
+            "chat.postMessage",
+            "chat.postEphemeral",
+            "views.open",
+            "chat.update",
+            "response_url",
+        }
         with self._lock:
             return [c for c in self.calls if c.method in wanted and c.ok]
 

@@ -197,8 +197,9 @@ async def test_button_posts_details_under_the_digest(
     conv, adapter = Conversation.from_core(core), RecordingAdapter()
     await post_digest(conv, adapter)
     sha = widget[1]["injection"]
-    click = event(kind="button", n=2, message_id="m1",
-                  button=ButtonPayload("details", "acme/widget", sha))  # fmt: skip
+    click = event(
+        kind="button", n=2, message_id="m1", button=ButtonPayload("details", "acme/widget", sha)
+    )
     await conv.handle(click, adapter)
     kind, target, (item, _) = adapter.calls[-1]
     assert kind == "details" and item.commit.sha == sha and target.thread_id == "m1"
@@ -272,9 +273,11 @@ async def test_rate_limit_says_when_to_retry(
 ) -> None:
     now = [NOW]
     core = build_chat_core(
-        tmp_path, widget[0], extra_config="[access]\ndigests_per_user_per_hour = 1\n",
+        tmp_path,
+        widget[0],
+        extra_config="[access]\ndigests_per_user_per_hour = 1\n",
         clock=lambda: now[0],
-    )  # fmt: skip
+    )
     try:
         conv, adapter = Conversation.from_core(core), RecordingAdapter()
         await post_digest(conv, adapter)

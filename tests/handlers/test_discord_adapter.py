@@ -135,7 +135,6 @@ def test_nonces_fit_discord(key: str, index: int) -> None:
     assert nonce != delivery_nonce(key, index + 1)
 
 
-
 @settings(max_examples=40, deadline=None)
 @given(digests(max_commits=400), st.text(max_size=200))
 def test_the_delivery_tag_survives_any_digest_within_limits(digest: Digest, key: str) -> None:

@@ -107,7 +107,9 @@ async def test_digest_command_defers_before_any_work_then_posts_embeds(env: Env)
 async def test_unknown_repo_is_answered_ephemerally_and_does_no_work(env: Env) -> None:
     bot = await env.bot()
     payload = env.interaction("interaction_digest.json")
-    payload["data"]["options"] = [{"name": "repo", "type": 3, "value": "<@&123> [x](https://evil.example)"}]
+    payload["data"]["options"] = [
+        {"name": "repo", "type": 3, "value": "<@&123> [x](https://evil.example)"}
+    ]
     await dispatch(env, bot, payload)
     (answer,) = followups(env.fake, payload["token"])
     assert answer["flags"] == EPHEMERAL and "repository" in answer["content"]
@@ -291,9 +293,13 @@ async def test_a_reply_to_a_digest_finds_it_and_is_answered_in_the_channel(env: 
         CHANNEL,
         type=19,
         mentions=[BOT_USER],
-        message_reference={"type": 0, "message_id": root["id"], "channel_id": CHANNEL,
-                           "guild_id": GUILD_ID},
-    )  # fmt: skip
+        message_reference={
+            "type": 0,
+            "message_id": root["id"],
+            "channel_id": CHANNEL,
+            "guild_id": GUILD_ID,
+        },
+    )
     await gateway_message(bot, reply)
     (details,) = channel_posts(env.fake, CHANNEL)
     assert "add streaming endpoint" in details["embeds"][0]["title"]
@@ -347,5 +353,3 @@ def test_invite_asks_for_exactly_the_documented_permissions() -> None:
 
 def test_strip_mention_keeps_other_mentions() -> None:
     assert strip_mention("<@!42> details abc1234 <@7>", 42) == "details abc1234 <@7>"
-
-

@@ -84,5 +84,3 @@ def test_suggestions_respect_discord_limits(options: list[str], typed: str) -> N
     choices = suggest(options, typed, keep_typed=True)
     assert len(choices) <= 25
     assert all(1 <= len(c.name) <= 100 and c.name == c.value for c in choices)
-
-

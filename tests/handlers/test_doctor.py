@@ -26,10 +26,19 @@ SLACK_BOT = "xoxb-1111-2222-doctorcanary"
 SLACK_APP = "xapp-1-A111-2222-doctorcanary"
 SECRETS = (GITHUB_TOKEN, OPENAI_KEY, SLACK_BOT, SLACK_APP, APP_SECRET, DISCORD_TOKEN)
 PLATFORM_VARS = (
-    "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_MODE", "SLACK_API_URL",
-    "FEISHU_APP_ID", "FEISHU_APP_SECRET", "FEISHU_DOMAIN", "FEISHU_ENCRYPT_KEY",
-    "FEISHU_VERIFICATION_TOKEN", "DISCORD_BOT_TOKEN", "DISCORD_MESSAGE_CONTENT",
-)  # fmt: skip
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_MODE",
+    "SLACK_API_URL",
+    "FEISHU_APP_ID",
+    "FEISHU_APP_SECRET",
+    "FEISHU_DOMAIN",
+    "FEISHU_ENCRYPT_KEY",
+    "FEISHU_VERIFICATION_TOKEN",
+    "DISCORD_BOT_TOKEN",
+    "DISCORD_MESSAGE_CONTENT",
+)
 
 
 @dataclass
@@ -110,9 +119,17 @@ def test_all_green_is_exit_0_and_a_table_of_ticks(
     code, rows = doctor(capsys)
     assert code == 0, rows
     assert list(rows) == [
-        "settings", "config", "time zones", "database", "github", "repo acme/widget", "llm",
-        "slack", "feishu", "discord",
-    ]  # fmt: skip
+        "settings",
+        "config",
+        "time zones",
+        "database",
+        "github",
+        "repo acme/widget",
+        "llm",
+        "slack",
+        "feishu",
+        "discord",
+    ]
     assert {mark for mark, _, _ in rows.values()} == {"✓"}
     assert "Fake Team" in rows["slack"][1] and "socket mode" in rows["slack"][1]
     assert APP_ID in rows["feishu"][1]

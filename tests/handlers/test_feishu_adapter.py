@@ -58,8 +58,11 @@ async def test_server_errors_and_a_stale_token_are_retried(core: Core, fake: Fak
     sleeps = Sleeps()
     bot = await started_bot(core, fake, sleeps=sleeps)
     tokens = len(fake.calls_to("token"))
-    fake.fail_next("create", FeishuFailure(status=503, code=1, msg="service unavailable"),
-                   FeishuFailure(status=400, code=99991663, msg="invalid token"))  # fmt: skip
+    fake.fail_next(
+        "create",
+        FeishuFailure(status=503, code=1, msg="service unavailable"),
+        FeishuFailure(status=400, code=99991663, msg="invalid token"),
+    )
     [ref] = await bot.adapter.send_text(ReplyTarget("feishu", CHAT), "hello")
     creates = fake.calls_to("create")
     assert len(creates) == 3 and len({c.body and c.body["uuid"] for c in creates}) == 1
@@ -113,8 +116,9 @@ async def test_scheduled_post_is_idempotent_and_found_again(
     conversation = bot.conversation
     repo = core.resolver.resolve("widget")
     window = parse_window("today", "UTC", NOW)
-    request = DigestRequest(language="zh", min_importance=Importance.LOW,
-                            commit_filter=core.commit_filter(repo))  # fmt: skip
+    request = DigestRequest(
+        language="zh", min_importance=Importance.LOW, commit_filter=core.commit_filter(repo)
+    )
     digest = await core.service.build_digest(repo, window, request)
     target = ReplyTarget("feishu", CHAT)
     key = "subscription:7:2026-02-08T09:00+08:00"
@@ -147,8 +151,6 @@ async def test_plain_text_cannot_mention_anyone(core: Core, fake: FakeFeishuApi)
     assert "<at" not in message.content  # neither in the markdown nor in the preview
     markdown = message.card["body"]["elements"][0]["content"]
     assert markdown.startswith("answer &#60;at") and "[x](y)" not in markdown
-
-
 
 
 async def test_posts_are_paced_per_chat(core: Core, fake: FakeFeishuApi) -> None:

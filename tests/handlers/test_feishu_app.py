@@ -97,9 +97,7 @@ async def test_wrong_verification_token_is_rejected(core: Core, fake: FakeFeishu
 # -- commands, threads, buttons -----------------------------------------------------------------
 
 
-async def test_command_is_acked_before_the_digest_is_built(
-    core: Core, fake: FakeFeishuApi
-) -> None:
+async def test_command_is_acked_before_the_digest_is_built(core: Core, fake: FakeFeishuApi) -> None:
     gate = asyncio.Event()
     timed = use_timed_source(core, gate)  # holds every source call until the gate opens
     bot = await started_bot(core, fake)
@@ -132,19 +130,23 @@ async def test_thread_reply_gets_details_in_the_thread(
     root = await post_digest(bot, fake)
     sha = widget[1]["feature"]
     payload = load("message_text_thread", SHA_PLACEHOLDER=sha[:7])
-    payload = json.loads(json.dumps(payload).replace("om_root00000000000000000000000000",
-                                                     root.message_id))  # fmt: skip
+    payload = json.loads(
+        json.dumps(payload).replace("om_root00000000000000000000000000", root.message_id)
+    )
     assert deliver(bot, payload).status_code == 200
     await settle(bot)
     details = cards(fake)[-1]
     assert sha[:7] in details.card["header"]["subtitle"]["content"]
     assert (details.parent_id, details.root_id, details.reply_in_thread) == (
-        root.message_id, root.message_id, True
-    )  # fmt: skip
+        root.message_id,
+        root.message_id,
+        True,
+    )
     # The details message is recorded in the digest's thread: a question under it works too.
     question = load("message_post_thread", SHA_PLACEHOLDER=sha[:7])
-    question = json.loads(json.dumps(question).replace("om_root00000000000000000000000000",
-                                                       root.message_id))  # fmt: skip
+    question = json.loads(
+        json.dumps(question).replace("om_root00000000000000000000000000", root.message_id)
+    )
     assert deliver(bot, question).status_code == 200
     await settle(bot)
     assert len(cards(fake)) == 3 and cards(fake)[-1].root_id == root.message_id
@@ -206,8 +208,9 @@ async def test_group_owner_may_manage_subscriptions(core: Core, fake: FakeFeishu
 
 
 async def test_refused_credentials_stop_the_start(core: Core, fake: FakeFeishuApi) -> None:
-    bot = FeishuBot(Conversation.from_core(core),
-                    config_for(fake, app_id="cli_unknown_app", app_secret="nope"))  # fmt: skip
+    bot = FeishuBot(
+        Conversation.from_core(core), config_for(fake, app_id="cli_unknown_app", app_secret="nope")
+    )
     with pytest.raises(ConfigError) as caught:
         await bot.start()
     assert "FEISHU_APP_ID" in caught.value.user_message
@@ -235,8 +238,9 @@ async def test_http_route_answers_and_works_after(core: Core, fake: FakeFeishuAp
         headers = {key.lower(): value for key, value in headers.items()}  # any header case
         answer = await client.post(HTTP_PATH, data=body, headers=headers)
         assert answer.status == 200
-        forged = await client.post(HTTP_PATH, data=body, headers={**headers,
-                                   "x-lark-signature": "0" * 64})  # fmt: skip
+        forged = await client.post(
+            HTTP_PATH, data=body, headers={**headers, "x-lark-signature": "0" * 64}
+        )
         assert forged.status == 401
     await settle(bot)
     assert len([m for m in cards(fake) if m.parent_id is None]) == 1
@@ -247,16 +251,25 @@ async def test_serve_runs_the_feishu_bot_in_http_mode(
 ) -> None:
     from handlers.serve import build_runtime
 
-    core = build_chat_core(tmp_path, widget[0], feishu_app_id=fake.app_id,
-                           feishu_app_secret=fake.app_secret, feishu_domain=fake.base_url,
-                           feishu_mode="http", feishu_verification_token=TOKEN)  # fmt: skip
+    core = build_chat_core(
+        tmp_path,
+        widget[0],
+        feishu_app_id=fake.app_id,
+        feishu_app_secret=fake.app_secret,
+        feishu_domain=fake.base_url,
+        feishu_mode="http",
+        feishu_verification_token=TOKEN,
+    )
     try:
         runtime = build_runtime(core)
         names = [service.name for service in runtime.services]
         assert "feishu (http mode)" in names
         assert "feishu" in runtime.context.adapters
-        paths = {r.resource.canonical for r in runtime.context.http.app.router.routes()
-                 if r.resource is not None}  # fmt: skip
+        paths = {
+            r.resource.canonical
+            for r in runtime.context.http.app.router.routes()
+            if r.resource is not None
+        }
         assert HTTP_PATH in paths
     finally:
         await core.aclose()
@@ -284,8 +297,11 @@ def test_config_from_settings() -> None:
     )
     assert config is not None
     assert (config.app_secret, config.domain, config.mode, config.language) == (
-        "s", LARK_DOMAIN, "ws", "zh"
-    )  # fmt: skip
+        "s",
+        LARK_DOMAIN,
+        "ws",
+        "zh",
+    )
 
 
 def test_chinese_is_the_default_on_feishu_unless_chosen() -> None:
@@ -307,8 +323,11 @@ def test_events_before_start_are_dropped_not_run_inline(core: Core) -> None:
     config = FeishuConfig(app_id="cli_x", app_secret="s", domain="https://open.feishu.cn")
     bot = FeishuBot(Conversation.from_core(core), config)
     results: list[Any] = []
-    thread = threading.Thread(target=lambda: results.append(
-        bot.dispatcher._do_without_validation(json.dumps(mention("help")).encode())))  # fmt: skip
+    thread = threading.Thread(
+        target=lambda: results.append(
+            bot.dispatcher._do_without_validation(json.dumps(mention("help")).encode())
+        )
+    )
     thread.start()
     thread.join()
     assert results == [None] and bot.inflight.pending == 0

@@ -18,8 +18,12 @@ HEADER = {"title": {"tag": "plain_text", "content": "Digest"}, "template": "red"
 
 
 def card(elements: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"schema": "2.0", "config": {"update_multi": True}, "header": HEADER,
-            "body": {"elements": elements}}  # fmt: skip
+    return {
+        "schema": "2.0",
+        "config": {"update_multi": True},
+        "header": HEADER,
+        "body": {"elements": elements},
+    }
 
 
 def markdown(text: str) -> dict[str, Any]:
@@ -75,8 +79,10 @@ def test_a_panel_is_split_between_its_elements_and_keeps_its_header() -> None:
 
 def test_one_long_line_is_cut_between_words_and_an_entity_is_never_cut() -> None:
     first, second = split_card(card([markdown("alpha beta gamma delta")]))
-    assert [first["body"]["elements"][0]["content"], second["body"]["elements"][0]["content"]] \
-        == ["alpha beta", "gamma delta"]  # fmt: skip
+    assert [first["body"]["elements"][0]["content"], second["body"]["elements"][0]["content"]] == [
+        "alpha beta",
+        "gamma delta",
+    ]
     glued = "&#60;" * 9
     one, two = split_card(card([markdown(glued)]))
     for part in (one, two):
@@ -87,8 +93,10 @@ def test_one_long_line_is_cut_between_words_and_an_entity_is_never_cut() -> None
 
 
 @settings(max_examples=30)
-@given(st.lists(st.text(min_size=0, max_size=3000), min_size=1, max_size=6),
-       st.integers(min_value=1500, max_value=6000))  # fmt: skip
+@given(
+    st.lists(st.text(min_size=0, max_size=3000), min_size=1, max_size=6),
+    st.integers(min_value=1500, max_value=6000),
+)
 def test_fit_card_meets_the_budget_whenever_text_can_be_split(
     contents: list[str], budget: int
 ) -> None:

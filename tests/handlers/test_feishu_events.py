@@ -56,20 +56,24 @@ def test_group_mention_strips_the_bot_and_is_a_mention() -> None:
 
 
 def test_post_in_a_thread_keeps_the_root_and_reads_every_text_element() -> None:
-    event = message_event(load("message_post_thread", SHA_PLACEHOLDER="00248d8"), BOT,
-                          received_at=NOW)  # fmt: skip
+    event = message_event(
+        load("message_post_thread", SHA_PLACEHOLDER="00248d8"), BOT, received_at=NOW
+    )
     assert event is not None
     assert (event.kind, event.text) == ("mention", "details 00248d8")
     assert event.thread_id == "om_root00000000000000000000000000"
 
 
 def test_thread_reply_without_mention_is_overheard() -> None:
-    event = message_event(load("message_text_thread", SHA_PLACEHOLDER="00248d8"), BOT,
-                          received_at=NOW)  # fmt: skip
+    event = message_event(
+        load("message_text_thread", SHA_PLACEHOLDER="00248d8"), BOT, received_at=NOW
+    )
     assert event is not None
     assert (event.kind, event.text, event.thread_id) == (
-        "message", "00248d8", "om_root00000000000000000000000000"
-    )  # fmt: skip
+        "message",
+        "00248d8",
+        "om_root00000000000000000000000000",
+    )
 
 
 def test_one_to_one_chat_is_always_for_the_bot_and_its_owner_manages_it() -> None:
@@ -80,19 +84,24 @@ def test_one_to_one_chat_is_always_for_the_bot_and_its_owner_manages_it() -> Non
 
 
 def test_group_chatter_without_mention_is_ignored_but_slash_digest_is_not() -> None:
-    chatter = with_message(load("message_text_group_mention"), mentions=[],
-                           content=content("lunch at noon?"))  # fmt: skip
+    chatter = with_message(
+        load("message_text_group_mention"), mentions=[], content=content("lunch at noon?")
+    )
     assert message_event(chatter, BOT, received_at=NOW) is None
-    slash = with_message(load("message_text_group_mention"), mentions=[],
-                         content=content("/digest widget yesterday"))  # fmt: skip
+    slash = with_message(
+        load("message_text_group_mention"), mentions=[], content=content("/digest widget yesterday")
+    )
     event = message_event(slash, BOT, received_at=NOW)
     assert event is not None and (event.kind, event.text) == ("mention", "/digest widget yesterday")
 
 
 def test_a_mention_of_someone_else_is_not_a_mention_of_the_bot() -> None:
     other = {"key": "@_user_1", "id": {"open_id": "ou_alice"}, "name": "Alice"}
-    payload = with_message(load("message_text_group_mention"), mentions=[other],
-                           content=content("@_user_1 digest widget"))  # fmt: skip
+    payload = with_message(
+        load("message_text_group_mention"),
+        mentions=[other],
+        content=content("@_user_1 digest widget"),
+    )
     assert message_event(payload, BOT, received_at=NOW) is None
     in_thread = with_message(payload, root_id="om_root")
     event = message_event(in_thread, BOT, received_at=NOW)
@@ -119,8 +128,11 @@ def test_messages_from_apps_and_without_text_are_ignored() -> None:
     from_app = load("message_text_group_mention")
     from_app["event"]["sender"]["sender_type"] = "app"
     assert message_event(from_app, BOT, received_at=NOW) is None
-    image = with_message(load("message_text_group_mention"), message_type="image",
-                         content=json.dumps({"image_key": "img_v2_1"}))  # fmt: skip
+    image = with_message(
+        load("message_text_group_mention"),
+        message_type="image",
+        content=json.dumps({"image_key": "img_v2_1"}),
+    )
     assert message_event(image, BOT, received_at=NOW) is None
     broken = with_message(load("message_text_group_mention"), content="{not json")
     assert message_event(broken, BOT, received_at=NOW) is None
@@ -143,8 +155,9 @@ def test_card_action_decodes_the_details_button() -> None:
     assert event.button == ButtonPayload("details", "acme/widget", SHA)
     assert event.event_id == "card:0f9e8d7c6b5a49382716051f2e3d4c5b"
     assert (event.message_id, event.channel_id) == (
-        "om_root00000000000000000000000000", "oc_5ad11d72b830411d72b836c20"
-    )  # fmt: skip
+        "om_root00000000000000000000000000",
+        "oc_5ad11d72b830411d72b836c20",
+    )
 
 
 def test_details_button_values() -> None:
@@ -159,8 +172,10 @@ def test_details_button_values() -> None:
 
 @given(st.text(max_size=300), st.lists(st.sampled_from(["@_user_1", "@_user_2", "@_all"])))
 def test_the_bot_placeholder_never_survives(text: str, keys: list[str]) -> None:
-    mentions = [{"key": "@_user_1", "id": {"open_id": BOT_OPEN_ID}, "name": "digestbot"},
-                {"key": "@_user_2", "id": {"open_id": "ou_b"}, "name": "B"}]  # fmt: skip
+    mentions = [
+        {"key": "@_user_1", "id": {"open_id": BOT_OPEN_ID}, "name": "digestbot"},
+        {"key": "@_user_2", "id": {"open_id": "ou_b"}, "name": "B"},
+    ]
     raw = " ".join([*keys, text])
     result = message_text("text", content(raw), mentions, {"@_user_1"})
     if result is not None:
@@ -168,10 +183,15 @@ def test_the_bot_placeholder_never_survives(text: str, keys: list[str]) -> None:
         assert result == result.strip()
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                    lambda inner: st.lists(inner, max_size=4)
-                    | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-                    max_leaves=30))  # fmt: skip
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+        ),
+        max_leaves=30,
+    )
+)
 def test_arbitrary_payloads_never_raise(junk: Any) -> None:
     for body in (junk, {"event": junk}, {"event": {"message": junk, "sender": junk}}):
         if isinstance(body, dict):

@@ -67,8 +67,13 @@ class SocketlessClient(_Client):
 
 def frame(kind: str, payload: dict[str, Any], message_id: str) -> Frame:
     result = Frame()
-    headers = {"type": kind, "message_id": message_id, "trace_id": "t-" + message_id,
-               "sum": "1", "seq": "0"}  # fmt: skip
+    headers = {
+        "type": kind,
+        "message_id": message_id,
+        "trace_id": "t-" + message_id,
+        "sum": "1",
+        "seq": "0",
+    }
     for key, value in headers.items():
         header = result.headers.add()
         header.key, header.value = key, value
@@ -121,13 +126,19 @@ async def test_events_from_the_socket_thread_run_on_the_main_loop(
             clients.append(SocketlessClient(*args, **kwargs))
             return clients[-1]
 
-        return LongConnection(fake.app_id, fake.app_secret, fake.base_url, dispatcher,
-                              client_factory=build)  # fmt: skip
+        return LongConnection(
+            fake.app_id, fake.app_secret, fake.base_url, dispatcher, client_factory=build
+        )
 
     config = FeishuConfig(app_id=fake.app_id, app_secret=fake.app_secret, domain=fake.base_url)
-    bot = FeishuBot(conversation, config, pacer=ChannelPacer(0.2, sleep=noop_sleep),
-                    retry=RetryPolicy(sleep=noop_sleep), clock=lambda: NOW,
-                    connection_factory=connection)  # fmt: skip
+    bot = FeishuBot(
+        conversation,
+        config,
+        pacer=ChannelPacer(0.2, sleep=noop_sleep),
+        retry=RetryPolicy(sleep=noop_sleep),
+        clock=lambda: NOW,
+        connection_factory=connection,
+    )
     main_loop, main_thread = asyncio.get_running_loop(), threading.get_ident()
     await bot.start()
     try:
@@ -167,8 +178,9 @@ async def test_one_long_connection_per_process_and_stop_frees_the_slot(
     first = LongConnection("a", "s", fake.base_url, dispatcher, client_factory=SocketlessClient)
     first.start()
     try:
-        second = LongConnection("a", "s", fake.base_url, dispatcher,
-                                client_factory=SocketlessClient)  # fmt: skip
+        second = LongConnection(
+            "a", "s", fake.base_url, dispatcher, client_factory=SocketlessClient
+        )
         with pytest.raises(RuntimeError, match="one Feishu long connection"):
             second.start()
     finally:
@@ -191,4 +203,3 @@ async def test_a_client_that_cannot_be_built_ends_the_thread_with_the_error(
     connection.start()
     await asyncio.to_thread(connection.stop)
     assert isinstance(connection.error, ValueError) and not connection.running
-

@@ -111,10 +111,14 @@ async def test_serve_runs_the_scheduler_and_answers_healthz(tmp_path: Path) -> N
     port = _free_port()
     with FakeSlackApi() as fake:
         core = build_chat_core(
-            tmp_path, tmp_path / "widget", slack_bot_token="xoxb-health",
-            slack_signing_secret=SIGNING_SECRET, slack_mode="http",
-            slack_api_url=fake.base_url, http_port=port,
-        )  # fmt: skip
+            tmp_path,
+            tmp_path / "widget",
+            slack_bot_token="xoxb-health",
+            slack_signing_secret=SIGNING_SECRET,
+            slack_mode="http",
+            slack_api_url=fake.base_url,
+            http_port=port,
+        )
         try:
             runtime = build_runtime(core)
             assert "scheduler" in [s.name for s in runtime.services]

@@ -125,9 +125,16 @@ async def test_conversation_observes_each_answered_command_once(tmp_path: Path) 
     conversation, adapter = Conversation.from_core(core), RecordingAdapter()
 
     def event(text: str, kind: str, n: int, thread: str | None = None) -> InboundEvent:
-        return InboundEvent(platform="test", event_id=f"ev{n}", user_id="U1", channel_id="C1",
-                            kind=kind, text=text, thread_id=thread,
-                            message_id=f"m{n}")  # type: ignore[arg-type]  # fmt: skip
+        return InboundEvent(
+            platform="test",
+            event_id=f"ev{n}",
+            user_id="U1",
+            channel_id="C1",
+            kind=kind,
+            text=text,
+            thread_id=thread,
+            message_id=f"m{n}",
+        )  # type: ignore[arg-type]
 
     try:
         digest = event("widget 2026-02-08", "command", 1)
@@ -141,6 +148,8 @@ async def test_conversation_observes_each_answered_command_once(tmp_path: Path) 
     digest_labels = {"platform": "test", "command": "digest"}
     assert m.value("digestbot_command_duration_seconds_count", digest_labels) == 1
     assert m.value("digestbot_command_duration_seconds_sum", digest_labels) == 1.0  # 0 → 1
-    assert m.value("digestbot_command_duration_seconds_count",
-                   {"platform": "test", "command": "help"}) == 1  # fmt: skip
+    assert (
+        m.value("digestbot_command_duration_seconds_count", {"platform": "test", "command": "help"})
+        == 1
+    )
     assert m.value("digestbot_digests_posted_total", {"platform": "test"}) == 1

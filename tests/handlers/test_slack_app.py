@@ -151,9 +151,12 @@ async def test_slash_command_is_acked_before_any_work_then_the_digest_is_posted(
 
 async def test_help_and_bad_input_are_answered_in_the_ack(slack: Harness) -> None:
     for index, (text, fragment) in enumerate(
-        [("", "digestbot commands"), ("widgte", "Did you mean: widget"), ("widget 2026-02-31",
-         "not a valid date")]
-    ):  # fmt: skip
+        [
+            ("", "digestbot commands"),
+            ("widgte", "Did you mean: widget"),
+            ("widget 2026-02-31", "not a valid date"),
+        ]
+    ):
         request = signed_request(slash_command(text, trigger_id=f"t{index}"), content_type=FORM)
         response = await slack.dispatch(request)
         assert response.status == 200 and fragment in json.loads(response.body)["text"]
@@ -269,8 +272,9 @@ async def test_posts_to_one_channel_are_paced(slack: Harness) -> None:
     root = await slack.post_digest()
     for index, name in enumerate(("feature", "docs")):
         event = message_event(slack.shas[name][:7], ts=f"2.{index}", thread_ts=root)
-        await slack.dispatch(signed_request(event_callback(event, event_id=f"EvP{index}"),
-                                            content_type=JSON))  # fmt: skip
+        await slack.dispatch(
+            signed_request(event_callback(event, event_id=f"EvP{index}"), content_type=JSON)
+        )
     await slack.settle()
     assert len(slack.messages()) == 3
     assert slack.pacer_waits == [1.0, 2.0]  # the 2nd and 3rd post waited for their slot

@@ -37,8 +37,9 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def up(tmp_path: Path, repo: Path, platform: LookupPlatform, clock: FakeClock,
-             extra: str = "") -> Bot:  # fmt: skip
+async def up(
+    tmp_path: Path, repo: Path, platform: LookupPlatform, clock: FakeClock, extra: str = ""
+) -> Bot:
     bot = start_bot(tmp_path, repo, platform, clock, extra_config=ACCESS + extra)
     await bot.scheduling.scheduler.start(paused=True)
     return bot
@@ -57,11 +58,19 @@ async def env(tmp_path: Path, repo: Path) -> AsyncIterator[tuple[Bot, LookupPlat
     await down(bot)
 
 
-def event(text: str, *, user: str = "UADMIN", channel: str = "C1",
-          manager: bool = False) -> InboundEvent:  # fmt: skip
+def event(
+    text: str, *, user: str = "UADMIN", channel: str = "C1", manager: bool = False
+) -> InboundEvent:
     n = next(_ids)
-    return InboundEvent(platform="test", event_id=f"e{n}", user_id=user, channel_id=channel,
-                        kind="command", text=text, is_channel_manager=manager)  # fmt: skip
+    return InboundEvent(
+        platform="test",
+        event_id=f"e{n}",
+        user_id=user,
+        channel_id=channel,
+        kind="command",
+        text=text,
+        is_channel_manager=manager,
+    )
 
 
 async def say(bot: Bot, platform: LookupPlatform, text: str, **kw: object) -> str:
@@ -97,8 +106,11 @@ async def test_an_admin_subscribes_and_the_job_exists_at_once(
     assert "Next post 2026-02-03 09:00 (Asia/Shanghai)" in reply
     (sub,) = bot.scheduling.subscriptions.active()
     assert (sub.platform, sub.channel_id, sub.origin, sub.created_by) == (
-        "test", "C1", "chat", "test:UADMIN"
-    )  # fmt: skip
+        "test",
+        "C1",
+        "chat",
+        "test:UADMIN",
+    )
     assert sub.spec.language == "zh" and sub.schedule.at == time(9)
     assert jobs(bot) == [f"{JOB_PREFIX}{sub.id}"]
     job = bot.scheduling.scheduler.aps.get_job(f"{JOB_PREFIX}{sub.id}")
@@ -109,8 +121,13 @@ async def test_a_channel_manager_may_manage_this_channel(
     env: tuple[Bot, LookupPlatform, FakeClock],
 ) -> None:
     bot, platform, _ = env
-    reply = await say(bot, platform, "subscribe widget at 07:30 Europe/Berlin days mon-fri",
-                      user="UMANAGER", manager=True)  # fmt: skip
+    reply = await say(
+        bot,
+        platform,
+        "subscribe widget at 07:30 Europe/Berlin days mon-fri",
+        user="UMANAGER",
+        manager=True,
+    )
     assert "07:30 Europe/Berlin, mon-fri" in reply
     assert (await say(bot, platform, "subscriptions", user="UMANAGER", manager=True)) == (
         "Subscriptions in this channel:\n"
@@ -309,8 +326,9 @@ async def test_crash_and_restart_against_the_discord_fake_posts_once(
         nonce = delivery_nonce(key)
         roots = [b for b in channel_posts(env.fake, CHANNEL) if b.get("nonce") == nonce]
         assert len(roots) == 1  # one platform call carried the key: no re-post after recovery
-        tagged = [m for m in env.fake.messages(CHANNEL)
-                  if delivery_tag(key) in str(m.get("embeds"))]  # fmt: skip
+        tagged = [
+            m for m in env.fake.messages(CHANNEL) if delivery_tag(key) in str(m.get("embeds"))
+        ]
         assert len(tagged) == 1
         (row,) = restarted.deliveries.all()
         assert row.state is DeliveryState.SENT and row.refs[0].message_id == str(tagged[0]["id"])

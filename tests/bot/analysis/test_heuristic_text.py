@@ -47,9 +47,12 @@ def test_lead_sentences_follow_the_authors_boundaries() -> None:
         == "Seen in vllm-project/vllm#42426 under load."
     )
     # pytorch/ao 4802: a sentence that pointed at a foreign link does not stand without it.
-    assert lead_sentences(
-        "The link 404'd. Moving to the correct one at https://docs.pytorch.org/ao/main/x.html"
-    ) == "The link 404'd."
+    assert (
+        lead_sentences(
+            "The link 404'd. Moving to the correct one at https://docs.pytorch.org/ao/main/x.html"
+        )
+        == "The link 404'd."
+    )
     # Emphasis goes in pairs; an underscore inside or before a name stays.
     assert lead_sentences("Makes **the fast path** the _default_ for `_private_helper` now.") == (
         "Makes the fast path the default for `_private_helper` now."

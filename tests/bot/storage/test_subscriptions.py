@@ -35,8 +35,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
     opened.close()
 
 
-def spec(repo: str = "acme/widget", *, at: time = time(9), zone: str = "Asia/Shanghai",
-         channel: str = "C1", language: str = "en") -> SubscriptionSpec:  # fmt: skip
+def spec(
+    repo: str = "acme/widget",
+    *,
+    at: time = time(9),
+    zone: str = "Asia/Shanghai",
+    channel: str = "C1",
+    language: str = "en",
+) -> SubscriptionSpec:
     return SubscriptionSpec(
         platform="slack",
         channel_id=channel,
@@ -146,8 +152,9 @@ def test_retry_later_keeps_posting_mark_only_when_the_post_may_exist(store: SqlS
     row = outbox.ensure(1, date(2026, 2, 9), NOW, NOW)
     outbox.claim(row.id, "a", NOW, NOW + LEASE)
     outbox.renew(row.id, "a", NOW + LEASE, posting_at=NOW)
-    assert outbox.retry_later(row.id, "a", NOW + timedelta(minutes=1), "timeout", NOW,
-                              posted_maybe=True)  # fmt: skip
+    assert outbox.retry_later(
+        row.id, "a", NOW + timedelta(minutes=1), "timeout", NOW, posted_maybe=True
+    )
     kept = outbox.find(1, date(2026, 2, 9))
     assert kept is not None and kept.state is DeliveryState.PENDING and kept.posting_since == NOW
     assert outbox.workable(NOW, "a", recovering=False) == []  # not before its retry time
@@ -195,8 +202,10 @@ def test_notices_are_claimed_by_one_worker_until_sent(store: SqlStore) -> None:
     outbox.finish(row.id, "a", DeliveryState.FAILED, "refused", NOW, notify=True)
     mine = outbox.claim_notices("a", NOW, NOW + LEASE)
     assert [(r.local_date.day, r.state.value) for r in mine] == [
-        (5, "missed"), (6, "missed"), (7, "failed")
-    ]  # fmt: skip
+        (5, "missed"),
+        (6, "missed"),
+        (7, "failed"),
+    ]
     assert outbox.claim_notices("b", NOW, NOW + LEASE) == []  # a holds them
     outbox.notices_sent([mine[0].id], "a", NOW)
     later = NOW + LEASE + timedelta(seconds=1)
