@@ -8,6 +8,7 @@ without building an object per line. Everything here is linear in the text it is
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class Side:
     lines: list[str] = field(default_factory=list)
     changed: set[int] = field(default_factory=set)  # indices into `lines`
     first_line: int = 0  # the file line number of lines[0]
+    _ordered: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -61,8 +63,12 @@ class Side:
             yield self.lines[index]
 
     def touches(self, first: int, last: int) -> bool:
-        """Did the diff change any of lines[first..last] (inclusive)?"""
-        return any(first <= index <= last for index in self.changed)
+        """Did the diff change any of lines[first..last] (inclusive)? O(log n): one side can
+        hold thousands of definitions and changes."""
+        if len(self._ordered) != len(self.changed):  # `changed` only grows while sides are built
+            self._ordered = sorted(self.changed)
+        position = bisect.bisect_left(self._ordered, first)
+        return position < len(self._ordered) and self._ordered[position] <= last
 
 
 def sides(patch: str, span: HunkSpan) -> tuple[Side, Side]:

@@ -10,7 +10,9 @@ error constructors (`errors.New`, `fmt.Errorf`, `panic!`, `bail!`, `throw new`).
 from __future__ import annotations
 
 import ast
+import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.analysis.diff import Side
@@ -120,23 +122,52 @@ _FUNCTION_RE = re.compile(
 _KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "else", "catch", "sizeof"})
 
 
-def enclosing_function(side: Side, index: int, section: str) -> str | None:
-    """The function a line of `side` sits in: the nearest declaration above it in the hunk,
-    else the one git names in the hunk header."""
-    found: str | None = None
-    for candidate in (*reversed(side.lines[: index + 1]), section):
-        match = _FUNCTION_RE.match(candidate)
-        if match:
-            name = match.group("py") or match.group("c") or match.group("rs") or match.group("go")
-            if not name or name.rsplit("::", 1)[-1] in _KEYWORDS:
-                continue
-            if found is None:
-                found = name[:80]
-                if not candidate[:1].isspace():
-                    return found  # a module-level function: it is the one callers reach
-            if not name.rsplit("::", 1)[-1].startswith("_"):
-                return name[:80]  # a nested private helper is reached through its owner
-    return found
+def _declaration(line: str) -> tuple[str, bool] | None:
+    """(function name, module-level?) when `line` declares a function, else None."""
+    match = _FUNCTION_RE.match(line)
+    if not match:
+        return None
+    name = match.group("py") or match.group("c") or match.group("rs") or match.group("go")
+    if not name or name.rsplit("::", 1)[-1] in _KEYWORDS:
+        return None
+    return name[:80], not line[:1].isspace()
+
+
+def _private(name: str) -> bool:
+    return name.rsplit("::", 1)[-1].startswith("_")
+
+
+def enclosing_functions(
+    side: Side, indices: Sequence[int], section: str
+) -> dict[int, str | None]:
+    """The function each line of `indices` sits in: the nearest declaration above it in the
+    hunk, else the one git names in the hunk header. A nested private helper is reached
+    through its owner, so the nearest public or module-level one above it wins.
+
+    The side's declarations are found once (a hunk with thousands of raises stays linear)."""
+    header = _declaration(section)
+    header_name = header[0] if header is not None else None
+    public_header = header_name if header_name and not _private(header_name) else None
+    starts: list[int] = []
+    answers: list[str] = []  # the function reached from a line just below each declaration
+    nearest_public: str | None = None
+    for index, line in enumerate(side.lines):
+        found = _declaration(line)
+        if found is None:
+            continue
+        name, top = found
+        if top or not _private(name):
+            answers.append(name)
+        else:
+            answers.append(nearest_public or public_header or name)
+        starts.append(index)
+        if not _private(name):
+            nearest_public = name
+    out: dict[int, str | None] = {}
+    for index in indices:
+        position = bisect.bisect_right(starts, index) - 1
+        out[index] = answers[position] if position >= 0 else header_name
+    return out
 
 
 @dataclass(frozen=True)

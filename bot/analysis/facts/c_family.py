@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from bisect import bisect_left
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
@@ -423,7 +422,6 @@ class _Reader:
         self.section = section
         self.found: list[Definition] = []
         self.budget = _MAX_NODES
-        self.changes = _Changes(side)
 
     # -- the walk -------------------------------------------------------------------------
 
@@ -507,7 +505,7 @@ class _Reader:
         public = self._public(name, context, start)
         self.found.append(
             Definition(
-                qualified, "class", None, signature, public, self.changes.touches(first, last)
+                qualified, "class", None, signature, public, self.side.touches(first, last)
             )
         )
         if node.type in _CLASS_TYPES:
@@ -582,7 +580,7 @@ class _Reader:
                 self._params(params_node),
                 self._signature(start, outer.end_byte) or qualified,
                 public,
-                self.changes.touches(first, last),
+                self.side.touches(first, last),
             )
         )
 
@@ -615,7 +613,7 @@ class _Reader:
                 tuple(param for _, param in visible),
                 fold(f"{head}(…, {shown}, …)" if self.open_end else f"{head}(…, {shown})"),
                 public,
-                self.changes.touches(0, last),
+                self.side.touches(0, last),
                 partial=True,
             )
         )
@@ -746,17 +744,6 @@ class _Reader:
 
     def _clamp(self, row: int) -> int:
         return min(row, max(len(self.side.lines) - 1, 0))
-
-
-class _Changes:
-    """`Side.touches` in O(log n): one side can hold thousands of definitions and changes."""
-
-    def __init__(self, side: Side) -> None:
-        self.indices = sorted(side.changed)
-
-    def touches(self, first: int, last: int) -> bool:
-        position = bisect_left(self.indices, first)
-        return position < len(self.indices) and self.indices[position] <= last
 
 
 def _unwrap_template(node: Node) -> Node | None:

@@ -173,9 +173,10 @@ class _Collector:
                 self.env_paths.setdefault(name, path)
             self.env_changed |= changed
         for side, store in ((old, self.errors_old), (new, self.errors_new)):
-            for site in behaviour.read_errors(side):
-                function = behaviour.enclosing_function(side, site.index, section)
-                store[path][site.text] = _ErrorSeen(site.kind, function, site.key)
+            sites = behaviour.read_errors(side)
+            functions = behaviour.enclosing_functions(side, [s.index for s in sites], section)
+            for site in sites:
+                store[path][site.text] = _ErrorSeen(site.kind, functions[site.index], site.key)
 
 
 def extract_facts(commit: Commit) -> ChangeFacts:

@@ -9,7 +9,7 @@ definition of one file have the same non-empty parameter list and pair up unique
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from bot.analysis.facts.definitions import Definition, Param
@@ -199,6 +199,9 @@ def _squash(text: str) -> str:
     return "".join(text.split()).rstrip(",")
 
 
+_Bucket = tuple[str, str, tuple[Param, ...]]  # (path, definition kind, parameter shape)
+
+
 def _pair_renames(
     removed: list[tuple[str, Definition]],
     added: list[tuple[str, Definition]],
@@ -211,23 +214,31 @@ def _pair_renames(
             return None
         return d.params if d.params else (cut if d.params is None else None)
 
-    candidates: dict[int, list[int]] = {}
+    # Added definitions bucketed by (file, kind, shape); a removed one looks up its own file
+    # and the file it moved to. A pair counts only when each side is the other's only match,
+    # so a file with thousands of definitions of one shape stays linear.
+    buckets: dict[_Bucket, list[int]] = {}
+    for j, (path, after) in enumerate(added):
+        after_shape = shape(after)
+        if after_shape is not None:
+            buckets.setdefault((path, after.kind, after_shape), []).append(j)
+    looked_up: dict[int, list[_Bucket]] = {}
+    askers: Counter[_Bucket] = Counter()
     for i, (old_path, before) in enumerate(removed):
-        if shape(before) is None:
+        before_shape = shape(before)
+        if before_shape is None:
             continue
-        for j, (path, after) in enumerate(added):
-            same_file = path in (old_path, moved_to.get(old_path))
-            if same_file and after.kind == before.kind and shape(after) == shape(before):
-                candidates.setdefault(i, []).append(j)
-    reverse: dict[int, list[int]] = {}
-    for i, js in candidates.items():
-        for j in js:
-            reverse.setdefault(j, []).append(i)
-    return [
-        (removed[i], added[js[0]])
-        for i, js in candidates.items()
-        if len(js) == 1 and len(reverse[js[0]]) == 1
-    ]
+        files = dict.fromkeys((old_path, moved_to.get(old_path, old_path)))
+        keys: list[_Bucket] = [(path, before.kind, before_shape) for path in files]
+        keys = [key for key in keys if key in buckets]
+        if keys:
+            looked_up[i] = keys
+            askers.update(keys)
+    pairs = []
+    for i, keys in looked_up.items():
+        if len(keys) == 1 and len(buckets[keys[0]]) == 1 and askers[keys[0]] == 1:
+            pairs.append((removed[i], added[buckets[keys[0]][0]]))
+    return pairs
 
 
 def _change(

@@ -13,7 +13,6 @@ Not handled: decorators or annotations spanning several lines.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -198,11 +197,9 @@ class _Reader:
     found: list[Definition] = field(default_factory=list)
     scopes: list[Scope] = field(default_factory=list)
     closes: dict[int, int] = field(default_factory=dict)
-    changes: _Changes | None = None
 
     def run(self) -> None:
         self.closes = brace_pairs(self.text.shape)
-        self.changes = _Changes(self.side)
         for index, line in enumerate(self.text.lines):
             if not line.strip():
                 continue
@@ -330,14 +327,9 @@ class _Reader:
                 params,
                 fold(text.code[head.start : end]),
                 public,
-                self._touches(first, last),
+                self.side.touches(first, last),
             )
         )
-
-    def _touches(self, first: int, last: int) -> bool:
-        if self.changes is None:
-            self.changes = _Changes(self.side)
-        return self.changes.touches(first, last)
 
     def _public(self, head: Head, owner: Scope | None) -> bool:
         if owner is None:
@@ -364,17 +356,6 @@ class _Reader:
         elif text.shape:
             last = max(last, text.line_of(min(max(end - 1, 0), len(text.shape) - 1)))
         return max(head.line, min(last, len(text.lines) - 1))
-
-
-class _Changes:
-    """`Side.touches` in O(log n): one side can hold thousands of definitions and changes."""
-
-    def __init__(self, side: Side) -> None:
-        self.indices = sorted(side.changed)
-
-    def touches(self, first: int, last: int) -> bool:
-        position = bisect_left(self.indices, first)
-        return position < len(self.indices) and self.indices[position] <= last
 
 
 def _section_scope(language: Language, section: str, text: Text) -> tuple[Scope | None, int]:
