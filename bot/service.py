@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from bot.analysis.base import AnalysisContext, AnalysisKey, Analyzer
 from bot.analysis.depth import TokenLedger
-from bot.analysis.facts import FACTS_VERSION, with_facts
+from bot.analysis.facts import facts_current, with_facts
 from bot.filters import CommitFilter
 from bot.metrics import NO_METRICS, DigestObserver
 from bot.models import (
@@ -176,8 +176,21 @@ class DigestService:
         progress.finish("fetch")
         if fetched:
             await asyncio.to_thread(self._store.put_commits, repo.key, fetched)
-        by_sha = {**cached, **{c.sha: c for c in fetched}}
+        refreshed = await self._refresh_facts(repo, cached.values())
+        by_sha = {**cached, **refreshed, **{c.sha: c for c in fetched}}
         return [by_sha[sha] for sha in shas]
+
+    async def _refresh_facts(
+        self, repo: RepoTarget, commits: Iterable[Commit]
+    ) -> dict[str, Commit]:
+        """Cached commits whose facts came from an older extractor, with new facts, stored back
+        once so later runs do not extract them again."""
+        stale = [commit for commit in commits if not facts_current(commit)]
+        if not stale:
+            return {}
+        refreshed = await asyncio.to_thread(lambda: [with_facts(commit) for commit in stale])
+        await asyncio.to_thread(self._store.refresh_commits, repo.key, refreshed)
+        return {commit.sha: commit for commit in refreshed}
 
     async def _fetch_and_analyze(
         self,
@@ -205,6 +218,7 @@ class DigestService:
         cached: dict[AnalysisKey, CommitAnalysis] = {}
         if request.use_cache:
             cached_commits = await asyncio.to_thread(self._store.get_commits, repo.key, shas)
+            cached_commits.update(await self._refresh_facts(repo, cached_commits.values()))
             cached = await asyncio.to_thread(self._store.get_analyses, list(keys.values()))
         to_fetch = sum(1 for sha in shas if sha not in cached_commits)
         to_analyze = sum(1 for key in keys.values() if key not in cached)
@@ -251,8 +265,6 @@ class DigestService:
                     if key not in cached:
                         progress.advance("analyze")
                     return None
-                if commit.facts is None or commit.facts.version != FACTS_VERSION:
-                    commit = await asyncio.to_thread(with_facts, commit)
                 analysis = cached.get(key)
                 if analysis is None and not failed:
                     analysis = await analyze(commit, key)

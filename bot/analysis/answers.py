@@ -8,6 +8,7 @@ off at the output limit is trimmed to its last whole sentence.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
@@ -16,8 +17,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.analysis.cleaner import commit_text
-from bot.analysis.commit_prompts import coverage_note, scrubber
-from bot.analysis.facts import fact_terms, render_facts, with_facts
+from bot.analysis.commit_prompts import WIDEST_COVERAGE, coverage_note, facts_block, scrubber
+from bot.analysis.facts import fact_terms, with_facts
 from bot.analysis.llm_client import ChatMessage, LLMClient
 from bot.analysis.packing import PackRequest, pack, truncate_to_tokens
 from bot.analysis.prompt_templates import language_name, render
@@ -260,28 +261,17 @@ class LLMAnswerer:
             ),
         }
         empty = dict.fromkeys(("message", "pull_request", "facts", "files", "patch"), "")
-        skeleton = render("answer_user.j2", **variables, **empty, coverage_note="x" * 160)
+        skeleton = render(
+            "answer_user.j2", **variables, **empty, coverage_note=coverage_note(WIDEST_COVERAGE)
+        )
         used = self._counter.count(system) + self._counter.count(skeleton)
-        without_diff = sum(1 for c in commit.files if not c.patch and not c.changes)
-
-        def facts_block(budget: int) -> str:
-            return render_facts(
-                commit.facts,
-                files_total=len(commit.files),
-                files_without_diff=without_diff,
-                budget=budget,
-                counter=self._counter,
-                scrub=scrub,
-                first=terms,
-            )
-
         packed = pack(
             PackRequest(
                 commit=commit,
                 text=commit_text(commit),
                 available=self._budget - used - 32,
                 counter=self._counter,
-                facts_block=facts_block,
+                facts_block=facts_block(commit, self._counter, scrub, first=terms),
                 scrub=scrub,
                 fact_terms=fact_terms(commit.facts),
                 terms=terms,
@@ -300,7 +290,8 @@ class LLMAnswerer:
         self, question: str, commit: Commit, item: DigestItem, language: Language
     ) -> Answer:
         """The model's answer, or one from the stored analysis when the model fails."""
-        messages = self.build_messages(question, commit, item, language)
+        # Facts and packing are CPU work on a possibly huge commit: off the event loop.
+        messages = await asyncio.to_thread(self.build_messages, question, commit, item, language)
         try:
             reply = await self._client.complete(
                 messages, response_format=None, max_tokens=self._max_output, temperature=0.2

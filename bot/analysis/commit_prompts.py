@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ MAX_PART_NOTES_TOKENS = 1400  # one map part's notes in the merge prompt
 MAP_MESSAGE_SHARE = 0.10
 MAP_FACTS_SHARE = 0.15
 # The longest coverage note a prompt can carry: reserved before packing.
-_WIDEST_COVERAGE = Coverage(
+WIDEST_COVERAGE = Coverage(
     files_total=999_999, files_sent=999_998, lines_total=99_999_999, lines_sent=99_999_998
 )
 _MARKER_LIKE = re.compile(r"<<<(?=\s*(?:DATA|END)\b)", re.IGNORECASE)
@@ -75,6 +75,35 @@ def coverage_note(cov: Coverage) -> str:
         f"{cov.lines_sent} of {cov.lines_total} changed lines; the change-facts block still "
         "covers the whole diff."
     )
+
+
+def facts_block(
+    commit: Commit,
+    counter: TokenCounter,
+    scrub: Callable[[str], str],
+    *,
+    group: Sequence[int] | None = None,
+    first: Collection[str] = (),
+) -> Callable[[int], str]:
+    """The facts block of `commit` (or of one file group) for whatever budget packing gives
+    it; facts naming one of `first` (a question's terms) lead."""
+    files = commit.files if group is None else [commit.files[i] for i in group]
+    without_diff = sum(1 for change in files if not change.patch and not change.changes)
+    paths = None if group is None else {change.path for change in files}
+
+    def block(budget: int) -> str:
+        return render_facts(
+            commit.facts,
+            files_total=len(files),
+            files_without_diff=without_diff,
+            budget=budget,
+            counter=counter,
+            scrub=scrub,
+            first=first,
+            paths=paths,
+        )
+
+    return block
 
 
 @dataclass(frozen=True)
@@ -127,29 +156,6 @@ class CommitPrompts:
             "language_name": language_name(context.language),
         }
 
-    def _facts_block(
-        self,
-        commit: Commit,
-        scrub: Callable[[str], str],
-        group: Sequence[int] | None = None,
-    ) -> Callable[[int], str]:
-        files = commit.files if group is None else [commit.files[i] for i in group]
-        without_diff = sum(1 for change in files if not change.patch and not change.changes)
-        paths = None if group is None else {change.path for change in files}
-
-        def block(budget: int) -> str:
-            return render_facts(
-                commit.facts,
-                files_total=len(files),
-                files_without_diff=without_diff,
-                budget=budget,
-                counter=self._counter,
-                scrub=scrub,
-                paths=paths,
-            )
-
-        return block
-
     def single(self, commit: Commit, context: AnalysisContext, plan: DepthPlan) -> Prompt:
         """One read of the whole commit within `plan.input_budget`."""
         boundary = self._boundary()
@@ -163,7 +169,7 @@ class CommitPrompts:
             **fixed,
             **empty,
             part_notes=(),
-            coverage_note=coverage_note(_WIDEST_COVERAGE),
+            coverage_note=coverage_note(WIDEST_COVERAGE),
         )
         overhead = self._counter.count(system) + self._counter.count(skeleton)
         available = plan.input_budget - overhead - RETRY_RESERVE - FRAMING_RESERVE
@@ -173,7 +179,7 @@ class CommitPrompts:
                 text=commit_text(commit),
                 available=available,
                 counter=self._counter,
-                facts_block=self._facts_block(commit, scrub),
+                facts_block=facts_block(commit, self._counter, scrub),
                 include_patch=not short,
                 scrub=scrub,
                 roles=context.path_roles,
@@ -222,7 +228,7 @@ class CommitPrompts:
         }
         empty = dict.fromkeys(("message", "facts", "files", "patch"), "")
         skeleton = render(
-            "map_user.j2", **fixed, **empty, coverage_note=coverage_note(_WIDEST_COVERAGE)
+            "map_user.j2", **fixed, **empty, coverage_note=coverage_note(WIDEST_COVERAGE)
         )
         overhead = self._counter.count(system) + self._counter.count(skeleton)
         available = plan.input_budget - overhead - RETRY_RESERVE - FRAMING_RESERVE
@@ -233,7 +239,7 @@ class CommitPrompts:
                 text=text,
                 available=available,
                 counter=self._counter,
-                facts_block=self._facts_block(commit, scrub, group),
+                facts_block=facts_block(commit, self._counter, scrub, group=group),
                 scrub=scrub,
                 roles=context.path_roles,
                 files=group,
@@ -278,7 +284,7 @@ class CommitPrompts:
                 text=commit_text(commit),
                 available=available,
                 counter=self._counter,
-                facts_block=self._facts_block(commit, scrub),
+                facts_block=facts_block(commit, self._counter, scrub),
                 include_patch=False,
                 scrub=scrub,
                 roles=context.path_roles,

@@ -222,5 +222,6 @@ class TokenLedger:
         return True
 
     def settle(self, reserved: int, used: int) -> None:
-        self.reserved -= max(0, reserved - used)
+        """Replace a read's reservation by what it used (a retry can use more than planned)."""
+        self.reserved += used - reserved
         self.spent += used

@@ -22,7 +22,7 @@ from bot.analysis.base import AnalysisContext, Analyzer
 from bot.analysis.classification import classify_commit
 from bot.analysis.commit_prompts import CommitPrompts, Prompt, part_notes_text
 from bot.analysis.depth import DepthBudgets, DepthPlan, DepthPlanner, TokenLedger
-from bot.analysis.facts import with_facts
+from bot.analysis.facts import facts_current, with_facts
 from bot.analysis.llm_client import ChatMessage, LLMClient, LLMReply
 from bot.analysis.overview import OverviewWriter
 from bot.analysis.paths import DEFAULT_ROLES, PathRoles
@@ -113,9 +113,12 @@ class LLMAnalyzer:
     ) -> DepthPlan | None:
         """The read `commit` gets: planned by depth, then made to fit the ledger (None: even a
         short read does not fit). Reserves the plan's cost on the ledger."""
-        plan: DepthPlan | None = self._planner.plan(
-            commit, triage=self._triage_mode != "off", roles=roles
-        )
+        return self._fit(self._wanted(commit, roles), ledger)
+
+    def _wanted(self, commit: Commit, roles: PathRoles) -> DepthPlan:
+        return self._planner.plan(commit, triage=self._triage_mode != "off", roles=roles)
+
+    def _fit(self, plan: DepthPlan | None, ledger: TokenLedger | None) -> DepthPlan | None:
         if ledger is None:
             return plan
         while plan is not None and not ledger.reserve(plan.cost):
@@ -125,23 +128,29 @@ class LLMAnalyzer:
         return plan
 
     async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis:
-        commit = await asyncio.to_thread(with_facts, commit)
+        if not facts_current(commit):
+            commit = await asyncio.to_thread(with_facts, commit)
+        wanted = self._wanted(commit, context.path_roles)
+        if wanted.depth == "short" and self._triage_mode == "heuristic":
+            # Triage decides on the read the commit deserves, before the ceiling is consulted:
+            # a heuristic triage sends nothing, so it reserves nothing.
+            result = await self._fallback.analyze(commit, context)
+            return _with_provenance(result, triaged=True)
         ledger = context.ledger
-        plan = self.plan(commit, ledger, context.path_roles)
+        plan = self._fit(wanted, ledger)
         if plan is None:
             result = await self._fallback.analyze(commit, context)
             return _with_provenance(result, fallback_reason="token ceiling reached")
         spent = _Spent()
         try:
-            if plan.depth == "short" and self._triage_mode == "heuristic":
-                result = await self._fallback.analyze(commit, context)
-                return _with_provenance(result, triaged=True)
             if plan.depth == "map-reduce":
                 return await self._map_reduce(commit, context, plan, spent)
             return await self._single(commit, context, plan, spent)
         finally:
             if ledger is not None:
-                ledger.settle(plan.cost, spent.prompt_tokens)
+                # A provider that reports no usage is charged what was reserved for the read.
+                used = spent.prompt_tokens or (plan.cost if spent.calls else 0)
+                ledger.settle(plan.cost, used)
 
     async def aclose(self) -> None:
         """Close the LLM client's connections (the composition root calls this on shutdown)."""
@@ -204,7 +213,7 @@ class LLMAnalyzer:
             coverage=coverage,
             prompt_tokens=spent.prompt_tokens,
             completion_tokens=spent.completion_tokens,
-            triaged=plan.depth == "short",
+            triaged=plan.depth == "short" and not plan.reduced,  # cut by the ceiling: not triage
             depth=plan.depth,
             calls=spent.calls,
             reduced=plan.reduced,

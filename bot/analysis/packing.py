@@ -217,7 +217,7 @@ def pack(request: PackRequest) -> PackedContext:
     commit, counter, scrub = request.commit, request.counter, request.scrub
     available = max(0, request.available)
     message = truncate_to_tokens(
-        scrub(request.text.message), int(available * MESSAGE_SHARE), counter
+        scrub(request.text.message), int(available * request.message_share), counter
     )
     pr_text = truncate_to_tokens(
         scrub(_pr_text(commit, request.text)), int(available * PR_SHARE), counter
@@ -305,16 +305,21 @@ def _grouped(commit: Commit, rest: Sequence[int], depth: int) -> list[str]:
     return lines
 
 
-def _renamed_groups(commit: Commit, renames: Sequence[int]) -> list[str]:
-    """Files moved without a changed line, one line per (old directory, new directory)."""
-    groups: dict[tuple[str, str], int] = defaultdict(int)
+def _renamed_groups(commit: Commit, renames: Sequence[int]) -> list[tuple[str, list[int]]]:
+    """Files moved without a changed line, one line per (old directory, new directory), with
+    the files each line stands for."""
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for index in renames:
         change = commit.files[index]
         old = posixpath.dirname(change.previous_path or change.path)
-        groups[(old, posixpath.dirname(change.path))] += 1
+        groups[(old, posixpath.dirname(change.path))].append(index)
     return [
-        f"R {count} files moved unchanged: {safe_path(old) or '.'}/ -> {safe_path(new) or '.'}/"
-        for (old, new), count in sorted(groups.items(), key=lambda item: -item[1])
+        (
+            f"R {len(members)} files moved unchanged: "
+            f"{safe_path(old) or '.'}/ -> {safe_path(new) or '.'}/",
+            members,
+        )
+        for (old, new), members in sorted(groups.items(), key=lambda item: -len(item[1]))
     ]
 
 
@@ -332,15 +337,16 @@ def _file_list(
     listing = [i for i in order if i not in moved]
     lines: list[str] = []
     used = 0
-    for line in (scrub(text) for text in _renamed_groups(commit, renames)):
+    groups = _renamed_groups(commit, renames)
+    for position, (text, _) in enumerate(groups):
+        line = scrub(text)
         cost = counter.count(line) + 1
         if used + cost > budget // 3:
-            listing.extend(i for i in renames if i not in listing)
+            # The groups that did not fit are accounted for like any other file, once.
+            listing.extend(index for _, members in groups[position:] for index in members)
             break
         lines.append(line)
         used += cost
-    else:
-        renames = []
     listed = 0
     reserve = 48 if len(listing) > 1 else 0  # room for the grouped remainder
     for position, index in enumerate(listing):
@@ -371,8 +377,10 @@ def _file_list(
 
 
 def _changed(text: str) -> list[str]:
+    """The changed lines, clipped as they are sent: the tier patterns then never run over a
+    200 kB minified line."""
     return [
-        line
+        line[:MAX_LINE_CHARS]
         for line in text.split("\n")
         if line[:1] in ("+", "-") and not line.startswith(("+++ ", "--- "))
     ]

@@ -18,6 +18,11 @@ class Store(Protocol):
 
     def put_commits(self, repo: str, commits: Iterable[Commit]) -> None: ...
 
+    def refresh_commits(self, repo: str, commits: Iterable[Commit]) -> None:
+        """Rewrite stored commits whose derived data (change facts) was recomputed; the commit
+        itself is immutable, so only the stored form changes."""
+        ...
+
     def find_shas(self, repo: str, prefix: str) -> list[str]:
         """Full SHAs of cached commits of `repo` that start with `prefix` (at most 10)."""
         ...

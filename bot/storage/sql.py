@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, create_engine, event, or_, select, tuple_
+from sqlalchemy import and_, bindparam, create_engine, event, or_, select, tuple_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -90,6 +90,21 @@ class SqlStore:
             for c in commits
         ]
         self._insert_new(schema.commits, rows, ("repo", "sha"))
+
+    def refresh_commits(self, repo: str, commits: Iterable[Commit]) -> None:
+        table = schema.commits
+        rows = [
+            {"k_repo": repo, "k_sha": c.sha, "payload": _pack(c.model_dump_json())} for c in commits
+        ]
+        if not rows:
+            return
+        statement = (
+            update(table)
+            .where(and_(table.c.repo == bindparam("k_repo"), table.c.sha == bindparam("k_sha")))
+            .values(payload=bindparam("payload"))
+        )
+        with self.engine.begin() as conn:
+            conn.execute(statement, rows)
 
     def find_shas(self, repo: str, prefix: str) -> list[str]:
         table = schema.commits

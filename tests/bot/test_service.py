@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.analysis import facts as facts_module
 from bot.analysis.base import AnalysisContext
 from bot.analysis.heuristic import HeuristicAnalyzer
 from bot.analysis.paths import PathRoles
@@ -344,3 +345,34 @@ async def test_configured_path_roles_reach_the_analysis_and_its_cache_key(tmp_pa
     assert tuned.analysis.provenance.rule == "high:api-removed"
     assert tuned.analysis.importance is Importance.HIGH
     assert "plan" in " ".join(tuned.analysis.risks)
+
+
+async def test_stale_facts_of_cached_commits_are_refreshed_once(
+    tmp_path: Path, project: tuple[RepoTarget, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit cached by an older extractor gets new facts on the next run, stored back, so
+    the run after that extracts nothing."""
+    repo, shas = project
+    service = _service(tmp_path, CountingSource(GitSource()))
+    window = parse_window("2026-02-08", "UTC", NOW)
+    await service.build_digest(repo, window, REQ)
+    store = service._store  # the one the service writes through
+    stale = {
+        sha: commit.model_copy(update={"facts": None})
+        for sha, commit in store.get_commits(repo.key, list(shas.values())).items()
+    }
+    store.refresh_commits(repo.key, stale.values())
+    extracted: list[str] = []
+    real = facts_module.extract_facts
+
+    def counting(commit: Commit) -> object:
+        extracted.append(commit.sha)
+        return real(commit)
+
+    monkeypatch.setattr(facts_module, "extract_facts", counting)
+    await service.build_digest(repo, window, REQ)
+    assert sorted(extracted) == sorted(stale)
+    assert all(c.facts is not None for c in store.get_commits(repo.key, list(stale)).values())
+    extracted.clear()
+    await service.build_digest(repo, window, REQ)
+    assert extracted == []

@@ -137,9 +137,7 @@ def _private(name: str) -> bool:
     return name.rsplit("::", 1)[-1].startswith("_")
 
 
-def enclosing_functions(
-    side: Side, indices: Sequence[int], section: str
-) -> dict[int, str | None]:
+def enclosing_functions(side: Side, indices: Sequence[int], section: str) -> dict[int, str | None]:
     """The function each line of `indices` sits in: the nearest declaration above it in the
     hunk, else the one git names in the hunk header. A nested private helper is reached
     through its owner, so the nearest public or module-level one above it wins.

@@ -504,9 +504,7 @@ class _Reader:
         signature = self._signature(start, body.start_byte) or qualified
         public = self._public(name, context, start)
         self.found.append(
-            Definition(
-                qualified, "class", None, signature, public, self.side.touches(first, last)
-            )
+            Definition(qualified, "class", None, signature, public, self.side.touches(first, last))
         )
         if node.type in _CLASS_TYPES:
             yield (

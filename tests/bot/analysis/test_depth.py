@@ -104,4 +104,8 @@ def test_shallower_steps_down_and_the_ledger_settles() -> None:
     assert ledger.reserve(8000) and not ledger.reserve(3000)
     ledger.settle(8000, 2500)
     assert ledger.reserve(7000) and ledger.spent == 2500
+    overrun = TokenLedger(ceiling=10_000)
+    assert overrun.reserve(4000)
+    overrun.settle(4000, 7000)  # a retry resent the prompt: the ledger counts what was used
+    assert overrun.reserved == 7000 and not overrun.reserve(4000)
     assert TokenLedger(None).reserve(10**9)

@@ -438,6 +438,22 @@ async def test_triage_heuristic_makes_no_call(fake: FakeOpenAI) -> None:
     assert result.provenance.triaged and result.provenance.fallback_reason is None
 
 
+async def test_triage_is_decided_before_the_token_ceiling(fake: FakeOpenAI) -> None:
+    """A trivial commit is triaged even when the digest's ceiling is spent (a heuristic triage
+    sends nothing); a read the ceiling cut down to short is an LLM read, marked reduced, never
+    a triage that would be cached under the model's key."""
+    fake.default = lambda _body: valid(sample_analysis())
+    analyzer = make_analyzer(fake, budget=3000, deep=9000, triage_mode="heuristic")
+    spent = AnalysisContext(language="en", ledger=TokenLedger(ceiling=0))
+    trivial = await analyzer.analyze(docs_commit(), spent)
+    assert trivial.provenance.triaged and trivial.provenance.fallback_reason is None
+    assert fake.requests == []
+    tight = AnalysisContext(language="en", ledger=TokenLedger(ceiling=2500))
+    cut = await analyzer.analyze(api_commit(), tight)
+    assert cut.provenance.analyzer == "llm" and cut.provenance.depth == "short"
+    assert cut.provenance.reduced and not cut.provenance.triaged
+
+
 async def test_triage_short_prompt_has_no_patch(fake: FakeOpenAI) -> None:
     fake.enqueue(valid(sample_analysis(change_type="docs", importance="low")))
     analyzer = make_analyzer(fake, triage_mode="short")

@@ -162,6 +162,25 @@ def test_every_file_is_accounted_for_in_the_list() -> None:
     assert "the source stopped listing them" in context.files
 
 
+def test_renames_that_do_not_fit_their_groups_are_counted_once() -> None:
+    renames = tuple(
+        FileChange(path=f"new{i}/f{i}.py", previous_path=f"old{i}/f{i}.py", status="renamed")
+        for i in range(60)
+    )
+    edited = tuple(FileChange(path=f"src/e{i}.py", additions=2) for i in range(5))
+    context = packed(commit_with((*renames, *edited)), 900)
+    text = context.files.splitlines()
+    in_groups = sum(
+        int(line.split()[1]) for line in text if line.startswith("R ") and "moved" in line
+    )
+    one_by_one = [line for line in text if line.startswith(("R old", "M "))]
+    grouped = sum(
+        int(line.split("(", 1)[1].split(" ", 1)[0]) for line in text if "more files," in line
+    )
+    assert 0 < in_groups < 60  # some groups fit, the rest did not
+    assert in_groups + len(one_by_one) + grouped == 65
+
+
 def test_a_deep_read_spends_its_extra_budget_on_the_surface_only() -> None:
     surface = "\n".join(
         f"@@ -{i},1 +{i},1 @@\n-def api_{i}(a):\n+def api_{i}(a, b):" for i in range(1, 80, 4)

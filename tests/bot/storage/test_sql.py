@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from bot.analysis.base import AnalysisKey
+from bot.analysis.facts import with_facts
 from bot.errors import StorageError
 from bot.models import (
     AnalysisProvenance,
@@ -70,6 +71,18 @@ def test_commits_round_trip_and_are_written_once(store: SqlStore) -> None:
     assert store.get_commits("other/repo", shas[:3]) == {}
     assert store.find_shas("o/r", shas[5][:7]) == [shas[5]]
     assert len(store.find_shas("o/r", "0")) == 10  # bounded
+
+
+def test_refreshed_commits_replace_their_stored_form(store: SqlStore) -> None:
+    shas = ["d" * 40, "e" * 40]
+    store.put_commits("o/r", [_commit(sha) for sha in shas])
+    refreshed = with_facts(_commit(shas[0]))
+    store.refresh_commits("o/r", [refreshed])
+    got = store.get_commits("o/r", shas)
+    assert got[shas[0]].facts == refreshed.facts and got[shas[0]].facts is not None
+    assert got[shas[1]].facts is None  # only the refreshed row changed
+    store.refresh_commits("other/repo", [refreshed])  # a row that is not there: nothing
+    assert store.get_commits("other/repo", shas) == {}
 
 
 def test_analyses_keyed_by_model_prompt_and_language(store: SqlStore) -> None:
