@@ -66,7 +66,9 @@ async def _commits(repo: str, window: str, tz: str) -> list[Commit]:
     return commits
 
 
-_FRAGMENT = re.compile(r"(?<=[.!?。！？])\s+|(?<=[。！？])")
+# A sentence ends at a terminator followed by a space and no lower-case word ("e.g. via",
+# "... is undefined" go on), or at a CJK terminator.
+_FRAGMENT = re.compile(r"(?<=[.!?。！？])\s+(?![a-z])|(?<=[。！？])")
 _ITEM = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s+")
 _MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*\)")
 _GH_REF = re.compile(

@@ -171,10 +171,29 @@ class SettingChange(_Frozen):
     def on_by_default(self) -> bool:
         """A new setting whose default turns its code path on for everyone."""
         value = (self.new or "").strip("'\"").lower()
-        return self.change == "added" and value in _ON_VALUES
+        return self.change == "added" and value in _OFF_FOR_ON
+
+    @property
+    def off_value(self) -> str:
+        """The value that turns an on-by-default setting off, written as its default is."""
+        default = self.new or ""
+        bare = default.strip("'\"")
+        if bare in ("True", "False"):
+            return "False"
+        off = _OFF_FOR_ON.get(bare.lower(), "0")
+        return f'"{off}"' if default[:1] in "'\"" else off
 
 
-_ON_VALUES = frozenset({"1", "true", "on", "yes", "enable", "enabled", "auto"})
+# Values that switch a setting on, and the value that switches it off again.
+_OFF_FOR_ON = {
+    "1": "0",
+    "true": "false",
+    "on": "off",
+    "yes": "no",
+    "enable": "disable",
+    "enabled": "disabled",
+    "auto": "off",
+}
 
 
 class ErrorChange(_Frozen):

@@ -156,7 +156,7 @@ _BOILERPLATE_SECTIONS = frozenset(
 _BOT_SECTION_RE = re.compile(
     r"^(?:summary by (?:coderabbit|sourcery|copilot|ellipsis|greptile|qodo|codium)"
     r"|walkthrough|sequence diagram|pre-merge checks|finishing touches|poem"
-    r"|important\s*$|ellipsis)",
+    r"|ellipsis)",
     re.IGNORECASE,
 )
 _BOILERPLATE_LINE_RE = re.compile(

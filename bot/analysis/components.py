@@ -3,7 +3,7 @@
 Shared by both analyzers. The heuristic calls `derive_scope`; the LLM analyzer passes the model's
 scope through `ground_scope`, which keeps only entries that exist in the commit (a file path, a
 directory of one, or a configured component whose globs match one of its files) — see the
-"Grounding" rule of the design brief.
+"Grounding" rule of the design brief. A top-level directory is shown with its slash (`csrc/`).
 
 Component map: `{glob: name}` from the repo's config, matched with `fnmatch.fnmatchcase` against
 each file path (so `*` also crosses `/`). A glob ending in `/` means "everything under this
@@ -183,9 +183,17 @@ def ground_scope(
         if not isinstance(candidate, str) or len(candidate) > MAX_SCOPE_ENTRY_CHARS * 2:
             continue
         entry = candidate if candidate in known_paths else normalize_candidate(candidate)
-        if not entry or len(entry) > MAX_SCOPE_ENTRY_CHARS or entry in seen:
+        if not entry or len(entry) > MAX_SCOPE_ENTRY_CHARS:
             continue
-        if entry in known_paths or entry in directories or entry in matched_components:
-            grounded.append(entry)
-            seen.add(entry)
+        if entry in known_paths or entry in matched_components:
+            shown = entry
+        elif entry in directories:
+            # A top-level directory reads as one with its slash (`csrc/`), so it is never
+            # mistaken for a component name and renders as a path like every other entry.
+            shown = entry if "/" in entry else entry + "/"
+        else:
+            continue
+        if shown not in seen:
+            grounded.append(shown)
+            seen.add(shown)
     return tuple(grounded)

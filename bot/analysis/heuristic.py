@@ -105,10 +105,12 @@ class HeuristicAnalyzer:
         return overview_text(items, language)
 
 
-def _main_scope(scope: tuple[str, ...], roles: PathRoles) -> str | None:
-    """The first scope entry that is product code (tests and docs rarely say where it is)."""
+def _main_scope(scope: tuple[str, ...], product_paths: Sequence[str]) -> str | None:
+    """The first scope entry that is, or holds, product code (tests and docs rarely say where
+    the change is); entries are files, directories or component names."""
     for entry in scope:
-        if roles.kind(entry) is PathKind.CORE:
+        directory = entry.rstrip("/") + "/"
+        if any(path == entry or path.startswith(directory) for path in product_paths):
             return entry
     return scope[0] if scope else None
 
@@ -128,7 +130,7 @@ def _shape(commit: Commit, verdict: Classification) -> CommitShape:
             for c in commit.files
             if c.path in signals.product_paths and c.status != "added" and c.changes
         ),
-        correctness_fix=verdict.rule.id == "medium:correctness",
+        failures=signals.failures if verdict.rule.id == "medium:correctness" else (),
         breaking=verdict.breaking,
         platform=verdict.platform,
         revert_of=verdict.title.revert_of,
@@ -152,7 +154,7 @@ def _analysis(commit: Commit, verdict: Classification, context: AnalysisContext)
         files=fp.files,
         additions=fp.additions,
         deletions=fp.deletions,
-        main_scope=_main_scope(scope, context.path_roles),
+        main_scope=_main_scope(scope, verdict.signals.product_paths),
     )
     notes = write_notes(facts, _shape(commit, verdict), language) if not verdict.trivial else None
     lines = fp.additions + fp.deletions

@@ -21,7 +21,8 @@ text from the commit is quoted, never passed off as Chinese.
 | breaking     | a `!`/BREAKING CHANGE marker or a breaking label    | risk, advice           |
 | module-removed | product modules with public names deleted         | risk, advice           |
 | security     | a security fix                                      | risk, advice, security |
-| correctness  | a fix naming a correctness or memory-safety failure | risk, advice           |
+| correctness  | a fix naming wrong outputs (accuracy) and/or a      | risk, advice           |
+|              | crash, hang, leak or OOM (stability)                |                        |
 | revert       | a revert                                            | risk, advice           |
 | migration    | database migration or schema files                  | risk, advice           |
 | platform     | a new platform or backend touching shared code      | advice, arch.          |
@@ -50,8 +51,8 @@ from bot.models import (
 MAX_NAMES = 3
 MAX_TEXT = 300
 MAX_RISKS = 5
+_COUNT_GAP_RE = re.compile(r"(等 \d+ 个) ")
 MAX_RECOMMENDATIONS = 5
-_FALSY_FOR = {"1": "0", "true": "false", "on": "off", "yes": "no", "enable": "disable"}
 _CACHE_NAME = re.compile(r"cache|compile|jit|key", re.IGNORECASE)
 
 
@@ -99,7 +100,8 @@ class Notes:
 
     def _pick(self, en: str, zh: str) -> str:
         if self.language == "zh":
-            return _clip(zh.replace(" 个 ", " 个"))  # "`a`、`b` 等 6 个 不再" reads "等 6 个不再"
+            # "`a`、`b` 等 6 个 不再" reads "等 6 个不再"; quoted text keeps its spaces.
+            return _clip(_COUNT_GAP_RE.sub(r"\1", zh))
         return _clip(en)
 
     def risk(self, rule: str, title: tuple[str, str], detail: tuple[str, str]) -> None:
@@ -142,7 +144,8 @@ class CommitShape:
     tests_changed: int = 0
     core_files: int = 0
     short_sha: str = ""
-    correctness_fix: bool = False  # a fix naming a correctness or memory-safety failure
+    # A correctness fix: the failures it names ("numeric" outputs, "resource" crashes/leaks).
+    failures: tuple[str, ...] = ()
 
 
 def _public(changes: Iterable[SymbolChange], roles: PathRoles) -> list[SymbolChange]:
@@ -334,20 +337,12 @@ def _default_changed(notes: Notes, what: str, values: str) -> None:
     )
 
 
-def _off_value(default: str) -> str:
-    bare = default.strip("'\"")
-    off = _FALSY_FOR.get(bare.lower(), "0")
-    if bare in ("True", "False"):
-        return "False"
-    return f'"{off}"' if default[:1] in "'\"" else off
-
-
 def _settings(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
     lang = notes.language
     toggles = [s for s in facts.settings if s.on_by_default]
     for setting in toggles[:2]:
         name = _code(setting.name)
-        off = _off_value(setting.new or "")
+        off = setting.off_value
         label = _setting_label(setting, lang)
         notes.risk(
             "default-on",
@@ -492,7 +487,9 @@ def _dependencies(facts: ChangeFacts, notes: Notes) -> None:
             f"{text}，锁定旧版本的环境需要同步升级。",
         ),
     )
-    target = facts.dependencies[0]
+    target = next((dep for dep in facts.dependencies if dep.new), None)
+    if target is None:
+        return  # only removals: nothing to install
     version = " ".join(filter(None, (_code(target.name), target.new)))
     notes.recommend(
         "dependencies",
@@ -682,29 +679,50 @@ def _additions(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
 
 
 def _correctness(shape: CommitShape, notes: Notes) -> None:
-    if not shape.correctness_fix:
+    if not shape.failures:
         return
     kernels = [p for p in shape.modified if shape.roles.is_kernel(p)] or list(shape.modified)
     if not kernels:
         return
     where = _names(kernels, notes.language)
-    notes.risk(
-        "correctness",
-        ("Outputs change", "输出变化"),
-        (
-            f"the fix in {where} changes results in the cases it corrects; accuracy baselines "
-            "recorded before it may move.",
-            f"{where} 中的修复会改变其所修正情形下的输出，此前记录的精度基线可能随之变化。",
-        ),
-    )
-    notes.recommend(
-        "correctness",
-        ("Accuracy", "精度验证"),
-        (
-            f"Re-run the accuracy tests that cover {where}.",
-            f"重新运行覆盖 {where} 的精度测试。",
-        ),
-    )
+    if "numeric" in shape.failures:
+        notes.risk(
+            "correctness",
+            ("Outputs change", "输出变化"),
+            (
+                f"the fix in {where} changes results in the cases it corrects; accuracy "
+                "baselines recorded before it may move.",
+                f"{where} 中的修复会改变其所修正情形下的输出，此前记录的精度基线可能随之变化。",
+            ),
+        )
+        notes.recommend(
+            "correctness",
+            ("Accuracy", "精度验证"),
+            (
+                f"Re-run the accuracy tests that cover {where}.",
+                f"重新运行覆盖 {where} 的精度测试。",
+            ),
+        )
+    if "resource" in shape.failures:
+        notes.risk(
+            "correctness",
+            ("Runtime behaviour", "运行时行为"),
+            (
+                f"the fix in {where} changes memory use, synchronisation or failure handling; "
+                "runs that used to crash, hang or run out of memory now take another path.",
+                f"{where} 中的修复改变了内存占用、同步或出错处理，此前会崩溃、卡死或内存不足的运行"
+                "将走不同的路径。",
+            ),
+        )
+        notes.recommend(
+            "correctness",
+            ("Stability", "稳定性验证"),
+            (
+                f"Re-run the long-running, concurrent and memory-heavy tests that exercise "
+                f"{where}, and watch peak memory.",
+                f"重新运行覆盖 {where} 的长时间、并发与大内存测试，并关注内存峰值。",
+            ),
+        )
 
 
 def write_notes(facts: ChangeFacts, shape: CommitShape, language: Language) -> Notes:

@@ -91,6 +91,22 @@ def _plain(line: str) -> str:
     return fold(text)
 
 
+_REFERENCE_RE = re.compile(r"(?:[\w.-]+/[\w.-]+)?#\d+|\bgh-\d+\b", re.IGNORECASE)
+# The words that only frame a reference ("Fixes #1", "Related to #2", "Part of #3").
+_REFERENCE_WORD_RE = re.compile(
+    r"fix(?:es|ed)?|close[sd]?|resolve[sd]?|related|to|see|issues?|part|of|refs?|follows?|up"
+    r"|and|for|the|pr"
+)
+
+
+def _reference_only(sentence: str) -> bool:
+    """Issue references with nothing to say: "Fix Fixes #4486.", "Related to #12 and #13."."""
+    if not _REFERENCE_RE.search(sentence):
+        return False
+    words = re.findall(r"[^\W_]+", _REFERENCE_RE.sub(" ", sentence).lower())
+    return all(_REFERENCE_WORD_RE.fullmatch(word) for word in words)
+
+
 def split_sentences(line: str) -> list[str]:
     """`line` cut where its author ended sentences. Not an end: an ellipsis or abbreviation
     ("e.g.", "vs.") that the sentence continues after, a terminator inside an open double
@@ -145,7 +161,7 @@ def lead_sentences(text: str, *, title: str = "", limit: int = LEAD_MAX_CHARS) -
             sentence = piece
             if sentence.startswith("(") and sentence.rstrip(".").endswith(")"):
                 continue  # an aside, not a statement of the change
-            if _DROPPED_URL in sentence:
+            if _DROPPED_URL in sentence or _reference_only(sentence):
                 continue
             if sentence.endswith((":", "：")):
                 sentence = sentence[:-1].rstrip()  # it introduced a list: the clause stands

@@ -69,16 +69,28 @@ REFACTOR_FILES = 3
 REFACTOR_LINES = 100
 _PRODUCT = frozenset({PathKind.CORE})
 
-_CORRECTNESS_RE = re.compile(
-    r"out[- ]of[- ]bounds?|\boob\b|overflow|underflow|\brace\b|race condition|data race|deadlock"
-    r"|livelock|\bhang|\bnan\b|\binf\b|illegal (?:memory|address|instruction)|segfault|seg fault"
-    r"|crash|corrupt|use[- ]after[- ]free|memory leak|\bleak|misalign|wrong (?:result|output|value)"
-    r"|incorrect (?:result|output|value)|accuracy|precision|numerical|uninitiali[sz]ed|double free"
-    r"|invalid (?:read|write)|\boom\b|out of memory|silently|mismatch"
+# Failures a fix names. Numeric: the outputs were wrong; resource: the process crashed, hung,
+# leaked or ran out of memory. A fix can name both.
+_NUMERIC_FAILURE_RE = re.compile(
+    r"out[- ]of[- ]bounds?|\boob\b|overflow|underflow|\bnan\b|\binf\b|corrupt|misalign"
+    r"|wrong (?:result|output|value)|incorrect (?:result|output|value)|uninitiali[sz]ed"
+    r"|invalid read|silently|mismatch|precision loss|loss of precision"
+    # "numerical"/"accuracy" only as a failure ("the numerical contract is unchanged" is none)
+    r"|numerical(?:ly)? (?:error|issue|instabilit|mismatch|difference|drift|wrong|incorrect)"
+    r"|accuracy (?:drop|loss|regression|issue|bug|degradation|problem)"
+    r"|(?:bad|low|wrong|poor|degraded|broken) accuracy"
 )
+_RESOURCE_FAILURE_RE = re.compile(
+    r"\brace\b|race condition|data race|deadlock|livelock|\bhang|illegal (?:memory|address"
+    r"|instruction)|segfault|seg fault|crash|use[- ]after[- ]free|memory leak|\bleak"
+    r"|double free|invalid write|\boom\b|out of memory"
+)
+# The title's subject is the wording ("fix typo in …", "update docstrings of …"), not a code
+# fix that mentions comments or docs somewhere ("fix crash when docs URL is missing").
 _WORDING_RE = re.compile(
-    r"\b(?:typos?|spelling|misspell\w*|grammar|wording|duplicated words?|comments?|docstrings?"
-    r"|documentation|docs?)\b"
+    r"^(?:(?:fix|correct|update|improve|clarify|polish|tweak|reword|clean(?:\s+up)?)\w*\s+"
+    r"(?:\w+\s+)?)?(?:typos?|spelling|misspell\w*|grammar|wording|duplicated words?|comments?"
+    r"|docstrings?|documentation|docs?)\b"
 )
 _COMPILE_TIME_RE = re.compile(
     r"compile[- ]time|compilation time|reduce compile|faster (?:jit|compile|build)|build time"
@@ -345,14 +357,33 @@ class Signals:
         return feature and adds_files and backend is not None
 
     @cached_property
+    def body(self) -> str:
+        """The cleaned body, lower-cased: no PR-template headings ("## Accuracy Tests")."""
+        return clean_text(self.commit.body[:4000]).lower()
+
+    @cached_property
     def lead(self) -> str:
-        """The first paragraph of the cleaned body, lower-cased (what the author leads with)."""
-        return clean_text(self.commit.body[:4000]).split("\n\n", 1)[0].lower()
+        """The first paragraph of the cleaned body (what the author leads with)."""
+        return self.body.split("\n\n", 1)[0]
+
+    @cached_property
+    def failures(self) -> tuple[str, ...]:
+        """What a fix says it fixes: "numeric" (wrong or NaN outputs, out-of-bounds reads) and/or
+        "resource" (crashes, hangs, leaks, out of memory, races), from title and body."""
+        text = self.lowered_title + " " + self.body[:2000]
+        kinds = [
+            kind
+            for kind, pattern in (
+                ("numeric", _NUMERIC_FAILURE_RE),
+                ("resource", _RESOURCE_FAILURE_RE),
+            )
+            if pattern.search(text)
+        ]
+        return tuple(kinds)
 
     @cached_property
     def correctness_words(self) -> bool:
-        text = self.lowered_title + " " + self.commit.body[:2000].lower()
-        return bool(_CORRECTNESS_RE.search(text))
+        return bool(self.failures)
 
 
 @dataclass(frozen=True)

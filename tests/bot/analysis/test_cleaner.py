@@ -85,6 +85,11 @@ def test_trailers_bot_sections_and_squash_noise() -> None:
     assert clean_text(body) == "Adds the fast path.\n\n* Use the new scheduler\n\nFaster decode."
 
 
+def test_an_authors_important_section_stays() -> None:
+    body = "Adds the fast path.\n\n## Important\n\nRequires CUDA 12.8 drivers.\n"
+    assert "Requires CUDA 12.8 drivers." in clean_text(body)
+
+
 def test_ghstack_and_phabricator_squash_lines() -> None:
     """The shape of a ghstack PR squash-merged on GitHub (seen across pytorch/ao's history):
     every revision leaves "* Update" and the poison marker behind."""

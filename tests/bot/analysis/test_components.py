@@ -71,11 +71,20 @@ def test_derive_scope_with_components_ranks_by_changed_lines() -> None:
             ("scripts/tool.sh", 100, 0),
         ],
     )
+    # The top-level directory keeps its slash: it cannot be taken for a component name.
     assert derive_scope(commit, COMPONENTS) == (
-        "scripts",
+        "scripts/",
         "Quantization",
         "SRT runtime",
         "Docs",
+    )
+
+
+def test_top_level_directories_are_shown_with_their_slash() -> None:
+    commit = make_commit("x", [("csrc/a.cu", 1, 0), ("csrc/b.cu", 1, 0), ("README.md", 1, 0)])
+    assert ground_scope(["csrc", "csrc/", "`csrc/**`", "README.md"], commit, {}) == (
+        "csrc/",
+        "README.md",
     )
 
 
@@ -87,7 +96,7 @@ def test_derive_scope_lists_files_of_small_commits() -> None:
 def test_derive_scope_shortens_prefixes_when_changes_are_scattered() -> None:
     files = [(f"pkg{i}/sub{j}/file.py", 10, 0) for i in range(4) for j in range(5)]
     commit = make_commit("x", files)
-    assert derive_scope(commit, {}) == ("pkg0", "pkg1", "pkg2", "pkg3")
+    assert derive_scope(commit, {}) == ("pkg0/", "pkg1/", "pkg2/", "pkg3/")
     flat = make_commit("x", [(f"python/pkg/m{i}/f.py", 10, 0) for i in range(50)])
     assert derive_scope(flat, {}) == ("python/pkg",)  # 50 equal modules: the package itself
     concentrated = make_commit("x", [*files, ("pkg9/hot/file.py", 5000, 0)])
@@ -156,7 +165,8 @@ def test_scope_is_always_grounded(
     allowed_names = {components.match(path) for path in paths} - {None}
 
     def ok(entry: str) -> bool:
-        in_tree = any(path == entry or path.startswith(entry + "/") for path in paths)
+        directory = entry.rstrip("/") + "/"  # top-level directories are shown as `pkg/`
+        in_tree = any(path == entry or path.startswith(directory) for path in paths)
         return in_tree or entry in allowed_names
 
     grounded = ground_scope(candidates + paths, commit, globs)

@@ -62,7 +62,8 @@ def all_texts(analysis: CommitAnalysis) -> list[str]:
 def grounded(entry: str, commit: Commit) -> bool:
     paths = [change.path for change in commit.files]
     paths += [change.previous_path for change in commit.files if change.previous_path]
-    return any(path == entry or path.startswith(entry + "/") for path in paths)
+    directory = entry.rstrip("/") + "/"  # top-level directories are shown as `docs/`
+    return any(path == entry or path.startswith(directory) for path in paths)
 
 
 # --- Pinned verdicts --------------------------------------------------------------------------

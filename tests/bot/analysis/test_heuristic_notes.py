@@ -95,6 +95,27 @@ def test_a_changed_compile_key_and_a_kernel_correctness_fix() -> None:
     assert fix.recommendations == ("精度验证：重新运行覆盖 `csrc/xqa/mha_sm90.cu` 的精度测试。",)
 
 
+def test_a_resource_fix_is_checked_for_stability_not_accuracy() -> None:
+    """829f03a releases scratch workspaces that ran models out of memory: outputs do not
+    change, memory use does."""
+    leak = analyze(load("829f03afbed9"))
+    assert [r.split(":")[0] for r in leak.risks] == ["Runtime behaviour"]
+    assert leak.recommendations[0].startswith("Stability: Re-run the long-running")
+    assert not any("accuracy" in text.lower() for text in (*leak.risks, *leak.recommendations))
+
+
+def test_a_removed_dependency_is_not_to_be_installed() -> None:
+    dropped = analyze(
+        commit_of(
+            "build: drop numpy",
+            patched("pyproject.toml", '@@ -10,3 +10,2 @@ dependencies = [\n-    "numpy>=1.26",\n'),
+            patched("pkg/core.py", "@@ -1 +1 @@\n-x = 1\n+x = 2"),
+        )
+    )
+    assert any(r.startswith("Dependencies changed: `-numpy`") for r in dropped.risks)
+    assert not any("Install" in text for text in dropped.recommendations)
+
+
 def test_dependencies_only_when_versions_move_not_when_package_data_is_renamed() -> None:
     bump = analyze(
         commit_of(

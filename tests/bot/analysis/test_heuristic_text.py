@@ -57,6 +57,13 @@ def test_lead_sentences_follow_the_authors_boundaries() -> None:
     assert lead_sentences("Makes **the fast path** the _default_ for `_private_helper` now.") == (
         "Makes the fast path the default for `_private_helper` now."
     )
+    # flashinfer 02647e8: a sentence of issue references says nothing about the change.
+    assert lead_sentences(
+        "Fix Fixes #4486.\n- Exclude tileN=192 when per-token scaling is on."
+    ) == ("Exclude tileN=192 when per-token scaling is on.")
+    assert lead_sentences("Related to o/r#12 and #13. The kernel clamps the index.") == (
+        "The kernel clamps the index."
+    )
     assert lead_sentences("word " * 100) is None  # one sentence too long: skipped, never cut
     assert lead_sentences("Same as title", title="Same as title") is None
 

@@ -160,3 +160,19 @@ def test_a_title_claiming_an_api_removal_needs_the_facts() -> None:
     public = _file("pkg/api.py", "@@ -1,2 +0,0 @@\n-def quantize(x):\n-    return x\n")
     real = ANALYZER.classify(make_commit("Remove the quantize API", (public,)))
     assert real.breaking == ("api-removal",) and real.importance is Importance.HIGH
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "rule"),
+    [
+        # A code fix that mentions docs or comments is no wording fix.
+        ("fix: out of bounds read in comment tokenizer", "", "medium:correctness"),
+        ("Fix crash when docs URL is missing", "", "medium:correctness"),
+        ("fix typo in the sampler docstring", "", "low:wording"),
+        # A PR template's empty "Accuracy Tests" heading names no failure.
+        ("fix: tidy scheduler loop", "## Accuracy Tests\n\n## Benchmarking\n", "medium:fix"),
+    ],
+)
+def test_words_decide_only_where_they_describe_the_change(title: str, body: str, rule: str) -> None:
+    core = _file("pkg/core/runner.py", "@@ -10,2 +10,2 @@\n-    x = a\n+    x = b\n")
+    assert ANALYZER.classify(make_commit(title, (core,), body=body)).rule.id == rule
