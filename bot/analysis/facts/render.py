@@ -1,7 +1,8 @@
 """Change facts as text: the compact block a model reads, and the terms hunks are ranked by.
 
 The block lists the most telling facts first (removed, renamed and moved public definitions,
-changed signatures and exports, settings and defaults, errors, dependencies, moves, additions)
+changed signatures and exports, settings and defaults, errors, dependencies, moves, additions:
+public ones with their declarations, internal ones by name)
 and stops at its token budget, saying how many facts it left out. Names and messages inside it
 come from the code: the prompt still fences the block as data.
 """
@@ -99,14 +100,8 @@ def fact_lines(facts: ChangeFacts) -> Iterator[str]:
     for export in facts.exports:
         by_path.setdefault((export.kind, export.path), []).append(export.name)
     for (kind, path), names in sorted(by_path.items(), key=lambda item: item[0][0] != "removed"):
-        shown = ", ".join(_code(n) for n in names[:MAX_NAMES_PER_LINE])
-        more = (
-            f" and {len(names) - MAX_NAMES_PER_LINE} more"
-            if len(names) > MAX_NAMES_PER_LINE
-            else ""
-        )
         verb = "no longer exports" if kind == "removed" else "now exports"
-        yield _line(f"- {path} {verb} {shown}{more}")
+        yield _line(f"- {path} {verb} {_names(names)}")
     for setting in facts.settings:
         yield _line(_setting_line(setting))
     for error in facts.errors:
@@ -124,9 +119,42 @@ def fact_lines(facts: ChangeFacts) -> Iterator[str]:
                 f"{dependency.new or 'any'} ({dependency.path})"
             )
     yield from _move_groups(facts)
-    added = [s for s in facts.symbols if s.kind == "added"]
-    for change in sorted(added, key=lambda s: not s.public):
-        yield _line(_symbol_line(change))
+    yield from _added_lines([s for s in facts.symbols if s.kind == "added"])
+
+
+def _added_lines(added: list[SymbolChange]) -> Iterator[str]:
+    """New public definitions with their declarations, the methods of a new class named on
+    its line, and internal helpers as one line of names per file: a new 2,000-line module
+    would otherwise fill the block with private signatures."""
+    new_classes = {(s.path, s.name) for s in added if "." not in s.name and "::" not in s.name}
+    methods: dict[tuple[str, str], list[str]] = {}
+    internal: dict[str, list[str]] = {}
+    public: list[SymbolChange] = []
+    for change in added:
+        owner, _, member = change.name.replace("::", ".").rpartition(".")
+        if owner and (change.path, owner) in new_classes:
+            if change.public:
+                methods.setdefault((change.path, owner), []).append(member)
+        elif change.public:
+            public.append(change)
+        else:
+            internal.setdefault(change.path, []).append(change.name)
+    for change in public:
+        line = _symbol_line(change)
+        members = methods.get((change.path, change.name))
+        if members:
+            line = (
+                line.removesuffix(f" ({change.path})") + f" with {_names(members)} ({change.path})"
+            )
+        yield _line(line)
+    for path, names in internal.items():
+        yield _line(f"- added internal {_names(names)} ({path})")
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(_code(name) for name in names[:MAX_NAMES_PER_LINE])
+    more = len(names) - MAX_NAMES_PER_LINE
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def render_facts(
@@ -146,12 +174,17 @@ def render_facts(
         return ""
     if paths is not None:
         facts = _only(facts, set(paths))
-    read = f"{files_total} files; {facts.files_scanned} patches read"
-    if facts.files_unscanned:
-        read += f", {facts.files_unscanned} missing or too large"
-    if files_without_diff:
-        read += f", {files_without_diff} renamed or binary without changed lines"
-    head = f"Facts computed by digestbot from the whole diff ({read}):"
+        files = _count(files_total, "file")
+        head = f"Facts computed by digestbot from the whole diff, for this part's {files}:"
+    else:
+        read = (
+            f"{_count(files_total, 'file')}; {_count(facts.files_scanned, 'patch', 'patches')} read"
+        )
+        if facts.files_unscanned:
+            read += f", {facts.files_unscanned} missing or too large"
+        if files_without_diff:
+            read += f", {files_without_diff} renamed or binary without changed lines"
+        head = f"Facts computed by digestbot from the whole diff ({read}):"
     if facts.empty:
         return scrub(
             head + "\n- no public definition, export, setting, error or dependency changed"
@@ -174,6 +207,10 @@ def render_facts(
     if left:
         lines.append(f"- … {left} more facts not shown")
     return "\n".join(lines)
+
+
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def _only(facts: ChangeFacts, paths: set[str]) -> ChangeFacts:

@@ -9,6 +9,7 @@ definition of one file have the same non-empty parameter list and pair up unique
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -208,10 +209,11 @@ def _pair_renames(
     moved_to: dict[str, str],
 ) -> list[tuple[tuple[str, Definition], tuple[str, Definition]]]:
     cut = (Param("…"),)  # a signature cut by its hunk pairs only when it is the only one
+    a_class = (Param("class"),)  # classes have no parameters to compare: see the name check
 
     def shape(d: Definition) -> tuple[Param, ...] | None:
         if d.kind == "class":
-            return None
+            return a_class
         return d.params if d.params else (cut if d.params is None else None)
 
     # Added definitions bucketed by (file, kind, shape); a removed one looks up its own file
@@ -237,8 +239,20 @@ def _pair_renames(
     pairs = []
     for i, keys in looked_up.items():
         if len(keys) == 1 and len(buckets[keys[0]]) == 1 and askers[keys[0]] == 1:
-            pairs.append((removed[i], added[buckets[keys[0]][0]]))
+            gone, new = removed[i], added[buckets[keys[0]][0]]
+            if gone[1].kind == "class" and not _similar(gone[1].name, new[1].name):
+                continue  # one class out and an unrelated one in is no rename
+            pairs.append((gone, new))
     return pairs
+
+
+CLASS_RENAME_SIMILARITY = 0.6
+
+
+def _similar(old: str, new: str) -> bool:
+    """`BlackwellDenseGemmKernel` -> `Sm12xDenseGemmKernel` keeps most of the name."""
+    ratio = difflib.SequenceMatcher(None, old.lower(), new.lower()).ratio()
+    return ratio >= CLASS_RENAME_SIMILARITY
 
 
 def _change(

@@ -292,3 +292,30 @@ def test_a_check_moved_to_another_macro_is_no_new_validation() -> None:
     )
     size = "STD_TORCH_CHECK(N % 32 == 0) 'N must be a multiple of 32'"
     assert [(e.change, e.text) for e in facts.errors] == [("added", shape), ("added", size)]
+
+
+def test_a_renamed_class_pairs_only_with_a_similar_name() -> None:
+    """flashinfer 94f6ae8 renamed `BlackwellDenseGemmBf16Fp4Kernel` to
+    `Sm12xDenseGemmBf16Fp4Kernel`; an unrelated class swap stays a removal and an addition."""
+    renamed = "@@ -1,2 +1,2 @@\n-class BlackwellDenseGemmKernel:\n+class Sm12xDenseGemmKernel:\n"
+    facts = extract_facts(commit_of(py("pkg/gemm.py", renamed)))
+    assert kinds(facts) == {("renamed", "Sm12xDenseGemmKernel")}
+    swapped = "@@ -1,2 +1,2 @@\n-class Scheduler:\n+class TokenBucket:\n"
+    facts = extract_facts(commit_of(py("pkg/gemm.py", swapped)))
+    assert kinds(facts) == {("removed", "Scheduler"), ("added", "TokenBucket")}
+
+
+def test_new_modules_read_as_classes_with_methods_and_named_helpers() -> None:
+    """A new 2,000-line module must not fill the block with private signatures."""
+    body = "".join(
+        f"+    def method{i}(self, a: int, b: int) -> int:\n+        return a\n" for i in range(3)
+    )
+    helpers = "".join(f"+def _helper{i}(x, y, z):\n+    return x\n" for i in range(12))
+    patch = f"@@ -0,0 +1,60 @@\n+class Kernel:\n{body}{helpers}"
+    facts = extract_facts(commit_of(py("pkg/kernel.py", patch, status="added")))
+    block = render_facts(facts, files_total=1, budget=2000, counter=COUNTER)
+    assert "added `class Kernel` with `method0`, `method1`, `method2` (pkg/kernel.py)" in block
+    assert (
+        "- added internal `_helper0`, `_helper1`" in block and "and 4 more (pkg/kernel.py)" in block
+    )
+    assert "def _helper0" not in block and "def method0" not in block
