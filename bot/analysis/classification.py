@@ -42,9 +42,6 @@ _OVERRIDABLE = frozenset(
     {ChangeType.FEATURE, ChangeType.FIX, ChangeType.REFACTOR, ChangeType.PERF, ChangeType.CHORE}
 )
 _NO_CODE_TYPES = frozenset({ChangeType.DOCS, ChangeType.TEST, ChangeType.CI})
-_NEEDS_CORE = frozenset(
-    {ChangeType.FEATURE, ChangeType.FIX, ChangeType.PERF, ChangeType.REFACTOR, ChangeType.REVERT}
-)
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,6 @@ class Classification:
     signals: Signals
     # why: "bang", "footer", "keyword", "label", "removal", "api-removal" (facts-checked)
     breaking: tuple[str, ...] = ()
-    deprecation: bool = False
 
     @property
     def platform(self) -> bool:
@@ -185,19 +181,6 @@ def _breaking(commit: Commit, parts: TitleParts, lowered: str) -> tuple[str, ...
     return tuple(why)
 
 
-# Low rules that need no reading: the LLM triage may give these commits a short read.
-TRIVIAL_RULES = frozenset(
-    {
-        "low:bot",
-        "low:merge",
-        "low:no-product-code",
-        "low:version-bump",
-        "low:formatting",
-        "low:wording",
-    }
-)
-
-
 def classify_commit(commit: Commit, roles: PathRoles = DEFAULT_ROLES) -> Classification:
     """Type, importance, confidence and triviality of `commit`, from rules alone."""
     facts = commit.facts if commit.facts is not None else extract_facts(commit)
@@ -225,23 +208,20 @@ def classify_commit(commit: Commit, roles: PathRoles = DEFAULT_ROLES) -> Classif
     )
     rule = decide(signals)
     type_confidence = _TYPE_CONFIDENCE[verdict.source]
-    if verdict.trivial or any(reason.startswith("override:") for reason in verdict.reasons):
+    overridden = any(reason.startswith("override:") for reason in verdict.reasons)
+    if rule.trivial or overridden:
         type_confidence = max(type_confidence, 0.9)  # decided by what the files are, not words
-    trivial = rule.id in TRIVIAL_RULES
-    if trivial:
-        type_confidence = max(type_confidence, 0.9)
     return Classification(
         change_type=kind,
         importance=rule.importance,
         confidence=round(min(type_confidence, rule.confidence), 2),
-        trivial=trivial,
+        trivial=rule.trivial,
         rule=rule,
         reasons=(*verdict.reasons, rule.id),
         title=parts,
         footprint=fp,
         signals=signals,
         breaking=signals.breaking,
-        deprecation=code_type and bool(rules.DEPRECATION_RE.search(lowered)),
     )
 
 

@@ -48,7 +48,8 @@ _BOT_BLOCK_RE = re.compile(
 _HEADING_RE = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _BOLD_HEADING_RE = re.compile(r"^\s{0,3}(?:\*\*|__)([^*_\n]{1,60})(?:\*\*|__)\s*:?\s*$")
 _TASK_RE = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+\[[ xX]\]")
-_LIST_RE = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+# A list item's marker ("- ", "* ", "1. ", "2) "); the heuristic strips it from sentences too.
+LIST_ITEM_RE = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 _RULE_RE = re.compile(r"^\s{0,3}(?:[-*_=]\s*){3,}$")
 _TRAILER_RE = re.compile(
     r"^\s*(?:co-authored-by|signed-off-by|reviewed-by|acked-by|tested-by|reported-by"
@@ -263,11 +264,11 @@ def _joinable(previous: str, line: str) -> bool:
         return False
     if line.lstrip().startswith(("|", ">", "<")) or previous.lstrip().startswith(("|", ">", "<")):
         return False
-    if _LIST_RE.match(line) or _FENCE_RE.match(line):
+    if LIST_ITEM_RE.match(line) or _FENCE_RE.match(line):
         return False
     indent = len(line) - len(line.lstrip())
     previous_indent = len(previous) - len(previous.lstrip())
-    if (indent >= 4 or previous_indent >= 4) and not _LIST_RE.match(previous):
+    if (indent >= 4 or previous_indent >= 4) and not LIST_ITEM_RE.match(previous):
         return False  # an indented code block, unless it continues a list item
     return not previous.endswith(("  ", "\\"))
 
@@ -323,7 +324,7 @@ def _clean_once(text: str) -> str:
 
 
 def _normal(line: str) -> str:
-    return " ".join(_LIST_RE.sub("", line).split()).lower().rstrip(".")
+    return " ".join(LIST_ITEM_RE.sub("", line).split()).lower().rstrip(".")
 
 
 def drop_repeated(body: str, other: str) -> str:

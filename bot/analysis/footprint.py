@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bot.analysis.heuristic_rules import HUB_MODULE_STEMS, PATCH_SCAN_CHARS, PATCH_SCAN_FILE_CHARS
-from bot.analysis.paths import DEFAULT_ROLES, PathKind, PathRoles, is_runtime_manifest, path_kind
+from bot.analysis.heuristic_rules import PATCH_SCAN_CHARS, PATCH_SCAN_FILE_CHARS
+from bot.analysis.paths import DEFAULT_ROLES, PathKind, PathRoles
 from bot.models import Commit, FileChange
 
-__all__ = ["Footprint", "PathKind", "is_runtime_manifest", "measure", "path_kind"]
+__all__ = ["Footprint", "measure"]
 
 MAX_NAMED_PATHS = 8
 _MIGRATION_DIRS = frozenset({"migrations", "migration", "alembic", "migrate", "schema_migrations"})
@@ -26,12 +26,6 @@ def is_migration(path: str) -> bool:
     return bool(set(parts[:-1]) & _MIGRATION_DIRS) or (
         lowered.endswith(".sql") and ("schema" in lowered or "migrat" in lowered)
     )
-
-
-def is_hub_module(path: str) -> bool:
-    """A module most requests go through (runner, scheduler, server args, config, engine, API)."""
-    name = path.rsplit("/", 1)[-1]
-    return name.rsplit(".", 1)[0].lower() in HUB_MODULE_STEMS
 
 
 def is_platform_file(path: str) -> bool:
@@ -93,8 +87,6 @@ class Footprint:
     core_files: int = 0  # core files with changed lines
     core_lines: int = 0
     renamed_core: int = 0  # core files moved or renamed
-    hub_files: int = 0  # core files that are hub modules
-    runtime_manifests: int = 0
     migrations: tuple[str, ...] = ()  # a bounded sample of migration/schema paths
     added_platform_files: tuple[str, ...] = ()  # a bounded sample
     whitespace_only: bool = False  # core code changed, and only in whitespace
@@ -124,7 +116,7 @@ class Footprint:
 def measure(commit: Commit, roles: PathRoles = DEFAULT_ROLES) -> Footprint:
     """The commit's footprint. Linear in the number of files; patch inspection is bounded."""
     kinds: Counter[PathKind] = Counter()
-    core_files = core_lines = renamed_core = hub_files = runtime_manifests = 0
+    core_files = core_lines = renamed_core = 0
     migrations: list[str] = []
     platform_files: list[str] = []
     scan = _WhitespaceScan()
@@ -134,8 +126,6 @@ def measure(commit: Commit, roles: PathRoles = DEFAULT_ROLES) -> Footprint:
         kinds[kind] += 1
         file_additions += change.additions
         file_deletions += change.deletions
-        if kind is PathKind.BUILD and is_runtime_manifest(change.path):
-            runtime_manifests += 1
         if kind is not PathKind.CORE:
             continue
         if change.previous_path and change.previous_path != change.path:
@@ -144,7 +134,6 @@ def measure(commit: Commit, roles: PathRoles = DEFAULT_ROLES) -> Footprint:
             continue
         core_files += 1
         core_lines += change.changes
-        hub_files += is_hub_module(change.path)
         if is_migration(change.path) and len(migrations) < MAX_NAMED_PATHS:
             migrations.append(change.path)
         added_platform = change.status == "added" and is_platform_file(change.path)
@@ -161,8 +150,6 @@ def measure(commit: Commit, roles: PathRoles = DEFAULT_ROLES) -> Footprint:
         core_files=core_files,
         core_lines=core_lines,
         renamed_core=renamed_core,
-        hub_files=hub_files,
-        runtime_manifests=runtime_manifests,
         migrations=tuple(migrations),
         added_platform_files=tuple(platform_files),
         whitespace_only=scan.whitespace_only and scan.inspected > 0 and core_files > 0,

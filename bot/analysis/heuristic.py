@@ -128,7 +128,7 @@ def _shape(commit: Commit, verdict: Classification) -> CommitShape:
         modified=tuple(
             c.path
             for c in commit.files
-            if c.path in signals.product_paths and c.status != "added" and c.changes
+            if c.path in signals.product_set and c.status != "added" and c.changes
         ),
         failures=signals.failures if verdict.rule.id == "medium:correctness" else (),
         breaking=verdict.breaking,

@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.analysis.name_lists import MAX_NAMES, code, name_list
 from bot.analysis.paths import C_FAMILY, PathKind, PathRoles
 from bot.models import (
     ChangeFacts,
@@ -48,26 +49,11 @@ from bot.models import (
     SymbolChange,
 )
 
-MAX_NAMES = 3
 MAX_TEXT = 300
 MAX_RISKS = 5
 _COUNT_GAP_RE = re.compile(r"(等 \d+ 个) ")
 MAX_RECOMMENDATIONS = 5
 _CACHE_NAME = re.compile(r"cache|compile|jit|key", re.IGNORECASE)
-
-
-def _code(name: str) -> str:
-    return "`" + name.replace("`", "'") + "`"
-
-
-def _names(values: Sequence[str], language: Language) -> str:
-    shown = [_code(v) for v in values[:MAX_NAMES]]
-    sep = "、" if language == "zh" else ", "
-    text = sep.join(shown)
-    if len(values) > MAX_NAMES:
-        more = len(values) - MAX_NAMES
-        text += f" 等 {len(values)} 个" if language == "zh" else f" and {more} more"
-    return text
 
 
 def _clip(text: str) -> str:
@@ -138,7 +124,6 @@ class CommitShape:
     modified: tuple[str, ...] = ()  # product files that existed and have changed lines
     breaking: tuple[str, ...] = ()
     platform: bool = False
-    security: bool = False
     revert_of: str | None = None
     migrations: tuple[str, ...] = ()
     tests_changed: int = 0
@@ -185,7 +170,7 @@ def _api_removed(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
             shown.append(old)
     dropped = sorted({e.name for e in exports} - {s.split(" ")[0] for s in shown})
     modules = sorted({module_of(e.path) or e.path for e in exports})
-    names = _names(shown + dropped, lang)
+    names = name_list(shown + dropped, lang)
     where_en = f" from `{modules[0]}`" if modules else ""
     where_zh = f"从 `{modules[0]}` " if modules else ""
     one = len(shown) + len(dropped) == 1
@@ -221,14 +206,14 @@ def _signatures(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
     lang = notes.language
     changed = _public((s for s in facts.symbols if s.kind == "signature"), shape.roles)
     for change in changed[:3]:
-        name = _code(change.name)
+        name = code(change.name)
         positional = change.path.endswith(C_FAMILY)
         if positional and len(change.params_added) == len(change.params_removed):
             continue  # renamed parameters: positional callers do not notice
         required = [p for p in change.params_added if "=" not in p and not p.startswith("*")]
         optional = [p for p in change.params_added if p not in required]
         if change.params_removed:
-            params = _names(list(change.params_removed), lang)
+            params = name_list(list(change.params_removed), lang)
             notes.risk(
                 "params",
                 ("Parameters removed", "参数移除"),
@@ -246,7 +231,7 @@ def _signatures(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
                 ),
             )
         if required:
-            params = _names(required, lang)
+            params = name_list(required, lang)
             notes.risk(
                 "params",
                 ("New required parameters", "新增必填参数"),
@@ -256,7 +241,7 @@ def _signatures(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
                 ),
             )
         if optional:
-            params = _names(optional, lang)
+            params = name_list(optional, lang)
             notes.fired.append("params-added")
             notes.insight(
                 "compatibility",
@@ -279,8 +264,8 @@ def _signatures(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
     for change in keyed[:1]:
         # A compile or lookup cache keyed on these parameters now keys differently, even when
         # the function is private: entries built before are not reused.
-        name = _code(change.name)
-        what = _names(
+        name = code(change.name)
+        what = name_list(
             list(change.params_removed or change.params_added or change.types_changed), lang
         )
         notes.risk(
@@ -302,12 +287,12 @@ def _signatures(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
         )
     for change in _public((s for s in facts.symbols if s.kind == "signature"), shape.roles):
         if change.types_changed and not _CACHE_NAME.search(change.name):
-            types = _names(list(change.types_changed), lang)
+            types = name_list(list(change.types_changed), lang)
             notes.insight(
                 "compatibility",
                 (
-                    f"{_code(change.name)} changes parameter types: {types}.",
-                    f"{_code(change.name)} 的参数类型变化：{types}。",
+                    f"{code(change.name)} changes parameter types: {types}.",
+                    f"{code(change.name)} 的参数类型变化：{types}。",
                 ),
             )
             break
@@ -319,9 +304,9 @@ def _default_changed(notes: Notes, what: str, values: str) -> None:
         "defaults",
         ("Default changed", "默认值变化"),
         (
-            f"{_code(what)} now defaults to {_code(after)} instead of {_code(before)}; code "
+            f"{code(what)} now defaults to {code(after)} instead of {code(before)}; code "
             "relying on the old default behaves differently.",
-            f"{_code(what)} 的默认值由 {_code(before)} 改为 {_code(after)}，"
+            f"{code(what)} 的默认值由 {code(before)} 改为 {code(after)}，"
             "依赖旧默认值的代码行为会改变。",
         ),
     )
@@ -329,10 +314,10 @@ def _default_changed(notes: Notes, what: str, values: str) -> None:
         "defaults",
         ("Release notes", "升级说明"),
         (
-            f"State the new default of {_code(what)}; callers that need the old behaviour pass "
-            f"{_code(before)} explicitly.",
-            f"在发行说明中注明 {_code(what)} 的新默认值；"
-            f"需要旧行为的调用方显式传入 {_code(before)}。",
+            f"State the new default of {code(what)}; callers that need the old behaviour pass "
+            f"{code(before)} explicitly.",
+            f"在发行说明中注明 {code(what)} 的新默认值；"
+            f"需要旧行为的调用方显式传入 {code(before)}。",
         ),
     )
 
@@ -341,16 +326,16 @@ def _settings(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
     lang = notes.language
     toggles = [s for s in facts.settings if s.on_by_default]
     for setting in toggles[:2]:
-        name = _code(setting.name)
+        name = code(setting.name)
         off = setting.off_value
         label = _setting_label(setting, lang)
         notes.risk(
             "default-on",
             ("New path on by default", "默认开启的新路径"),
             (
-                f"the new {label} {name} defaults to {_code(setting.new or '')}: after the upgrade "
+                f"the new {label} {name} defaults to {code(setting.new or '')}: after the upgrade "
                 "the code it guards runs without anyone opting in.",
-                f"新增{label} {name}，默认值为 {_code(setting.new or '')}：升级后它控制的新代码路径"
+                f"新增{label} {name}，默认值为 {code(setting.new or '')}：升级后它控制的新代码路径"
                 "无需开启即会生效。",
             ),
         )
@@ -358,15 +343,15 @@ def _settings(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
             "default-on",
             ("Fallback switch", "回退开关"),
             (
-                f"If results or speed regress, set {name} to {_code(off)} and report it.",
-                f"若结果或性能出现异常，将 {name} 设为 {_code(off)} 关闭新路径并反馈。",
+                f"If results or speed regress, set {name} to {code(off)} and report it.",
+                f"若结果或性能出现异常，将 {name} 设为 {code(off)} 关闭新路径并反馈。",
             ),
         )
         notes.insight(
             "architecture",
             (
-                f"Adds the {label} {name} (default {_code(setting.new or '')}).",
-                f"新增{label} {name}（默认 {_code(setting.new or '')}）。",
+                f"Adds the {label} {name} (default {code(setting.new or '')}).",
+                f"新增{label} {name}（默认 {code(setting.new or '')}）。",
             ),
         )
     for setting in facts.settings:
@@ -378,9 +363,9 @@ def _settings(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
                 "defaults",
                 ("Setting removed", "配置项移除"),
                 (
-                    f"the {label} {_code(setting.name)} is gone; deployments that set it lose "
+                    f"the {label} {code(setting.name)} is gone; deployments that set it lose "
                     "its effect.",
-                    f"{label} {_code(setting.name)} 被移除，设置了它的部署将失去相应效果。",
+                    f"{label} {code(setting.name)} 被移除，设置了它的部署将失去相应效果。",
                 ),
             )
 
@@ -392,12 +377,12 @@ def _removed_modules(shape: CommitShape, notes: Notes) -> None:
     package = posixpath.commonpath([m.replace(".", "/") for m in modules]).replace("/", ".")
     if len(modules) > 1 and package.count(".") >= 1:
         names = (
-            f"{_code(package)} 下的 {len(modules)} 个模块"
+            f"{code(package)} 下的 {len(modules)} 个模块"
             if notes.language == "zh"
-            else f"{len(modules)} modules under {_code(package)}"
+            else f"{len(modules)} modules under {code(package)}"
         )
     else:
-        names = _names(modules, notes.language)
+        names = name_list(modules, notes.language)
     notes.risk(
         "module-removed",
         ("Modules deleted", "模块删除"),
@@ -438,19 +423,19 @@ def _validation(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
         return
     added.sort(key=lambda e: "'" not in e.text)  # an example with its message reads best
     first = added[0]
-    where = _code(first.function) if first.function else _code(first.path)
+    where = code(first.function) if first.function else code(first.path)
     count = len(added)
     notes.risk(
         "validation",
         ("New validation", "新增校验"),
         (
             f"{where} and {count - 1} more place(s) now reject inputs they used to accept, e.g. "
-            f"{_code(first.text)}."
+            f"{code(first.text)}."
             if count > 1
-            else f"{where} now rejects inputs it used to accept: {_code(first.text)}.",
-            f"{where} 等 {count} 处新增检查，此前可运行的输入可能被拒绝，例如 {_code(first.text)}。"
+            else f"{where} now rejects inputs it used to accept: {code(first.text)}.",
+            f"{where} 等 {count} 处新增检查，此前可运行的输入可能被拒绝，例如 {code(first.text)}。"
             if count > 1
-            else f"{where} 新增检查，此前可运行的输入可能被拒绝：{_code(first.text)}。",
+            else f"{where} 新增检查，此前可运行的输入可能被拒绝：{code(first.text)}。",
         ),
     )
     callers = f"callers of {where}" if first.function else f"callers of code in {where}"
@@ -459,9 +444,9 @@ def _validation(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
         "validation",
         ("Callers", "调用方"),
         (
-            f"Check that {callers} meet the new condition ({_code(first.text)}).",
+            f"Check that {callers} meet the new condition ({code(first.text)}).",
             f"确认{' ' if callers_zh.startswith('`') else ''}{callers_zh}满足新的检查条件"
-            f"（{_code(first.text)}）。",
+            f"（{code(first.text)}）。",
         ),
     )
 
@@ -478,7 +463,7 @@ def _dependencies(facts: ChangeFacts, notes: Notes) -> None:
             parts.append(f"-{dep.name}")
         else:
             parts.append(f"{dep.name} {dep.old or '*'} -> {dep.new or '*'}")
-    text = _names(parts, lang)
+    text = name_list(parts, lang)
     notes.risk(
         "dependencies",
         ("Dependencies changed", "依赖变化"),
@@ -490,7 +475,7 @@ def _dependencies(facts: ChangeFacts, notes: Notes) -> None:
     target = next((dep for dep in facts.dependencies if dep.new), None)
     if target is None:
         return  # only removals: nothing to install
-    version = " ".join(filter(None, (_code(target.name), target.new)))
+    version = " ".join(filter(None, (code(target.name), target.new)))
     notes.recommend(
         "dependencies",
         ("Environment", "环境"),
@@ -567,7 +552,7 @@ def _markers(shape: CommitShape, notes: Notes) -> None:
                 f"升级到包含 {shape.short_sha} 的版本前，检查依赖其变更或移除内容的代码。",
             ),
         )
-    if shape.security or shape.change_type is ChangeType.SECURITY:
+    if shape.change_type is ChangeType.SECURITY:
         notes.risk(
             "security",
             ("Security fix", "安全修复"),
@@ -587,8 +572,8 @@ def _markers(shape: CommitShape, notes: Notes) -> None:
         notes.insight(
             "security",
             (
-                f"Security fix in {_names(list(shape.paths), 'en')}.",
-                f"安全修复，涉及 {_names(list(shape.paths), 'zh')}。",
+                f"Security fix in {name_list(list(shape.paths), 'en')}.",
+                f"安全修复，涉及 {name_list(list(shape.paths), 'zh')}。",
             ),
         )
     if shape.revert_of is not None:
@@ -610,7 +595,7 @@ def _markers(shape: CommitShape, notes: Notes) -> None:
             ),
         )
     if shape.migrations:
-        paths = _names(list(shape.migrations), notes.language)
+        paths = name_list(list(shape.migrations), notes.language)
         notes.risk(
             "migration",
             ("Schema migration", "数据库迁移"),
@@ -630,7 +615,7 @@ def _additions(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
     lang = notes.language
     added = _public((s for s in facts.symbols if s.kind == "added"), shape.roles)
     if added and shape.change_type in (ChangeType.FEATURE, ChangeType.PERF, ChangeType.REFACTOR):
-        names = _names([s.name for s in added], lang)
+        names = name_list([s.name for s in added], lang)
         notes.fired.append("new-api")
         notes.insight(
             "architecture",
@@ -639,7 +624,7 @@ def _additions(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
     if shape.platform:
         shared = list(shape.modified)
         if shared:
-            paths = _names(shared, lang)
+            paths = name_list(shared, lang)
             notes.recommend(
                 "platform",
                 ("Regression tests", "回归测试"),
@@ -651,7 +636,7 @@ def _additions(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
     kernels = [p for p in shape.paths if shape.roles.is_kernel(p)]
     if kernels and shape.change_type in (ChangeType.FIX, ChangeType.PERF):
         notes.fired.append("kernels")
-        names = _names(kernels, lang)
+        names = name_list(kernels, lang)
         notes.insight(
             "performance",
             (f"Kernel sources changed: {names}.", f"涉及内核源码：{names}。"),
@@ -662,8 +647,8 @@ def _additions(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
         notes.insight(
             "testing",
             (
-                f"Adds tests {_names(tests, lang)}.",
-                f"新增测试 {_names(tests, lang)}。",
+                f"Adds tests {name_list(tests, lang)}.",
+                f"新增测试 {name_list(tests, lang)}。",
             ),
         )
     elif shape.tests_changed and shape.core_files:
@@ -684,7 +669,7 @@ def _correctness(shape: CommitShape, notes: Notes) -> None:
     kernels = [p for p in shape.modified if shape.roles.is_kernel(p)] or list(shape.modified)
     if not kernels:
         return
-    where = _names(kernels, notes.language)
+    where = name_list(kernels, notes.language)
     if "numeric" in shape.failures:
         notes.risk(
             "correctness",

@@ -150,7 +150,6 @@ BREAKING_TITLE_RE = re.compile(r"\bbreaking\b")
 BREAKING_FOOTER_RE = re.compile(
     r"^(?:BREAKING[ -]CHANGE:|[-*] \[[xX]\]\s*(?:\*\*)?(?i:breaking)\b)", re.MULTILINE
 )
-DEPRECATION_RE = re.compile(r"\bdeprecat(?:e|es|ing)\b|\bmark(?:ed|s)? .{0,60}\bas deprecated\b")
 REMOVAL_VERBS = frozenset({"remove", "removes", "delete", "deletes", "drop", "drops"})
 # "remove support for X", "drop Python 3.9", "remove deprecated …": the title itself declares it.
 REMOVED_SUPPORT_RE = re.compile(r"\bsupport for\b|\bdeprecated\b|\bpython 3\.\d")
@@ -158,18 +157,6 @@ REMOVED_SUPPORT_RE = re.compile(r"\bsupport for\b|\bdeprecated\b|\bpython 3\.\d"
 REMOVED_API_RE = re.compile(
     r"\bapi\b|\bargument|\bparam|\boption|\bflag\b|\bendpoint|\bcli\b|--\w|\binterface\b"
     r"|\bpublic\b"
-)
-PLATFORM_WORD_RE = re.compile(
-    r"\b(?:platforms?|backends?|npu|ascend|rocm|hip|amd|xpu|tpu|hpu|gaudi|mps|musa|mlu|metal"
-    r"|apple silicon|aarch64|arm64|risc-?v|jetson|blackwell|hopper|mi\d{3}x?|sm_?\d{2,3}"
-    r"|gfx\d{3,4})\b"
-)
-SUPPORT_RE = re.compile(r"\b(?:support|supports|supported|enable|enables|port|ports|bring[- ]up)\b")
-NEW_THING_RE = re.compile(r"\b(?:add|adds|introduce|introduces|new|initial)\b")
-SUPPORT_ON_RE = re.compile(r"\bsupport(?:s|ed)?\b.{1,120}?\bon (?P<target>[\w.-]+)")
-GENERIC_ON_TARGETS = frozenset(
-    {"the", "a", "an", "startup", "init", "error", "errors", "failure", "load", "exit", "demand"}
-    | {"each", "every", "top", "request", "requests", "main", "master", "this", "that", "both"}
 )
 FORMATTING_RE = re.compile(
     r"\b(?:reformat(?:ted|ting)?|formatting|format code|code format|lint|linter|linting|isort"
@@ -184,11 +171,6 @@ DEPENDENCY_BUMP_RE = re.compile(
 BOT_NAMES = frozenset(
     {"dependabot", "renovate", "renovate-bot", "github-actions", "pre-commit-ci", "mergify"}
     | {"allcontributors", "copybara-service", "snyk-bot", "greenkeeper"}
-)
-HUB_MODULE_STEMS = frozenset(
-    {"server_args", "model_runner", "scheduler", "engine", "server", "api", "app", "main", "cli"}
-    | {"config", "configs", "settings", "interface", "registry", "__main__", "entrypoint", "core"}
-    | {"router", "manager", "runtime", "http_server", "tokenizer_manager", "worker"}
 )
 
 
@@ -284,21 +266,6 @@ def mentions_security(lowered: str) -> bool:
             continue
         return True
     return False
-
-
-def mentions_platform_support(lowered: str, tags: tuple[str, ...], prefix: str | None) -> bool:
-    """Does the title announce support for a new platform, backend or piece of hardware?"""
-    if prefix in PLATFORM_PREFIXES or any(tag in PLATFORM_PREFIXES for tag in tags):
-        return True
-    hardware_tag = any(tag in HARDWARE_TAGS for tag in tags)
-    platform_word = PLATFORM_WORD_RE.search(lowered) is not None
-    if SUPPORT_RE.search(lowered) and (platform_word or hardware_tag):
-        return True
-    on_target = SUPPORT_ON_RE.search(lowered)
-    if on_target and on_target.group("target") not in GENERIC_ON_TARGETS:
-        return True
-    new_thing = NEW_THING_RE.search(lowered) is not None
-    return new_thing and re.search(r"\b(?:backends?|platforms?)\b", lowered) is not None
 
 
 def is_bot(author: str, login: str | None) -> bool:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.analysis.cleaner import CommitText, clean_text
+from bot.analysis.cleaner import LIST_ITEM_RE, CommitText, clean_text
 from bot.analysis.heuristic_rules import parse_title
+from bot.analysis.name_lists import code, last_part, name_list
 from bot.analysis.paths import C_FAMILY, PathRoles
 from bot.models import (
     CHANGE_TYPE_NAMES,
@@ -31,9 +32,7 @@ SENTENCE_MIN_CHARS = 16
 OVERVIEW_MAX_CHARS = 600
 OVERVIEW_HIGHLIGHTS = 3
 OVERVIEW_TITLE_CHARS = 90
-MAX_NAMES = 3
 
-_LIST_RE = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
 _LINK_RE = re.compile(r"!?\[([^\]\n]{0,200})\]\([^)\s]{0,500}\)")
 _URL_RE = re.compile(r"<?https?://\S+>?")
 _GITHUB_REF_RE = re.compile(
@@ -87,7 +86,7 @@ def _plain(line: str) -> str:
     text = _LINK_RE.sub(lambda match: match.group(1), line)
     text = _GITHUB_REF_RE.sub(lambda match: f"{match.group(1)}#{match.group(2)}", text)
     text = _URL_RE.sub(_DROPPED_URL, text)
-    text = _EMPHASIS_RE.sub(lambda m: next(g for g in m.groups() if g), _LIST_RE.sub("", text))
+    text = _EMPHASIS_RE.sub(lambda m: next(g for g in m.groups() if g), LIST_ITEM_RE.sub("", text))
     return fold(text)
 
 
@@ -165,7 +164,9 @@ def lead_sentences(text: str, *, title: str = "", limit: int = LEAD_MAX_CHARS) -
                 continue
             if sentence.endswith((":", "：")):
                 sentence = sentence[:-1].rstrip()  # it introduced a list: the clause stands
-            if not _ends(sentence) and (_LIST_RE.match(raw) or len(sentence) >= SENTENCE_MIN_CHARS):
+            if not _ends(sentence) and (
+                LIST_ITEM_RE.match(raw) or len(sentence) >= SENTENCE_MIN_CHARS
+            ):
                 sentence += "。" if _CJK_RE.search(sentence[-1:]) else "."
             if sentence.lower().rstrip(".") == folded_title or _WEAK_START_RE.match(sentence):
                 continue
@@ -182,24 +183,6 @@ def lead_sentences(text: str, *, title: str = "", limit: int = LEAD_MAX_CHARS) -
     return " ".join(kept) or None
 
 
-def _code(name: str) -> str:
-    return "`" + name.replace("`", "'") + "`"
-
-
-def _names(values: Sequence[str], language: Language) -> str:
-    shown = [_code(v) for v in values[:MAX_NAMES]]
-    text = ("、" if language == "zh" else ", ").join(shown)
-    if len(values) > MAX_NAMES:
-        text += (
-            f" 等 {len(values)} 个" if language == "zh" else f" and {len(values) - MAX_NAMES} more"
-        )
-    return text
-
-
-def _last(name: str) -> str:
-    return name.replace("::", ".").rsplit(".", 1)[-1]
-
-
 def _surface(symbol: SymbolChange, roles: PathRoles) -> bool:
     top_level = "." not in symbol.name and "::" not in symbol.name
     return symbol.public and top_level and roles.is_surface(symbol.old_path or symbol.path)
@@ -212,21 +195,25 @@ def fact_phrases(facts: ChangeFacts, language: Language, roles: PathRoles) -> li
     renamed = [s for s in facts.symbols if s.kind == "renamed" and _surface(s, roles)]
     removed = [s for s in facts.symbols if s.kind == "removed" and _surface(s, roles)]
     if renamed:
-        pairs = [f"{_last(s.old_name or '?')} -> {_last(s.name)}" for s in renamed]
+        pairs = [f"{last_part(s.old_name or '?')} -> {last_part(s.name)}" for s in renamed]
         phrases.append(
-            f"重命名了 {_names(pairs, language)}" if zh else f"renames {_names(pairs, language)}"
+            f"重命名了 {name_list(pairs, language)}"
+            if zh
+            else f"renames {name_list(pairs, language)}"
         )
     if removed:
-        names = [_last(s.name) for s in removed]
+        names = [last_part(s.name) for s in removed]
         phrases.append(
-            f"移除了 {_names(names, language)}" if zh else f"removes {_names(names, language)}"
+            f"移除了 {name_list(names, language)}"
+            if zh
+            else f"removes {name_list(names, language)}"
         )
     dropped = [e.name for e in facts.exports if e.kind == "removed"]
     if dropped:
         phrases.append(
-            f"不再导出 {_names(dropped, language)}"
+            f"不再导出 {name_list(dropped, language)}"
             if zh
-            else f"stops exporting {_names(dropped, language)}"
+            else f"stops exporting {name_list(dropped, language)}"
         )
     for symbol in facts.symbols:
         positional = symbol.path.endswith(C_FAMILY)
@@ -234,47 +221,47 @@ def fact_phrases(facts: ChangeFacts, language: Language, roles: PathRoles) -> li
         if symbol.kind == "signature" and visible and symbol.params_added and not positional:
             params = [p.split("=", 1)[0] for p in symbol.params_added]
             phrases.append(
-                f"为 {_code(_last(symbol.name))} 新增参数 {_names(params, language)}"
+                f"为 {code(last_part(symbol.name))} 新增参数 {name_list(params, language)}"
                 if zh
-                else f"adds {_names(params, language)} to {_code(_last(symbol.name))}"
+                else f"adds {name_list(params, language)} to {code(last_part(symbol.name))}"
             )
             break
     for setting in facts.settings:
         if setting.change == "added" and setting.kind in ("env", "flag"):
-            default = f"（默认 {_code(setting.new)}）" if zh and setting.new else ""
-            default_en = f" (default {_code(setting.new)})" if not zh and setting.new else ""
+            default = f"（默认 {code(setting.new)}）" if zh and setting.new else ""
+            default_en = f" (default {code(setting.new)})" if not zh and setting.new else ""
             label = (
                 ("环境变量" if setting.kind == "env" else "命令行参数")
                 if zh
                 else ("the environment variable" if setting.kind == "env" else "the flag")
             )
             phrases.append(
-                f"新增{label} {_code(setting.name)}{default}"
+                f"新增{label} {code(setting.name)}{default}"
                 if zh
-                else f"adds {label} {_code(setting.name)}{default_en}"
+                else f"adds {label} {code(setting.name)}{default_en}"
             )
             break
         if setting.change == "default":
-            old, new = _code(setting.old or "?"), _code(setting.new or "?")
+            old, new = code(setting.old or "?"), code(setting.new or "?")
             phrases.append(
-                f"将 {_code(setting.name)} 的默认值由 {old} 改为 {new}"
+                f"将 {code(setting.name)} 的默认值由 {old} 改为 {new}"
                 if zh
-                else f"changes {_code(setting.name)}'s default from {old} to {new}"
+                else f"changes {code(setting.name)}'s default from {old} to {new}"
             )
             break
     deps = [d for d in facts.dependencies if d.old and d.new]
     if deps:
         dep = deps[0]
         phrases.append(
-            f"将 {_code(dep.name)} 由 {dep.old} 升级为 {dep.new}"
+            f"将 {code(dep.name)} 由 {dep.old} 升级为 {dep.new}"
             if zh
-            else f"moves {_code(dep.name)} from {dep.old} to {dep.new}"
+            else f"moves {code(dep.name)} from {dep.old} to {dep.new}"
         )
     added = [s for s in facts.symbols if s.kind == "added" and _surface(s, roles)]
     if added and len(phrases) < 2:
-        names = [_last(s.name) for s in added]
+        names = [last_part(s.name) for s in added]
         phrases.append(
-            f"新增 {_names(names, language)}" if zh else f"adds {_names(names, language)}"
+            f"新增 {name_list(names, language)}" if zh else f"adds {name_list(names, language)}"
         )
     return phrases[:2]
 
@@ -309,11 +296,11 @@ def summary_text(
         where = main_scope if main_scope and len(main_scope) <= 80 else None
         if zh:
             tail = f"涉及 {files} 个文件（+{additions}/-{deletions}）"
-            parts.append(tail + (f"，主要在 {_code(where)}。" if where else "。"))
+            parts.append(tail + (f"，主要在 {code(where)}。" if where else "。"))
         else:
             noun = "file" if files == 1 else "files"
             tail = f"Touches {files} {noun} (+{additions}/-{deletions})"
-            parts.append(tail + (f", mainly {_code(where)}." if where else "."))
+            parts.append(tail + (f", mainly {code(where)}." if where else "."))
     joined = ""
     for part in parts:
         glue = "" if zh and (not joined or not joined[-1].isascii()) else (" " if joined else "")

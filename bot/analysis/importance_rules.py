@@ -58,7 +58,7 @@ from functools import cached_property
 
 from bot.analysis.cleaner import clean_text
 from bot.analysis.footprint import Footprint
-from bot.analysis.heuristic_rules import HARDWARE_TAGS, TitleParts
+from bot.analysis.heuristic_rules import HARDWARE_TAGS, PLATFORM_PREFIXES, TitleParts
 from bot.analysis.paths import C_FAMILY, PathKind, PathRoles, is_runtime_manifest
 from bot.models import ChangeFacts, ChangeType, Commit, Importance, Language, SymbolChange
 
@@ -167,12 +167,16 @@ class Signals:
         )
 
     @cached_property
+    def product_set(self) -> frozenset[str]:
+        return frozenset(self.product_paths)
+
+    @cached_property
     def touches_product(self) -> bool:
         return bool(self.product_paths)
 
     @cached_property
     def product_lines(self) -> int:
-        paths = set(self.product_paths)
+        paths = self.product_set
         return sum(change.changes for change in self.commit.files if change.path in paths)
 
     @cached_property
@@ -330,13 +334,7 @@ class Signals:
             return False  # performance work on existing hardware is not a new target
         title = self.lowered_title
         feature = self.change_type is ChangeType.FEATURE
-        if feature and self.title.prefix in (
-            "platform",
-            "platforms",
-            "backend",
-            "hardware",
-            "device",
-        ):
+        if feature and self.title.prefix in PLATFORM_PREFIXES:
             return True
         if feature and any(tag in HARDWARE_TAGS for tag in self.title.tags):
             return True
@@ -345,7 +343,7 @@ class Signals:
         if _ARCH_RE.search(title) and _VERB_TARGET_RE.search(self.lead):
             return True  # "SM 107 reland": the body says what the title only names
         adds_files = any(
-            c.status == "added" for c in self.commit.files if c.path in self.product_paths
+            c.status == "added" for c in self.commit.files if c.path in self.product_set
         )
         if feature and _PLATFORM_SUPPORT_RE.search(title):
             return True
@@ -395,6 +393,7 @@ class ImportanceRule:
     applies: Callable[[Signals], bool]
     reason: tuple[str, str]
     confidence: float  # how sure the heuristic is when this rule decides (for LLM triage)
+    trivial: bool = False  # a low rule that needs no reading: the LLM triage may skip the patch
 
     def explain(self, language: Language) -> str:
         return self.reason[1] if language == "zh" else self.reason[0]
@@ -423,6 +422,7 @@ IMPORTANCE_RULES: tuple[ImportanceRule, ...] = (
         lambda s: s.trivial_reason == "bot",
         ("written by a bot account", "由机器人账号提交"),
         0.95,
+        trivial=True,
     ),
     ImportanceRule(
         "low:merge",
@@ -430,6 +430,7 @@ IMPORTANCE_RULES: tuple[ImportanceRule, ...] = (
         lambda s: s.trivial_reason == "merge",
         ("a merge commit without a pull request", "没有关联 PR 的合并提交"),
         0.95,
+        trivial=True,
     ),
     ImportanceRule(
         "low:no-product-code",
@@ -440,6 +441,7 @@ IMPORTANCE_RULES: tuple[ImportanceRule, ...] = (
             "未修改产品代码（仅涉及测试、文档、CI、脚本、基准或代码归属）",
         ),
         0.95,
+        trivial=True,
     ),
     ImportanceRule(
         "low:version-bump",
@@ -447,6 +449,7 @@ IMPORTANCE_RULES: tuple[ImportanceRule, ...] = (
         lambda s: s.trivial_reason == "version-bump",
         ("a version bump", "版本号更新"),
         0.95,
+        trivial=True,
     ),
     ImportanceRule(
         "low:formatting",
@@ -454,6 +457,7 @@ IMPORTANCE_RULES: tuple[ImportanceRule, ...] = (
         lambda s: s.trivial_reason == "formatting",
         ("formatting or whitespace only", "仅格式或空白调整"),
         0.95,
+        trivial=True,
     ),
     ImportanceRule(
         "low:wording",
@@ -464,6 +468,7 @@ IMPORTANCE_RULES: tuple[ImportanceRule, ...] = (
             "仅修正措辞、注释或文档字符串，不改变任何定义或配置",
         ),
         0.9,
+        trivial=True,
     ),
     ImportanceRule(
         "low:compile-time",

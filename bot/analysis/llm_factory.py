@@ -23,17 +23,22 @@ def depth_budgets(settings: Settings) -> DepthBudgets:
     )
 
 
-def build_llm_analyzer(settings: Settings, heuristic: HeuristicAnalyzer) -> LLMAnalyzer:
-    """`LLMAnalyzer` over the configured endpoint, falling back to (and planned by) `heuristic`."""
+def _client(settings: Settings) -> OpenAIClient:
+    """A client of the configured endpoint; a missing or empty key is a configuration error."""
     if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
         raise ConfigError("OPENAI_API_KEY is not set.")
-    client = OpenAIClient.create(
+    return OpenAIClient.create(
         api_key=settings.openai_api_key.get_secret_value(),
         model=settings.llm_model,
         base_url=settings.openai_base_url,
         timeout=settings.llm_timeout,
         max_retries=settings.llm_max_retries,
     )
+
+
+def build_llm_analyzer(settings: Settings, heuristic: HeuristicAnalyzer) -> LLMAnalyzer:
+    """`LLMAnalyzer` over the configured endpoint, falling back to (and planned by) `heuristic`."""
+    client = _client(settings)
     return LLMAnalyzer(
         client,
         fallback=heuristic,
@@ -48,15 +53,9 @@ def build_llm_analyzer(settings: Settings, heuristic: HeuristicAnalyzer) -> LLMA
 
 def build_answerer(settings: Settings) -> tuple[LLMAnswerer, OpenAIClient] | None:
     """The thread-question answerer when an API key is set (with its client, to close)."""
-    if not settings.llm_enabled or settings.openai_api_key is None:
+    if not settings.llm_enabled:
         return None
-    client = OpenAIClient.create(
-        api_key=settings.openai_api_key.get_secret_value(),
-        model=settings.llm_model,
-        base_url=settings.openai_base_url,
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_max_retries,
-    )
+    client = _client(settings)
     answerer = LLMAnswerer(
         client, counter=default_counter(), input_budget=settings.llm_input_token_budget
     )

@@ -30,6 +30,7 @@ a `public_api` list replaces the default rule, so a repository can say exactly w
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -123,6 +124,13 @@ def path_kind(path: str) -> PathKind:
     return PathKind.CORE
 
 
+def extension(path: str) -> str:
+    """The lower-cased file extension with its dot (".cu"); "" for none or a dotfile."""
+    name = path.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
+
+
 def is_runtime_manifest(path: str) -> bool:
     """A dependency manifest that ships with the package (not dev/test/docs requirements)."""
     lowered = path.lower()
@@ -159,24 +167,7 @@ class PathRoles:
         return hashlib.sha256(text.encode()).hexdigest()[:8]
 
     def _describe(self, path: str) -> tuple[PathKind, bool, bool]:
-        kind = PathKind.CORE if _matches(path, self.core) else path_kind(path)
-        lowered = path.lower()
-        parts = lowered.split("/")
-        kernel = kind is PathKind.CORE and (
-            _matches(path, self.kernels)
-            or lowered.endswith(_KERNEL_EXTENSIONS)
-            or bool(set(parts[:-1]) & _KERNEL_DIRS)
-            or any(part.endswith("_kernels") for part in parts[:-1])
-        )
-        if self.public_api:
-            api = _matches(path, self.public_api)
-        else:
-            private = any(
-                part.startswith("_") and part not in ("__init__.py", "__main__.py")
-                for part in parts
-            )
-            api = kind is PathKind.CORE and not private
-        return kind, kernel, api
+        return _describe(self, path)
 
     def kind(self, path: str) -> PathKind:
         return self._describe(path)[0]
@@ -207,3 +198,27 @@ class PathRoles:
 
 
 DEFAULT_ROLES = PathRoles()
+
+
+# The rules and notes ask about the same paths many times per commit (a 3,000-file commit:
+# ten thousand lookups); roles are frozen, so the answers are cached per (roles, path).
+@functools.lru_cache(maxsize=65_536)
+def _describe(roles: PathRoles, path: str) -> tuple[PathKind, bool, bool]:
+    """(kind, kernel?, public API?) of `path` under `roles`."""
+    kind = PathKind.CORE if _matches(path, roles.core) else path_kind(path)
+    lowered = path.lower()
+    parts = lowered.split("/")
+    kernel = kind is PathKind.CORE and (
+        _matches(path, roles.kernels)
+        or lowered.endswith(_KERNEL_EXTENSIONS)
+        or bool(set(parts[:-1]) & _KERNEL_DIRS)
+        or any(part.endswith("_kernels") for part in parts[:-1])
+    )
+    if roles.public_api:
+        api = _matches(path, roles.public_api)
+    else:
+        private = any(
+            part.startswith("_") and part not in ("__init__.py", "__main__.py") for part in parts
+        )
+        api = kind is PathKind.CORE and not private
+    return kind, kernel, api

@@ -157,17 +157,6 @@ def bound_text(text: str | None, limit: int) -> str | None:
     return text or None
 
 
-def clean_items(items: Iterable[str], grounding: Grounding) -> tuple[str, ...]:
-    cleaned: list[str] = []
-    for item in items:
-        text = bound_text(grounding.clean(item), MAX_ITEM_CHARS)
-        if text and text not in cleaned:
-            cleaned.append(text)
-        if len(cleaned) >= MAX_ITEMS:
-            break
-    return tuple(cleaned)
-
-
 def clean_summary(summary: str, grounding: Grounding) -> str:
     return bound_text(grounding.clean(summary), MAX_SUMMARY_CHARS) or ""
 

@@ -156,20 +156,19 @@ def _titled_list(value: object, keys: tuple[str, str]) -> object:
     return value
 
 
+# Insight points as lenient providers send them: one string becomes one point.
+Points = Annotated[list[str], BeforeValidator(_points)]
+
+
 class InsightsOut(_Out):
     """The six technical-insight dimensions of the reference report: 0-4 points each."""
 
-    architecture: list[str] = Field(default_factory=list, description="Architecture points.")
-    performance: list[str] = Field(default_factory=list, description="Performance points.")
-    security: list[str] = Field(default_factory=list, description="Security points.")
-    maintainability: list[str] = Field(default_factory=list, description="Maintainability.")
-    compatibility: list[str] = Field(default_factory=list, description="Compatibility points.")
-    testing: list[str] = Field(default_factory=list, description="Test coverage points.")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _as_points(cls, value: object) -> object:
-        return _points(value)
+    architecture: Points = Field(default_factory=list, description="Architecture points.")
+    performance: Points = Field(default_factory=list, description="Performance points.")
+    security: Points = Field(default_factory=list, description="Security points.")
+    maintainability: Points = Field(default_factory=list, description="Maintainability.")
+    compatibility: Points = Field(default_factory=list, description="Compatibility points.")
+    testing: Points = Field(default_factory=list, description="Test coverage points.")
 
 
 class ScopeOut(_Out):
@@ -197,7 +196,6 @@ RiskList = Annotated[
 AdviceList = Annotated[
     list[AdviceOut], BeforeValidator(lambda value: _titled_list(value, ("area", "advice")))
 ]
-Points = Annotated[list[str], BeforeValidator(_points)]
 
 
 class AnalysisOut(_Out):

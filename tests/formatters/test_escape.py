@@ -127,11 +127,31 @@ def _discord_unescape(text: str) -> str:
     return "".join(out)
 
 
+def _discord_plain_text(markdown: str) -> str:
+    """The characters Discord reads as markdown: outside code spans and not backslash-escaped.
+    Scanned left to right as Discord does: inside a code span a backslash escapes nothing."""
+    out: list[str] = []
+    index = 0
+    while index < len(markdown):
+        char = markdown[index]
+        if char == "\\" and index + 1 < len(markdown):
+            index += 2
+            continue
+        if char == "`":
+            close = markdown.find("`", index + 1)
+            if close > index:
+                index = close + 1
+                continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
 @PROPERTY
 @given(any_text)
 def test_discord_escaping_is_lossless_and_leaves_no_bare_angle_bracket(text: str) -> None:
     escaped = escape_discord(text)
-    outside_code = re.sub(r"`[^`]*`", "", re.sub(r"\\.", "", escaped))
+    outside_code = _discord_plain_text(escaped)
     assert "<" not in outside_code and "[" not in outside_code and "|" not in outside_code
     assert not re.search("@(everyone|here)", escaped)
     assert _discord_unescape(_without_zwj(escaped)) == clean(text)

@@ -33,6 +33,7 @@ from bot.analysis.facts.definitions import (
     Param,
     fold,
 )
+from bot.analysis.paths import extension
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser
@@ -203,7 +204,7 @@ def read_definitions(side: Side, section: str, path: str) -> list[Definition]:
     text = side.text
     if len(text) > MAX_SIDE_BYTES:
         return []
-    cuda = _extension(path) in CUDA_EXTENSIONS or _CUDA_HINT_RE.search(text) is not None
+    cuda = extension(path) in CUDA_EXTENSIONS or _CUDA_HINT_RE.search(text) is not None
     parser = _parser(cuda)
     if parser is None:
         return []
@@ -284,12 +285,6 @@ def _leaves_block(text: str, start: int) -> bool:
                 column = match.start() - (text.rfind("\n", 0, match.start()) + 1)
                 return column > 0 and _SEMICOLON_RE.match(text, match.end()) is None
     return False
-
-
-def _extension(path: str) -> str:
-    name = path.rsplit("/", 1)[-1]
-    dot = name.rfind(".")
-    return name[dot:].lower() if dot > 0 else ""
 
 
 @lru_cache(maxsize=1)

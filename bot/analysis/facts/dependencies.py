@@ -72,16 +72,6 @@ def _line_dependency(path: str, line: str) -> tuple[str, str] | None:
     return None
 
 
-def is_manifest(path: str) -> bool:
-    lowered = path.lower()
-    name = lowered.rsplit("/", 1)[-1]
-    return bool(
-        _PY_REQUIREMENTS_RE.search(lowered)
-        or _PY_MANIFEST_RE.search(lowered)
-        or name in ("package.json", "cargo.toml", "go.mod")
-    )
-
-
 def read_dependencies(path: str, side: Side) -> dict[str, str]:
     """name -> version specifier of every dependency on the side's changed lines."""
     found: dict[str, str] = {}

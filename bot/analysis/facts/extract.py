@@ -23,7 +23,8 @@ from bot.analysis.facts import behaviour, c_family, dependencies, pattern_langua
 from bot.analysis.facts.definitions import DefinitionReader
 from bot.analysis.facts.python_code import Setting
 from bot.analysis.facts.symbols import SideIndex, compare
-from bot.analysis.paths import PathKind, path_kind
+from bot.analysis.name_lists import last_part
+from bot.analysis.paths import PathKind, extension, path_kind
 from bot.models import (
     ChangeFacts,
     Commit,
@@ -62,16 +63,11 @@ _LANGUAGES: tuple[tuple[frozenset[str], str, DefinitionReader], ...] = (
 )
 
 
-def _extension(path: str) -> str:
-    name = path.rsplit("/", 1)[-1].lower()
-    return name[name.rfind(".") :] if "." in name else ""
-
-
 def _reader(path: str) -> tuple[str, DefinitionReader] | None:
-    extension = _extension(path)
+    suffix = extension(path)
     for extensions, language, reader in _LANGUAGES:
-        if extension in extensions:
-            return language or extension.lstrip("."), reader
+        if suffix in extensions:
+            return language or suffix.lstrip("."), reader
     return None
 
 
@@ -158,7 +154,7 @@ class _Collector:
         _, reader = found
         before = {d.name for d in reader(old, section, path)}
         for definition in reader(new, section, path):
-            name = definition.name.replace("::", ".").rsplit(".", 1)[-1]
+            name = last_part(definition.name)
             fresh = definition.touched and definition.name not in before
             if fresh and name.lower().startswith("test") and name not in self.tests_added:
                 self.tests_added.append(name)

@@ -13,15 +13,12 @@ import posixpath
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 
+from bot.analysis.name_lists import code, last_part, name_list
 from bot.analysis.tokens import TokenCounter
 from bot.models import ChangeFacts, SettingChange, SymbolChange
 
 MAX_LINE_CHARS = 240
 MAX_NAMES_PER_LINE = 8
-
-
-def _code(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
 
 
 def _line(text: str) -> str:
@@ -32,11 +29,11 @@ def _line(text: str) -> str:
 def _declaration(signature: str | None, name: str) -> str:
     """A signature to show; one cut by the hunk before its parameters ends in "(…)"."""
     if not signature:
-        return _code(name)
+        return code(name)
     text = signature.rstrip()
     if text.endswith("("):
         text += "…)"
-    return _code(text)
+    return code(text)
 
 
 def _symbol_line(change: SymbolChange) -> str:
@@ -45,23 +42,23 @@ def _symbol_line(change: SymbolChange) -> str:
     if change.kind == "removed":
         return f"- removed {visibility}{shown} ({change.path})"
     if change.kind == "renamed":
-        return f"- renamed {_code(change.old_name or '?')} -> {_code(change.name)} ({change.path})"
+        return f"- renamed {code(change.old_name or '?')} -> {code(change.name)} ({change.path})"
     if change.kind == "moved":
-        return f"- moved {_code(change.name)} from {change.old_path} to {change.path}"
+        return f"- moved {code(change.name)} from {change.old_path} to {change.path}"
     if change.kind == "added":
         return f"- added {visibility}{_declaration(change.after, change.name)} ({change.path})"
     parts: list[str] = []
     if change.params_added:
-        parts.append("new parameters " + ", ".join(_code(p) for p in change.params_added))
+        parts.append("new parameters " + ", ".join(code(p) for p in change.params_added))
     if change.params_removed:
-        parts.append("removed parameters " + ", ".join(_code(p) for p in change.params_removed))
+        parts.append("removed parameters " + ", ".join(code(p) for p in change.params_removed))
     if change.defaults_changed:
-        parts.append("defaults " + "; ".join(_code(d) for d in change.defaults_changed))
+        parts.append("defaults " + "; ".join(code(d) for d in change.defaults_changed))
     if change.types_changed:
-        parts.append("types " + "; ".join(_code(t) for t in change.types_changed))
+        parts.append("types " + "; ".join(code(t) for t in change.types_changed))
     if not parts:
-        parts.append(f"now {_code(change.after or '')}, was {_code(change.before or '')}")
-    return f"- signature of {visibility}{_code(change.name)}: {', '.join(parts)} ({change.path})"
+        parts.append(f"now {code(change.after or '')}, was {code(change.before or '')}")
+    return f"- signature of {visibility}{code(change.name)}: {', '.join(parts)} ({change.path})"
 
 
 def _setting_line(change: SettingChange) -> str:
@@ -69,13 +66,13 @@ def _setting_line(change: SettingChange) -> str:
         change.kind
     ]
     if change.change == "added":
-        default = f", default {_code(change.new)}" if change.new else ""
-        return f"- new {label} {_code(change.name)}{default} ({change.path})"
+        default = f", default {code(change.new)}" if change.new else ""
+        return f"- new {label} {code(change.name)}{default} ({change.path})"
     if change.change == "removed":
-        return f"- removed {label} {_code(change.name)} ({change.path})"
+        return f"- removed {label} {code(change.name)} ({change.path})"
     return (
-        f"- {label} {_code(change.name)}: default {_code(change.old or '?')} -> "
-        f"{_code(change.new or '?')} ({change.path})"
+        f"- {label} {code(change.name)}: default {code(change.old or '?')} -> "
+        f"{code(change.new or '?')} ({change.path})"
     )
 
 
@@ -101,7 +98,7 @@ def fact_lines(facts: ChangeFacts) -> Iterator[str]:
         by_path.setdefault((export.kind, export.path), []).append(export.name)
     for (kind, path), names in sorted(by_path.items(), key=lambda item: item[0][0] != "removed"):
         verb = "no longer exports" if kind == "removed" else "now exports"
-        yield _line(f"- {path} {verb} {_names(names)}")
+        yield _line(f"- {path} {verb} {name_list(names, 'en', MAX_NAMES_PER_LINE)}")
     for setting in facts.settings:
         yield _line(_setting_line(setting))
     for error in facts.errors:
@@ -110,12 +107,12 @@ def fact_lines(facts: ChangeFacts) -> Iterator[str]:
     for dependency in facts.dependencies:
         if dependency.old is None:
             version = dependency.new or ""
-            yield _line(f"- new dependency {_code(dependency.name)} {version} ({dependency.path})")
+            yield _line(f"- new dependency {code(dependency.name)} {version} ({dependency.path})")
         elif dependency.new is None:
-            yield _line(f"- dropped dependency {_code(dependency.name)} ({dependency.path})")
+            yield _line(f"- dropped dependency {code(dependency.name)} ({dependency.path})")
         else:
             yield _line(
-                f"- dependency {_code(dependency.name)}: {dependency.old or 'any'} -> "
+                f"- dependency {code(dependency.name)}: {dependency.old or 'any'} -> "
                 f"{dependency.new or 'any'} ({dependency.path})"
             )
     yield from _move_groups(facts)
@@ -144,17 +141,12 @@ def _added_lines(added: list[SymbolChange]) -> Iterator[str]:
         members = methods.get((change.path, change.name))
         if members:
             line = (
-                line.removesuffix(f" ({change.path})") + f" with {_names(members)} ({change.path})"
+                line.removesuffix(f" ({change.path})")
+                + f" with {name_list(members, 'en', MAX_NAMES_PER_LINE)} ({change.path})"
             )
         yield _line(line)
     for path, names in internal.items():
-        yield _line(f"- added internal {_names(names)} ({path})")
-
-
-def _names(names: list[str]) -> str:
-    shown = ", ".join(_code(name) for name in names[:MAX_NAMES_PER_LINE])
-    more = len(names) - MAX_NAMES_PER_LINE
-    return f"{shown} and {more} more" if more > 0 else shown
+        yield _line(f"- added internal {name_list(names, 'en', MAX_NAMES_PER_LINE)} ({path})")
 
 
 def render_facts(
@@ -237,7 +229,7 @@ def fact_terms(facts: ChangeFacts | None) -> set[str]:
     def add(names: Iterable[str | None]) -> None:
         for name in names:
             if name:
-                terms.add(name.replace("::", ".").rsplit(".", 1)[-1].lstrip("-*"))
+                terms.add(last_part(name).lstrip("-*"))
 
     for symbol in facts.symbols:
         if symbol.kind == "added" and not symbol.public:

@@ -15,6 +15,7 @@ from bot.analysis.facts.pattern_languages.jvm import JVM_EXTENSIONS, Java, Kotli
 from bot.analysis.facts.pattern_languages.masked_text import MAX_HEAD_CHARS, MAX_LIST_LINES
 from bot.analysis.facts.pattern_languages.rust import RUST_EXTENSIONS, Rust
 from bot.analysis.facts.pattern_languages.script import JS_EXTENSIONS, Script
+from bot.analysis.paths import extension
 
 __all__ = [
     "EXTENSIONS",
@@ -36,18 +37,16 @@ _GO, _RUST, _SCRIPT, _JAVA, _KOTLIN = Go(), Rust(), Script(), Java(), Kotlin()
 
 
 def _language(path: str) -> Language | None:
-    name = path.rsplit("/", 1)[-1]
-    dot = name.rfind(".")
-    extension = name[dot:].lower() if dot > 0 else ""
-    if extension in GO_EXTENSIONS:
+    suffix = extension(path)
+    if suffix in GO_EXTENSIONS:
         return _GO
-    if extension in RUST_EXTENSIONS:
+    if suffix in RUST_EXTENSIONS:
         return _RUST
-    if extension in JS_EXTENSIONS:
+    if suffix in JS_EXTENSIONS:
         return _SCRIPT
-    if extension == ".kt":
+    if suffix == ".kt":
         return _KOTLIN
-    if extension == ".java":
+    if suffix == ".java":
         return _JAVA
     return None
 
