@@ -42,8 +42,11 @@ class Schedule:
         return WEEKDAYS[day.weekday()] in self.days
 
     def instant(self, day: date) -> datetime:
-        """The UTC instant of the run on local `day` (fold=0: see the class docstring)."""
-        return datetime.combine(day, self.at, tzinfo=self.zone).astimezone(UTC)
+        """The UTC instant of the run on local `day` (fold=0: see the class docstring).
+        The fold is forced: a wall time carrying fold=1 would put a skipped 00:00 (Santiago's
+        spring-forward midnight) on the evening before instead of after the gap."""
+        wall = datetime.combine(day, self.at.replace(fold=0), tzinfo=self.zone)
+        return wall.astimezone(UTC)
 
     def local_day(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()
