@@ -265,6 +265,35 @@ def render_terminal(results: Results) -> str:
     )
 
 
+# Sections other benchmark modules write into the README sit below this line; regenerating the
+# main tables keeps them.
+OTHER_SECTIONS = (
+    "<!-- sections of other benchmark modules; `python -m benchmarks --write` keeps them -->"
+)
+
+
+def _other_sections(path: Path) -> str:
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    index = text.find(OTHER_SECTIONS)
+    return text[index:] if index >= 0 else ""
+
+
 def write_readme(results: Results, path: Path = README) -> Path:
-    path.write_text(render_readme(results), encoding="utf-8")
+    tail = _other_sections(path)
+    path.write_text(render_readme(results) + ("\n" + tail if tail else ""), encoding="utf-8")
+    return path
+
+
+def write_section(title: str, body: str, path: Path = README) -> Path:
+    """Put `body` (which starts with `## {title}`) below the other-sections marker, replacing the
+    section of that title if there is one."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if OTHER_SECTIONS not in text:
+        text = text.rstrip("\n") + "\n\n" + OTHER_SECTIONS + "\n"
+    head, _, tail = text.partition(OTHER_SECTIONS)
+    sections = [s for s in tail.split("\n## ") if s.strip()]
+    kept = [s for s in sections if not s.lstrip("# ").startswith(title)]
+    parts = ["## " + s.lstrip("# ").rstrip("\n") for s in kept]
+    parts.append(body.rstrip("\n"))
+    path.write_text(head + OTHER_SECTIONS + "\n\n" + "\n\n".join(parts) + "\n", encoding="utf-8")
     return path

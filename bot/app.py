@@ -9,7 +9,8 @@ from pathlib import Path
 
 from bot.analysis.base import Analyzer
 from bot.analysis.heuristic import HeuristicAnalyzer
-from bot.config import AppConfig, Settings, load_app_config
+from bot.config import AppConfig, OnDemandConfig, Settings, load_app_config, on_demand_caps
+from bot.costs import CommandCaps, RequestBudget
 from bot.filters import CommitFilter
 from bot.metrics import Metrics
 from bot.models import Language
@@ -41,6 +42,16 @@ class Core:
     clock: Callable[[], datetime]
     metrics: Metrics = field(default_factory=Metrics)  # served on GET /metrics by `serve`
     closers: list[Closer] = field(default_factory=list)
+
+    def on_demand(self) -> OnDemandConfig:
+        return on_demand_caps(self.settings, self.config)
+
+    def command_caps(self) -> CommandCaps:
+        """The caps of a chat command by someone who is not an admin (0 in config: none)."""
+        table = self.on_demand()
+        return CommandCaps(
+            max_commits=table.max_commits or None, max_llm_calls=table.max_llm_calls or None
+        )
 
     def default_timezone(self) -> str:
         return self.settings.digestbot_tz or self.config.defaults.timezone
@@ -109,6 +120,7 @@ def build_core(
         "local": GitSource(),
     }
     analyzer, fallback, closers = build_analyzer(settings)
+    per_hour = on_demand_caps(settings, config).github_requests_per_repo_per_hour
     service = DigestService(
         sources=sources,
         analyzer=analyzer,
@@ -117,6 +129,7 @@ def build_core(
         clock=clock,
         metrics=metrics,
         token_ceiling=settings.llm_digest_token_ceiling or None,
+        request_budget=RequestBudget(per_hour, clock),
     )
     return Core(
         settings=settings,

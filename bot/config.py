@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # Defaults when the config file says nothing
     digestbot_tz: str | None = None
     digestbot_lang: Language | None = None
+    # Cost caps of chat commands; when set they override the config file's [on_demand] table.
+    digestbot_chat_max_commits: int | None = Field(default=None, ge=0)
+    digestbot_chat_max_llm_calls: int | None = Field(default=None, ge=0)
+    digestbot_chat_github_requests_per_hour: int | None = Field(default=None, ge=0)
 
     # LLM (any OpenAI-compatible endpoint)
     openai_api_key: SecretStr | None = None
@@ -168,6 +172,21 @@ class AccessConfig(BaseModel):
     questions_per_channel_per_hour: int = 60
 
 
+class OnDemandConfig(BaseModel):
+    """`[on_demand]`: what one chat command may cost (admins, the CLI and the console chat are
+    not capped; scheduled posts are neither capped nor counted). 0 means no limit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Commits one digest may read; a wider window is refused with a hint to narrow it.
+    max_commits: int = Field(default=150, ge=0)
+    # LLM calls one digest may make (analyses, retries, the overview); commits past it are
+    # analysed by the rules, and the digest says so.
+    max_llm_calls: int = Field(default=100, ge=0)
+    # GitHub requests chat commands may spend per repository per hour (a sliding hour).
+    github_requests_per_repo_per_hour: int = Field(default=600, ge=0)
+
+
 WEEKDAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -242,6 +261,7 @@ class AppConfig(BaseModel):
     defaults: DefaultsConfig = Field(default_factory=DefaultsConfig)
     repos: tuple[RepoConfig, ...] = ()
     access: AccessConfig = Field(default_factory=AccessConfig)
+    on_demand: OnDemandConfig = Field(default_factory=OnDemandConfig)
     subscriptions: tuple[SubscriptionConfig, ...] = ()
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
 
@@ -280,3 +300,14 @@ def load_app_config(path: Path | None) -> AppConfig:
         for r in config.repos
     )
     return config.model_copy(update={"repos": repos})
+
+
+def on_demand_caps(settings: Settings, config: AppConfig) -> OnDemandConfig:
+    """The `[on_demand]` table with the DIGESTBOT_CHAT_* environment overrides applied."""
+    table = config.on_demand
+    overrides = {
+        "max_commits": settings.digestbot_chat_max_commits,
+        "max_llm_calls": settings.digestbot_chat_max_llm_calls,
+        "github_requests_per_repo_per_hour": settings.digestbot_chat_github_requests_per_hour,
+    }
+    return table.model_copy(update={k: v for k, v in overrides.items() if v is not None})

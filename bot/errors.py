@@ -129,3 +129,45 @@ class MissingAccessError(PlatformError):
         self.channel_id = channel_id
         self.failures = failures
         self.pause = pause
+
+
+class WindowTooLargeError(InvalidInputError):
+    """An on-demand digest's window holds more commits than one command may read.
+
+    `fits_days` is how many whole days at the end of the window fit under the limit (0: not
+    even the last day), so the caller can suggest a narrower window in its own words."""
+
+    def __init__(self, commits: int, limit: int, fits_days: int, hint: str | None = None) -> None:
+        super().__init__(
+            f"That window has {commits} commits; the limit per chat command is {limit}. "
+            + (hint or "Ask for a shorter window.")
+        )
+        self.commits = commits
+        self.limit = limit
+        self.fits_days = fits_days
+
+
+class RequestBudgetError(DigestbotError):
+    """The repository's hourly GitHub request budget for on-demand commands is used up, or too
+    small for what a command needs (the scheduled posts are never counted against it);
+    `retry_at` is when enough of it is free again (None: not within the hour)."""
+
+    exit_code = 75  # EX_TEMPFAIL
+
+    def __init__(
+        self, repo: str, retry_at: datetime | None, *, needed: int = 0, remaining: int = 0
+    ) -> None:
+        when = f" at {retry_at:%H:%M} UTC" if retry_at else " later"
+        if needed > remaining > 0:
+            text = (
+                f"This window needs about {needed} GitHub requests; on-demand digests of {repo} "
+                f"have {remaining} left this hour. Ask for a shorter window, or try again{when}."
+            )
+        else:
+            text = (
+                f"On-demand digests of {repo} have used this hour's GitHub request budget; "
+                f"try again{when}."
+            )
+        super().__init__(text)
+        self.repo = repo
+        self.retry_at = retry_at

@@ -339,6 +339,11 @@ class Coverage(_Frozen):
         return self.files_sent < self.files_total or self.lines_sent < self.lines_total
 
 
+# The fallback reason of a commit read by the rules because an on-demand command's LLM-call cap
+# was used up: formatters say "rule-based", not "the LLM failed".
+CALL_LIMIT_REASON = "LLM call limit reached"
+
+
 class AnalysisProvenance(_Frozen):
     """Who produced an analysis and from what."""
 
@@ -444,6 +449,9 @@ class DigestProvenance(_Frozen):
     excluded_commits: int = 0  # filtered out (bots, merges, paths, below minimum importance)
     token_ceiling: int | None = None  # the input-token ceiling this digest was built under
     reduced_analyses: int = 0  # reads made shallower (or skipped) to stay under the ceiling
+    # An on-demand command's LLM-call cap (None: none) and the commits it left to the rules.
+    llm_call_ceiling: int | None = None
+    capped_analyses: int = 0
 
 
 class Digest(_Frozen):

@@ -7,15 +7,19 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo
 
 from bot.analysis.base import AnalysisContext, AnalysisKey, Analyzer
 from bot.analysis.depth import TokenLedger
 from bot.analysis.facts import facts_current, with_facts
+from bot.costs import GITHUB_REQUESTS_PER_COMMIT, CommandCaps, RequestBudget, RequestMeter, metered
+from bot.errors import RequestBudgetError, WindowTooLargeError
 from bot.filters import CommitFilter
 from bot.metrics import NO_METRICS, DigestObserver
 from bot.models import (
+    CALL_LIMIT_REASON,
     IMPORTANCE_ORDER,
     Commit,
     CommitAnalysis,
@@ -45,13 +49,18 @@ class DigestRequest:
     use_cache: bool = True
     commit_filter: CommitFilter = field(default_factory=CommitFilter)
     token_ceiling: int | None = None  # None: the service's default ceiling
+    # An on-demand (chat) command's cost caps; None: not on demand (CLI, scheduler), neither
+    # limited nor counted against the repository's request budget.
+    caps: CommandCaps | None = None
 
 
 class DigestService:
     """Builds digests and single-commit details. Entry points (CLI, chat, scheduler) share it.
 
-    Commit details and analyses are immutable, so both are cached in the store; concurrent
-    requests for the same commit share one fetch and one analysis (single-flight).
+    Commit details and analyses are immutable, so both are cached in the store, each as soon
+    as it is made. Concurrent requests share one piece of work for everything with the same
+    key (single-flight): a whole digest per (repo, window, request), a window's commit list per
+    (repo, branch, window), a commit's fetch, its analysis, and the overview of a set of analyses.
     """
 
     def __init__(
@@ -64,8 +73,10 @@ class DigestService:
         clock: Callable[[], datetime],
         metrics: DigestObserver | None = None,
         token_ceiling: int | None = None,
+        request_budget: RequestBudget | None = None,
     ) -> None:
         self._sources = sources
+        self._budget = request_budget  # on-demand GitHub requests per repo; None: unlimited
         self._token_ceiling = token_ceiling
         self._analyzer = analyzer
         self._fallback = fallback_analyzer
@@ -73,6 +84,11 @@ class DigestService:
         self._clock = clock
         self._metrics = metrics if metrics is not None else NO_METRICS
         self._inflight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
+
+    @property
+    def request_budget(self) -> RequestBudget | None:
+        """The GitHub requests chat commands may spend per repository (None: unlimited)."""
+        return self._budget
 
     def source_for(self, repo: RepoTarget) -> CommitSource:
         return self._sources[repo.kind]
@@ -84,26 +100,70 @@ class DigestService:
         request: DigestRequest | None = None,
         progress: ProgressReporter | None = None,
     ) -> Digest:
+        """The digest of `repo` over `window`. Identical requests that arrive while one is
+        being built wait for it and get the same digest (the first caller's progress is the
+        one reported)."""
         req = request or DigestRequest()
-        progress = progress or NullProgress()
-        source = self.source_for(repo)
-        listed = await source.list_commits(repo, window)
-        kept = [c for c in listed if req.commit_filter.keeps_summary(c)]
-        excluded = len(listed) - len(kept)
-        ledger = TokenLedger(self._ceiling(req))
-        analysed = await self._fetch_and_analyze(
-            repo, [c.sha for c in kept], req, progress, ledger=ledger
+        key = ("digest", repr(repo), repr(window), repr(req))
+        return await self._single_flight(
+            key, lambda: self._build_digest(repo, window, req, progress or NullProgress())
         )
-        excluded += len(kept) - len(analysed)
-        items = [
-            _item(commit, analysis)
-            for commit, analysis in analysed
-            if analysis.importance.rank <= req.min_importance.rank
-        ]
-        excluded += len(analysed) - len(items)
-        items.sort(key=lambda i: (i.analysis.importance.rank, -i.commit.committed_at.timestamp()))
-        overview = await self._overview(repo, items, req)
+
+    async def _build_digest(
+        self, repo: RepoTarget, window: Window, req: DigestRequest, progress: ProgressReporter
+    ) -> Digest:
+        source = self.source_for(repo)
+        caps = req.caps
+        budget = self._budget if caps is not None and repo.kind == "github" else None
+        meter = RequestMeter((lambda n: budget.charge(repo.key, n)) if budget is not None else None)
+        enforce = budget is not None and caps is not None and caps.enforce_budget
+        with metered(meter):
+            if enforce:
+                self._check_budget(repo, 1)
+            listed = await self._single_flight(
+                (
+                    "list",
+                    repo.key,
+                    repo.branch or "",
+                    window.start.isoformat(),
+                    window.end.isoformat(),
+                ),
+                lambda: source.list_commits(repo, window),
+            )
+            kept = [c for c in listed if req.commit_filter.keeps_summary(c)]
+            if caps is not None and caps.max_commits is not None and len(kept) > caps.max_commits:
+                raise WindowTooLargeError(
+                    len(kept), caps.max_commits, _days_that_fit(kept, window, caps.max_commits)
+                )
+            excluded = len(listed) - len(kept)
+            call_ceiling = caps.max_llm_calls if caps is not None else None
+            ledger = TokenLedger(self._ceiling(req), call_ceiling=call_ceiling)
+            # The overview is one call at the end: keep it one, so a capped digest still gets
+            # the model's overview rather than the rules'.
+            overview_call = self._analyzer is self._fallback or ledger.reserve_calls(1)
+            analysed = await self._fetch_and_analyze(
+                repo,
+                [c.sha for c in kept],
+                req,
+                progress,
+                ledger=ledger,
+                before_fetch=(lambda n: self._check_budget(repo, n * GITHUB_REQUESTS_PER_COMMIT))
+                if enforce
+                else None,
+            )
+            excluded += len(kept) - len(analysed)
+            items = [
+                _item(commit, analysis)
+                for commit, analysis in analysed
+                if analysis.importance.rank <= req.min_importance.rank
+            ]
+            excluded += len(analysed) - len(items)
+            items.sort(
+                key=lambda i: (i.analysis.importance.rank, -i.commit.committed_at.timestamp())
+            )
+            overview = await self._overview(repo, items, req, use_model=overview_call)
         self._metrics.digest_built(repo.name, (i.analysis.provenance.analyzer for i in items))
+        capped = sum(1 for i in items if i.analysis.provenance.fallback_reason == CALL_LIMIT_REASON)
         return Digest(
             repo=repo.name,
             repo_url=source.repo_url(repo),
@@ -113,9 +173,25 @@ class DigestService:
             stats=_stats(items),
             overview=overview,
             provenance=_provenance(items, self._clock(), excluded).model_copy(
-                update={"token_ceiling": ledger.ceiling, "reduced_analyses": ledger.reduced}
+                update={
+                    "token_ceiling": ledger.ceiling,
+                    "reduced_analyses": ledger.reduced,
+                    "llm_call_ceiling": call_ceiling,
+                    "capped_analyses": capped,
+                }
             ),
         )
+
+    def _check_budget(self, repo: RepoTarget, needed: int) -> None:
+        """Refuse (RequestBudgetError) unless the repo's on-demand budget has `needed` left."""
+        if self._budget is None or needed <= 0:
+            return
+        remaining = self._budget.remaining(repo.key)
+        if remaining is None or remaining >= needed:
+            return
+        retry_at = self._budget.free_at(repo.key, needed)
+        log.info("on-demand GitHub budget of %s: %s left, %d needed", repo.key, remaining, needed)
+        raise RequestBudgetError(repo.name, retry_at, needed=needed, remaining=remaining)
 
     def _ceiling(self, request: DigestRequest) -> int | None:
         ceiling = (
@@ -174,8 +250,6 @@ class DigestService:
 
         fetched = await asyncio.gather(*(fetch(sha) for sha in missing))
         progress.finish("fetch")
-        if fetched:
-            await asyncio.to_thread(self._store.put_commits, repo.key, fetched)
         refreshed = await self._refresh_facts(repo, cached.values())
         by_sha = {**cached, **refreshed, **{c.sha: c for c in fetched}}
         return [by_sha[sha] for sha in shas]
@@ -200,13 +274,17 @@ class DigestService:
         progress: ProgressReporter,
         *,
         ledger: TokenLedger | None = None,
+        before_fetch: Callable[[int], None] | None = None,
     ) -> list[tuple[Commit, CommitAnalysis]]:
         """(commit, analysis) for each wanted commit the path filter keeps, in listing order.
 
         A pipeline: each commit's analysis starts as soon as its details are in, so detail
         requests overlap the (much slower) LLM calls instead of all preceding the first one.
-        Commits and analyses are cached and single-flight per SHA. After a failure
-        no new fetch or analysis starts (the error is raised; nothing is spent for nothing).
+        Commits and analyses are cached and single-flight per SHA, each stored as soon as it
+        is made, so a concurrent request that looks a moment later finds it. `before_fetch`
+        hears how many commits must be fetched before any is (and may refuse by raising).
+        After a failure no new fetch or analysis starts (the error is raised; nothing is spent
+        for nothing).
         """
         analyzer_id, version = self._analyzer.cache_id
         if repo.path_roles.fingerprint:
@@ -222,6 +300,8 @@ class DigestService:
             cached = await asyncio.to_thread(self._store.get_analyses, list(keys.values()))
         to_fetch = sum(1 for sha in shas if sha not in cached_commits)
         to_analyze = sum(1 for key in keys.values() if key not in cached)
+        if before_fetch is not None:
+            before_fetch(to_fetch)
         progress.start("fetch", to_fetch)
         progress.start("analyze", to_analyze)
         source = self.source_for(repo)
@@ -246,10 +326,18 @@ class DigestService:
             return commit
 
         async def analyze(commit: Commit, key: AnalysisKey) -> CommitAnalysis:
+            flight = ("analysis", repo.key, commit.sha, analyzer_id, version, request.language)
             analysis = await self._single_flight(
-                ("analysis", repo.key, commit.sha, analyzer_id, version, request.language),
-                lambda: self._analyzer.analyze(commit, context),
+                flight, lambda: self._analyze_and_store(commit, context, key)
             )
+            if analysis.provenance.fallback_reason == CALL_LIMIT_REASON and (
+                ledger is None or ledger.call_ceiling is None
+            ):
+                # We joined a read another command's LLM-call cap left to the rules: this
+                # request has no such cap (a scheduled post), so it gets a real read.
+                analysis = await self._single_flight(
+                    (*flight, "uncapped"), lambda: self._analyze_and_store(commit, context, key)
+                )
             fresh.append((key, analysis))
             progress.advance("analyze")
             return analysis
@@ -280,28 +368,36 @@ class DigestService:
             self._metrics.cache_lookups("commit", hits=len(cached_commits), misses=len(fetched))
             self._metrics.cache_lookups("analysis", hits=len(cached), misses=len(fresh))
         self._metrics.analyses_made(a for _, a in fresh)
-        if fetched:
-            await asyncio.to_thread(self._store.put_commits, repo.key, fetched)
-        # A fallback (the LLM failed) or a read made shallower by the digest's token ceiling is
-        # not cached under the LLM's key: the next run reads it again, in full.
-        to_store = [
-            (key, a)
-            for key, a in fresh
-            if not a.provenance.fallback_reason and not a.provenance.reduced
-        ]
-        if to_store:
-            await asyncio.to_thread(self._store.put_analyses, to_store)
         return [r for r in results if r is not None]
 
     async def _fetch_commit(self, source: CommitSource, repo: RepoTarget, sha: str) -> Commit:
-        """The commit from its source, with its change facts (stored with it)."""
+        """The commit from its source, with its change facts, stored at once (inside the
+        single-flight, so whoever asks next finds it in the store)."""
         commit = await source.get_commit(repo, sha)
-        return await asyncio.to_thread(with_facts, commit)
+        commit = await asyncio.to_thread(with_facts, commit)
+        await asyncio.to_thread(self._store.put_commits, repo.key, [commit])
+        return commit
+
+    async def _analyze_and_store(
+        self, commit: Commit, context: AnalysisContext, key: AnalysisKey
+    ) -> CommitAnalysis:
+        analysis = await self._analyzer.analyze(commit, context)
+        # A fallback (the LLM failed, or a cap) or a read made shallower by the digest's token
+        # ceiling is not cached under the LLM's key: the next run reads it again, in full.
+        if not analysis.provenance.fallback_reason and not analysis.provenance.reduced:
+            await asyncio.to_thread(self._store.put_analyses, [(key, analysis)])
+        return analysis
 
     async def _overview(
-        self, repo: RepoTarget, items: Sequence[DigestItem], request: DigestRequest
+        self,
+        repo: RepoTarget,
+        items: Sequence[DigestItem],
+        request: DigestRequest,
+        *,
+        use_model: bool = True,
     ) -> str | None:
-        """The analyzer's overview (cached per exact set of analyses), else the heuristic's."""
+        """The analyzer's overview (cached per exact set of analyses, single-flight), else the
+        heuristic's (also when `use_model` is False: a command's call cap left no call)."""
         if not items:
             return None
         key = _overview_key(self._analyzer.cache_id, request.language, items)
@@ -309,11 +405,21 @@ class DigestService:
             cached = await asyncio.to_thread(self._store.get_overview, repo.key, key)
             if cached is not None:
                 return cached
+        text: str | None = None
+        if use_model:
+            text = await self._single_flight(
+                ("overview", repo.key, key), lambda: self._write_overview(repo, key, items, request)
+            )
+        if text is None and self._fallback is not self._analyzer:
+            text = await self._fallback.overview(items, request.language)
+        return text
+
+    async def _write_overview(
+        self, repo: RepoTarget, key: str, items: Sequence[DigestItem], request: DigestRequest
+    ) -> str | None:
         text = await self._analyzer.overview(items, request.language)
         if text is not None:
             await asyncio.to_thread(self._store.put_overview, repo.key, key, text)
-        elif self._fallback is not self._analyzer:
-            text = await self._fallback.overview(items, request.language)
         return text
 
     async def _resolve(self, repo: RepoTarget, prefix: str) -> str:
@@ -392,3 +498,12 @@ def _provenance(items: Sequence[DigestItem], now: datetime, excluded: int) -> Di
         completion_tokens=sum(p.completion_tokens for p in provs),
         excluded_commits=excluded,
     )
+
+
+def _days_that_fit(kept: Sequence[CommitSummary], window: Window, limit: int) -> int:
+    """How many whole local days at the end of `window` hold at most `limit` of `kept`."""
+    zone = ZoneInfo(window.tz)
+    last = (window.end - timedelta(seconds=1)).astimezone(zone).date()
+    newest_first = sorted((c.committed_at for c in kept), reverse=True)
+    first_over = newest_first[limit].astimezone(zone).date()  # the (limit+1)-th newest commit
+    return max(0, (last - first_over).days)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.models import (
+    CALL_LIMIT_REASON,
     IMPORTANCE_ORDER,
     CommitAnalysis,
     Digest,
@@ -173,7 +174,8 @@ def commit_notes(analysis: CommitAnalysis, labels: Labels, card: CardLabels) -> 
             )
         notes.append(f"{card.partial_note}{labels.colon}{detail}")
     if provenance.analyzer == "heuristic":
-        notes.append(labels.fallback_note if provenance.fallback_reason else labels.heuristic_note)
+        failed = provenance.fallback_reason and provenance.fallback_reason != CALL_LIMIT_REASON
+        notes.append(labels.fallback_note if failed else labels.heuristic_note)
     return tuple(notes)
 
 
@@ -244,7 +246,13 @@ def details_of(view: CommitView, language: Language) -> CommitDetails:
 
 def _digest_notes(digest: Digest, labels: Labels, card: CardLabels) -> tuple[str, ...]:
     provenances = [item.analysis.provenance for item in digest.items]
-    heuristic = [p for p in provenances if p.analyzer == "heuristic"]
+    # Commits a chat command's LLM-call cap left to the rules get their own note, below.
+    heuristic = [
+        p
+        for p in provenances
+        if p.analyzer == "heuristic" and p.fallback_reason != CALL_LIMIT_REASON
+    ]
+    capped = len(provenances) - len(heuristic) - sum(1 for p in provenances if p.analyzer == "llm")
     fallbacks = sum(1 for p in heuristic if p.fallback_reason)
     partial = sum(1 for p in provenances if p.coverage.partial)
     notes: list[str] = []
@@ -255,6 +263,9 @@ def _digest_notes(digest: Digest, labels: Labels, card: CardLabels) -> tuple[str
             notes.append(card.fallback_count.format(count=fallbacks))
         if len(heuristic) > fallbacks:
             notes.append(card.heuristic_count.format(count=len(heuristic) - fallbacks))
+    if capped:
+        limit = digest.provenance.llm_call_ceiling
+        notes.append(labels.capped_note.format(count=capped, limit=limit))
     if partial:
         notes.append(card.partial_count.format(count=partial))
     if digest.provenance.excluded_commits > 0:

@@ -141,6 +141,8 @@ def digest_dict(digest: Digest) -> dict[str, Any]:
             "excluded_commits": provenance.excluded_commits,
             "token_ceiling": provenance.token_ceiling,
             "reduced_analyses": provenance.reduced_analyses,
+            "llm_call_ceiling": provenance.llm_call_ceiling,
+            "capped_analyses": provenance.capped_analyses,
         },
     }
 

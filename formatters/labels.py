@@ -51,6 +51,11 @@ class Labels:
     )
     coverage_lines_note: str = "analysed {sent} of {total} changed lines"
     excluded_note: str = "{count} commits filtered out"
+    # A chat command's LLM-call cap left commits to the rules (CALL_LIMIT_REASON).
+    capped_note: str = (
+        "{count} commits analysed by rules: one chat command makes at most {limit} LLM calls; "
+        "ask for a shorter window for a full reading"
+    )
     pull_request: str = "PR"
     colon: str = ": "  # between a bold field name and its value
     list_separator: str = "; "  # between notes on one line
@@ -105,6 +110,10 @@ ZH = Labels(
     stats_line_window="本时段共 {total} 个提交 | 🔴高 {high} | 🟡中 {medium} | 🟢低 {low}",
     coverage_lines_note="已分析 {sent}/{total} 行变更",
     excluded_note="另有 {count} 个提交被过滤",
+    capped_note=(
+        "{count} 个提交使用规则分析：单条聊天命令最多调用大模型 {limit} 次；"
+        "缩短时间范围可获得完整分析"
+    ),
     pull_request="PR",
     colon="：",
     list_separator="；",

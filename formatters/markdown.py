@@ -27,6 +27,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.models import (
+    CALL_LIMIT_REASON,
     IMPORTANCE_ORDER,
     CommitAnalysis,
     Digest,
@@ -90,7 +91,7 @@ def _notes(analysis: CommitAnalysis, labels: Labels) -> list[str]:
     """What the reader should know about how this analysis was made."""
     provenance = analysis.provenance
     notes: list[str] = []
-    if provenance.fallback_reason:
+    if provenance.fallback_reason and provenance.fallback_reason != CALL_LIMIT_REASON:
         notes.append(labels.fallback_note)
     elif provenance.analyzer == "heuristic":
         notes.append(labels.heuristic_note)
@@ -300,6 +301,11 @@ def _repo_lines(
     out += [f"### {labels.stats_heading}", "", f"> {_stats_line(digest, labels)}", ""]
     if digest.provenance.excluded_commits:
         out += [f"> {labels.excluded_note.format(count=digest.provenance.excluded_commits)}", ""]
+    if digest.provenance.capped_analyses:
+        note = labels.capped_note.format(
+            count=digest.provenance.capped_analyses, limit=digest.provenance.llm_call_ceiling
+        )
+        out += [f"> {note}", ""]
     toc = [
         f"- [{md_inline(digest.repo, link_text=True)}](#{repo_anchor})",
         f"  - [{labels.stats_heading}](#{stats_anchor})",

@@ -24,6 +24,11 @@ class Authorizer:
         UnknownRepoError with close aliases, RepoNotAllowedError, InvalidInputError)."""
         return self._resolver.resolve(text, for_chat=self._for_chat)
 
+    @property
+    def local_operator(self) -> bool:
+        """The person at the terminal (console chat): like the CLI, never cost-capped."""
+        return not self._for_chat
+
     def repo_names(self) -> list[str]:
         return self._resolver.names()
 

@@ -7,14 +7,15 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.analysis.answers import QuestionAnswerer
 from bot.app import Core
-from bot.errors import AccessDeniedError, ConfigError, DigestbotError
+from bot.costs import CommandCaps
+from bot.errors import AccessDeniedError, ConfigError, DigestbotError, WindowTooLargeError
 from bot.filters import CommitFilter
 from bot.metrics import NO_METRICS, CommandObserver
-from bot.models import Digest, Importance, Language
+from bot.models import Digest, Importance, Language, Window
 from bot.repos import RepoTarget
 from bot.service import DigestRequest, DigestService
 from bot.storage.base import Store
@@ -91,8 +92,10 @@ class Conversation:
         answerer: QuestionAnswerer | None = None,
         subscriptions: SubscriptionCommands | None = None,
         metrics: CommandObserver | None = None,
+        caps: CommandCaps | None = None,
     ) -> None:
         self._service = service
+        self._caps = caps  # a chat user's cost caps (None: uncapped)
         self._digests = digests
         self._store = conversations
         self._authz = authorizer
@@ -134,6 +137,7 @@ class Conversation:
             answerer=answerer,
             subscriptions=subscriptions,
             metrics=core.metrics,
+            caps=core.command_caps(),
         )
 
     # -- entry points ------------------------------------------------------------------------
@@ -321,9 +325,23 @@ class Conversation:
             language=command.language or event.language or self._settings.default_language,
             min_importance=command.min_importance or Importance.LOW,
             commit_filter=self._commit_filter(repo),
+            caps=self._caps_for(event),
         )
-        digest = await self._service.build_digest(repo, window, request)
+        try:
+            digest = await self._service.build_digest(repo, window, request)
+        except WindowTooLargeError as exc:
+            hint = _narrower(command, window, exc.fits_days)
+            raise WindowTooLargeError(exc.commits, exc.limit, exc.fits_days, hint) from exc
         await self.publish_digest(turn.adapter, channel, repo, digest)
+
+    def _caps_for(self, event: InboundEvent) -> CommandCaps | None:
+        """Chat users get the configured caps; admins spend from the repository's request
+        budget without limits; the console's operator is not capped, like the CLI."""
+        if self._caps is None or self._authz.local_operator:
+            return None
+        if self._authz.is_admin(event.platform, event.user_id):
+            return CommandCaps.admin()
+        return self._caps
 
     async def _question(self, turn: _Turn, command: QuestionCommand) -> None:
         ref = self._locate(turn, command.sha, None, explicit=False)
@@ -413,3 +431,16 @@ def _building(repo: RepoTarget, command: DigestCommand, language: str | None) ->
     if language == "zh":
         return f"正在生成 {repo.name} 的摘要（{command.when}）…"
     return f"Building the digest of {repo.name} for {command.when}…"
+
+
+def _narrower(command: DigestCommand, window: Window, days: int) -> str:
+    """`digest sglang 7d` when the window ends today, else the last `days` days as a range."""
+    if days <= 0:
+        return "Even its last day is over the limit; ask an admin for this one."
+    if command.when in {"today", "week"} or command.when.endswith("d"):
+        when = f"{days}d"
+    else:
+        last = date.fromisoformat(window.last_day)
+        first = last - timedelta(days=days - 1)
+        when = last.isoformat() if days == 1 else f"{first.isoformat()}..{last.isoformat()}"
+    return f"Try `digest {command.repo} {when}` or a shorter date range."

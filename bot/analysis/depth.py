@@ -206,22 +206,43 @@ TRIAGE_CONFIDENCE = 0.8
 
 
 class TokenLedger:
-    """The input-token ceiling of one digest. Reads reserve their plan's cost before they
-    start and give back what they did not use; all on one event loop, so no lock."""
+    """The input-token ceiling of one digest, and optionally its LLM-call ceiling (an on-demand
+    command's cap). Reads reserve their plan's cost before they start and give back what they
+    did not use; all on one event loop, so no lock."""
 
-    def __init__(self, ceiling: int | None) -> None:
+    def __init__(self, ceiling: int | None, *, call_ceiling: int | None = None) -> None:
         self.ceiling = ceiling
         self.reserved = 0
         self.spent = 0
         self.reduced = 0  # reads planned shallower than wanted
+        self.call_ceiling = call_ceiling
+        self.calls_reserved = 0
+        self.capped = 0  # reads left to the heuristic because the call ceiling was reached
 
-    def reserve(self, tokens: int) -> bool:
+    def reserve(self, tokens: int, calls: int = 0) -> bool:
         if self.ceiling is not None and self.reserved + tokens > self.ceiling:
+            return False
+        if not self.reserve_calls(calls):
             return False
         self.reserved += tokens
         return True
+
+    def reserve_calls(self, calls: int) -> bool:
+        if self.call_ceiling is not None and self.calls_reserved + calls > self.call_ceiling:
+            return False
+        self.calls_reserved += calls
+        return True
+
+    @property
+    def calls_exhausted(self) -> bool:
+        """Not even one more call fits under the call ceiling."""
+        return self.call_ceiling is not None and self.calls_reserved >= self.call_ceiling
 
     def settle(self, reserved: int, used: int) -> None:
         """Replace a read's reservation by what it used (a retry can use more than planned)."""
         self.reserved += used - reserved
         self.spent += used
+
+    def settle_calls(self, reserved: int, used: int) -> None:
+        """Give back the calls a read reserved but did not make (a failed map part, say)."""
+        self.calls_reserved += min(used, reserved) - reserved

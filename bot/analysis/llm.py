@@ -32,7 +32,7 @@ from bot.analysis.schema import SCHEMA_NAME, AnalysisOut, PartOut, response_sche
 from bot.analysis.tokens import TokenCounter, default_counter
 from bot.config import StructuredMode
 from bot.errors import AnalysisError, RateLimitedError
-from bot.models import Commit, CommitAnalysis, Coverage, DigestItem, Language
+from bot.models import CALL_LIMIT_REASON, Commit, CommitAnalysis, Coverage, DigestItem, Language
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,7 @@ class _Spent:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     calls: int = 0
+    reserved_calls: int = 0  # calls reserved on the digest's ledger for this read
 
     def add(self, reply: LLMReply) -> None:
         self.prompt_tokens += reply.prompt_tokens
@@ -121,7 +122,7 @@ class LLMAnalyzer:
     def _fit(self, plan: DepthPlan | None, ledger: TokenLedger | None) -> DepthPlan | None:
         if ledger is None:
             return plan
-        while plan is not None and not ledger.reserve(plan.cost):
+        while plan is not None and not ledger.reserve(plan.cost, plan.calls):
             plan = self._planner.shallower(plan)
             if plan is not None:
                 ledger.reduced += 1
@@ -140,8 +141,11 @@ class LLMAnalyzer:
         plan = self._fit(wanted, ledger)
         if plan is None:
             result = await self._fallback.analyze(commit, context)
+            if ledger is not None and ledger.calls_exhausted:
+                ledger.capped += 1
+                return _with_provenance(result, fallback_reason=CALL_LIMIT_REASON)
             return _with_provenance(result, fallback_reason="token ceiling reached")
-        spent = _Spent()
+        spent = _Spent(reserved_calls=plan.calls)
         try:
             if plan.depth == "map-reduce":
                 return await self._map_reduce(commit, context, plan, spent)
@@ -151,6 +155,7 @@ class LLMAnalyzer:
                 # A provider that reports no usage is charged what was reserved for the read.
                 used = spent.prompt_tokens or (plan.cost if spent.calls else 0)
                 ledger.settle(plan.cost, used)
+                ledger.settle_calls(spent.reserved_calls, spent.calls)
 
     async def aclose(self) -> None:
         """Close the LLM client's connections (the composition root calls this on shutdown)."""
@@ -167,7 +172,12 @@ class LLMAnalyzer:
         async with self._semaphore:
             prompt = await asyncio.to_thread(self._prompts.single, commit, context, plan)
             outcome = await self._ask(
-                prompt, AnalysisOut, plan.output_budget, spent, commit.short_sha
+                prompt,
+                AnalysisOut,
+                plan.output_budget,
+                spent,
+                commit.short_sha,
+                ledger=context.ledger,
             )
         if not isinstance(outcome.value, AnalysisOut):
             return await self._fall_back(commit, context, outcome.reason, spent)
@@ -181,7 +191,12 @@ class LLMAnalyzer:
             async with self._semaphore:
                 prompt = await asyncio.to_thread(self._prompts.part, commit, context, plan, index)
                 outcome = await self._ask(
-                    prompt, PartOut, plan.output_budget // 2, spent, commit.short_sha
+                    prompt,
+                    PartOut,
+                    plan.output_budget // 2,
+                    spent,
+                    commit.short_sha,
+                    ledger=context.ledger,
                 )
             if not isinstance(outcome.value, PartOut):
                 log.info(
@@ -200,7 +215,12 @@ class LLMAnalyzer:
                 self._prompts.merge, commit, context, plan, [n for n, _ in done], coverage
             )
             outcome = await self._ask(
-                prompt, AnalysisOut, plan.output_budget, spent, commit.short_sha
+                prompt,
+                AnalysisOut,
+                plan.output_budget,
+                spent,
+                commit.short_sha,
+                ledger=context.ledger,
             )
         if not isinstance(outcome.value, AnalysisOut):
             return await self._fall_back(commit, context, outcome.reason, spent)
@@ -232,12 +252,24 @@ class LLMAnalyzer:
         )
 
     async def _ask(
-        self, prompt: Prompt, model: type[M], max_tokens: int, spent: _Spent, sha: str
+        self,
+        prompt: Prompt,
+        model: type[M],
+        max_tokens: int,
+        spent: _Spent,
+        sha: str,
+        *,
+        ledger: TokenLedger | None = None,
     ) -> _Outcome:
-        """One validated reply: the call, one retry with the validation error, or a reason."""
+        """One validated reply: the call, one retry with the validation error, or a reason.
+        The retry is a call too: under a call ceiling it is made only if one is left."""
         messages: list[ChatMessage] = list(prompt.messages)
         reason = "no reply"
         for attempt in (1, 2):
+            if attempt == 2 and ledger is not None:
+                if not ledger.reserve_calls(1):
+                    return _Outcome(None, reason)
+                spent.reserved_calls += 1
             try:
                 reply = await self._client.complete(
                     messages,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,6 +22,7 @@ from github import (
     RateLimitExceededException,
 )
 
+from bot.costs import count_request
 from bot.errors import (
     AccessDeniedError,
     ConfigError,
@@ -155,6 +157,7 @@ class GitHubTransport:
                 seconds_between_writes=None,
                 lazy=True,
             )
+            count_requests(client)
             if observer is not None:
                 observe_responses(client, observer)
             return client
@@ -178,7 +181,10 @@ class GitHubTransport:
             self._clients.release(client, reuse=not session.abandoned)
 
     def submit(self, fn: Callable[[Github], T], client: Github) -> asyncio.Future[T]:
-        return asyncio.wrap_future(self._executor.submit(fn, client))
+        # In a copy of the caller's context, so each request is counted against the command
+        # that caused it (bot/costs.py), as asyncio.to_thread would do.
+        context = contextvars.copy_context()
+        return asyncio.wrap_future(self._executor.submit(context.run, fn, client))
 
     async def aclose(self) -> None:
         idle = self._clients.drain()
@@ -285,6 +291,19 @@ class GitHubSession:
         log.info("GitHub rate limit for %s: waiting %.1f s", self.repo, seconds)
         self.waited += seconds
         await self._transport.sleep(seconds)
+
+
+def count_requests(client: Github) -> None:
+    """Count every REST call of `client` against the current command's meter, if any (the
+    same hook as `observe_responses`: every call PyGithub makes for us goes through it)."""
+    requester = client.requester
+    send = requester.requestJson
+
+    def request_json(*args: Any, **kwargs: Any) -> tuple[int, dict[str, Any], str]:
+        count_request()
+        return send(*args, **kwargs)
+
+    requester.requestJson = request_json  # type: ignore[method-assign]
 
 
 def observe_responses(client: Github, observer: GitHubObserver) -> None:

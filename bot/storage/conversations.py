@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.errors import StorageError
+from bot.storage.failures import storage_failure
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class SqlConversationStore:
         except IntegrityError:
             return False
         except SQLAlchemyError as exc:
-            raise StorageError("The database is not reachable.", detail=str(exc)) from exc
+            raise storage_failure(exc, "The database is not reachable.") from exc
         return True
 
     def record_messages(self, messages: Sequence[PostedMessage], now: datetime) -> None:
@@ -151,7 +151,7 @@ class SqlConversationStore:
             with self._engine.begin() as conn:
                 conn.execute(message_refs.insert(), rows)
         except SQLAlchemyError as exc:
-            raise StorageError("Could not record the posted messages.", detail=str(exc)) from exc
+            raise storage_failure(exc, "Could not record the posted messages.") from exc
 
     def find_thread(self, platform: str, channel_id: str, message_id: str) -> ThreadInfo | None:
         t = message_refs
@@ -188,7 +188,7 @@ class SqlConversationStore:
                         return None
                     return self.find_thread(platform, channel_id, str(parent))
         except SQLAlchemyError as exc:
-            raise StorageError("The database is not reachable.", detail=str(exc)) from exc
+            raise storage_failure(exc, "The database is not reachable.") from exc
         root = row.thread_id or row.message_id
         return ThreadInfo(
             root_message_id=str(root),
@@ -205,7 +205,7 @@ class SqlConversationStore:
                     delete(inbound_events).where(inbound_events.c.received_at < before)
                 )
         except SQLAlchemyError as exc:
-            raise StorageError("Could not prune old events.", detail=str(exc)) from exc
+            raise storage_failure(exc, "Could not prune old events.") from exc
         return int(result.rowcount or 0)
 
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, bindparam, create_engine, event, or_, select, tuple_, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.analysis.base import AnalysisKey
-from bot.errors import StorageError
 from bot.models import Commit, CommitAnalysis, Digest
 from bot.storage import schema
+from bot.storage.failures import storage_failure
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class SqlStore:
             if before != schema.SCHEMA_VERSION:
                 log.info("database schema migrated from v%s to v%s", before, schema.SCHEMA_VERSION)
         except SQLAlchemyError as exc:
-            raise StorageError("The database is not reachable.", detail=str(exc)) from exc
+            raise storage_failure(exc, "The database is not reachable.") from exc
         return cls(engine)
 
     # -- commits ---------------------------------------------------------------------------
@@ -103,8 +104,11 @@ class SqlStore:
             .where(and_(table.c.repo == bindparam("k_repo"), table.c.sha == bindparam("k_sha")))
             .values(payload=bindparam("payload"))
         )
-        with self.engine.begin() as conn:
-            conn.execute(statement, rows)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(statement, rows)
+        except SQLAlchemyError as exc:
+            raise storage_failure(exc, "Could not write to the database.") from exc
 
     def find_shas(self, repo: str, prefix: str) -> list[str]:
         table = schema.commits
@@ -193,7 +197,7 @@ class SqlStore:
                 key = result.inserted_primary_key
                 return int(key[0]) if key else 0
         except SQLAlchemyError as exc:
-            raise StorageError("Could not save the digest.", detail=str(exc)) from exc
+            raise storage_failure(exc, "Could not save the digest.") from exc
 
     def get_digest(self, digest_id: int) -> Digest | None:
         table = schema.digests
@@ -206,11 +210,14 @@ class SqlStore:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _connect(self) -> Any:
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        """A connection for reads; any database error in the block becomes a StorageError."""
         try:
-            return self.engine.connect()
+            with self.engine.connect() as conn:
+                yield conn
         except SQLAlchemyError as exc:
-            raise StorageError("The database is not reachable.", detail=str(exc)) from exc
+            raise storage_failure(exc, "The database is not reachable.") from exc
 
     def _insert_new(self, table: Any, rows: list[dict[str, Any]], key: tuple[str, ...]) -> None:
         """Insert rows whose key is not present yet; concurrent writers of the same row are fine
@@ -234,7 +241,7 @@ class SqlStore:
             log.debug("concurrent insert into %s; retrying row by row", table.name)
             self._insert_each(table, rows)
         except SQLAlchemyError as exc:
-            raise StorageError("Could not write to the database.", detail=str(exc)) from exc
+            raise storage_failure(exc, "Could not write to the database.") from exc
 
     def _insert_each(self, table: Any, rows: list[dict[str, Any]]) -> None:
         for row in rows:
@@ -244,7 +251,7 @@ class SqlStore:
             except IntegrityError:
                 continue
             except SQLAlchemyError as exc:
-                raise StorageError("Could not write to the database.", detail=str(exc)) from exc
+                raise storage_failure(exc, "Could not write to the database.") from exc
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from bot.errors import StorageError
 from bot.models import Importance, Language
 from bot.schedules import Schedule
+from bot.storage.failures import storage_failure
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ class SqlSubscriptionStore:
                 # Another replica created the same row between our select and insert.
                 log.debug("concurrent subscription insert, retry %s", attempt + 1)
             except SQLAlchemyError as exc:
-                raise StorageError("Could not save the subscription.", detail=str(exc)) from exc
+                raise storage_failure(exc, "Could not save the subscription.") from exc
         raise StorageError("Could not save the subscription.", detail="insert kept conflicting")
 
     def _save(
@@ -220,7 +221,7 @@ class SqlSubscriptionStore:
                 conn.execute(update(t).where(t.c.id == row.id).values(active=False))
                 return replace(_from_row(row), active=False)
         except SQLAlchemyError as exc:
-            raise StorageError("Could not remove the subscription.", detail=str(exc)) from exc
+            raise storage_failure(exc, "Could not remove the subscription.") from exc
 
     def get(self, subscription_id: int) -> Subscription | None:
         rows = self._select(subscriptions.c.id == subscription_id)
@@ -253,7 +254,7 @@ class SqlSubscriptionStore:
                     conn.execute(update(t).where(t.c.id.in_(dropped)).values(active=False))
                     log.info("config no longer lists subscriptions %s; deactivated", dropped)
         except SQLAlchemyError as exc:
-            raise StorageError("Could not sync the subscriptions.", detail=str(exc)) from exc
+            raise storage_failure(exc, "Could not sync the subscriptions.") from exc
         return saved
 
     def ping(self) -> None:
@@ -261,7 +262,7 @@ class SqlSubscriptionStore:
             with self._engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except SQLAlchemyError as exc:
-            raise StorageError("The database is not reachable.", detail=str(exc)) from exc
+            raise storage_failure(exc, "The database is not reachable.") from exc
 
     def _select(self, where: Any) -> list[Subscription]:
         t = subscriptions
@@ -269,7 +270,7 @@ class SqlSubscriptionStore:
             with self._engine.connect() as conn:
                 rows = conn.execute(select(t).where(where).order_by(t.c.id)).all()
         except SQLAlchemyError as exc:
-            raise StorageError("The database is not reachable.", detail=str(exc)) from exc
+            raise storage_failure(exc, "The database is not reachable.") from exc
         return [_from_row(r) for r in rows]
 
 

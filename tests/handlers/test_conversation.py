@@ -13,11 +13,14 @@ from bot.analysis.answers import LLMAnswerer
 from bot.analysis.llm_client import OpenAIClient
 from bot.analysis.tokens import EstimatingCounter
 from bot.app import Core
+from bot.errors import StorageError
 from bot.models import Digest
 from bot.storage.conversations import PostedMessage, SqlConversationStore
+from bot.storage.failures import DISK_FULL
 from handlers.commands import SubscribeCommand, UnsubscribeCommand
 from handlers.conversation import Ack, Conversation
 from handlers.ports import ButtonPayload, InboundEvent
+from tests.bot.storage.test_failures import fill_up
 from tests.fakes.chat import NOW, RecordingAdapter, build_chat_core, make_widget_repo
 from tests.fakes.openai_server import FakeOpenAI, Scripted, http_error, text
 
@@ -365,3 +368,14 @@ async def test_which_repository_when_several_are_configured(
         assert adapter.kinds()[-1] == "details"
     finally:
         await core.aclose()
+
+
+async def test_a_full_database_disk_is_told_as_disk_full(core: Core) -> None:
+    fill_up(core.store)  # a real SQLite file that cannot grow any more
+    events = SqlConversationStore(core.store.engine)
+    with pytest.raises(StorageError):  # the bot keeps answering until the last page is used
+        for n in range(100_000):
+            events.claim_event("test", f"filler{n}", NOW)
+    conv, adapter = Conversation.from_core(core), RecordingAdapter()
+    await conv.handle(event("widget today", kind="command", message_id=None), adapter)
+    assert adapter.notices() == [DISK_FULL]

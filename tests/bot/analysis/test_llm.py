@@ -19,7 +19,15 @@ from bot.analysis.llm_client import OpenAIClient
 from bot.analysis.prompt_templates import PROMPT_VERSION
 from bot.analysis.schema import MAX_ITEMS, MAX_SUMMARY_CHARS
 from bot.config import StructuredMode
-from bot.models import ChangeType, Commit, DigestItem, FileChange, Importance, PullRequest
+from bot.models import (
+    CALL_LIMIT_REASON,
+    ChangeType,
+    Commit,
+    DigestItem,
+    FileChange,
+    Importance,
+    PullRequest,
+)
 from tests.data import injection_payloads as inj
 from tests.fakes.openai_server import (
     FakeOpenAI,
@@ -716,3 +724,26 @@ async def test_the_token_ceiling_makes_reads_shallower_then_skips_them(fake: Fak
     assert skipped.provenance.analyzer == "heuristic"
     assert skipped.provenance.fallback_reason == "token ceiling reached"
     assert len(fake.requests) == 2
+
+
+async def test_the_call_ceiling_bounds_reads_retries_and_map_reduce(fake: FakeOpenAI) -> None:
+    """A chat command's LLM-call cap: a retry is made only if a call is left, a map-reduce
+    that does not fit is read in one call, and with no call left the rules answer, marked."""
+    fake.enqueue(text("oops"), valid(sample_analysis()))
+    ledger = TokenLedger(ceiling=None, call_ceiling=1)
+    capped = AnalysisContext(language="en", ledger=ledger)
+    result = await make_analyzer(fake).analyze(make_commit(), capped)
+    assert len(fake.requests) == 1  # the retry would have been a second call
+    assert result.provenance.analyzer == "heuristic" and result.provenance.fallback_reason
+    assert ledger.calls_reserved == 1 and ledger.calls_exhausted
+    again = await make_analyzer(fake).analyze(make_commit(), capped)
+    assert len(fake.requests) == 1
+    assert again.provenance.fallback_reason == CALL_LIMIT_REASON and ledger.capped == 1
+
+    fake.reset()
+    fake.default = lambda _body: valid(sample_analysis(importance="high"))
+    two = AnalysisContext(language="en", ledger=TokenLedger(ceiling=None, call_ceiling=2))
+    analyzer = make_analyzer(fake, budget=2500, deep=4000, map_calls=3)
+    big = await analyzer.analyze(api_commit(files=12, lines=900), two)
+    assert len(fake.requests) == 1 and big.provenance.depth == "standard"
+    assert big.provenance.reduced
