@@ -1,14 +1,18 @@
 """Stress (not a test): many more randomised crash-and-restart runs of the scheduler than the
 test suite makes, and repeated multi-process runs on PostgreSQL when a server answers.
 
-In-process runs (tests/fakes/crash_harness.py): each run has 1–3 random subscriptions over 5
-simulated days; the bot dies at each post with probability p before the send, after the send
-(before the outbox commit) or after the commit, and comes back after a random delay; the chat
-platform outlives it. Multi-process runs (tests/fakes/delivery_worker.py): N real processes on
-one PostgreSQL database, some dying at the same three points and being replaced.
+In-process runs on SQLite (tests/fakes/crash_harness.py): each run has 1–3 random
+subscriptions over 5 simulated days and digests of 1–4 parts; at each part's post the bot dies
+with probability p before the send, after the send, or right after any outbox commit (plan,
+begin, record, sent); the platform refuses parts now and then (and some for good); the bot's
+clock steps by 10–40 minutes (more than the lease) during posts; it comes back after a random
+delay; the chat platform outlives it and keeps true time. Multi-process runs on PostgreSQL
+(tests/fakes/delivery_worker.py): N real processes on one database, 3-part digests, some
+dying at any step and being replaced, parts refused, and — in the mixed round — each replica's
+clock 2 minutes off (the lease is 3 s) and stepping by 15–30 minutes during posts.
 
 Run: `python benchmarks/delivery_stress.py [--runs 2000] [--long-runs 500] [--pg-rounds 3]`.
-Prints runs, posts expected, posts seen, missed reported, duplicates and losses.
+Prints runs, parts expected, parts seen, partial deliveries, missed runs, duplicates, losses.
 """
 
 from __future__ import annotations
@@ -51,6 +55,9 @@ async def in_process(
     probability: float,
     repo: Path,
     workdir: Path,
+    *,
+    refusal: float,
+    steps: float,
 ) -> list[RunResult]:
     source = await SnapshotSource.load(repo, date(2026, 1, 25), date(2026, 6, 30))
     slots = asyncio.Semaphore(8)
@@ -61,7 +68,15 @@ async def in_process(
             start = datetime(2026, 2, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 120 * 1440))
             path = workdir / f"run{index}"
             result = await CrashRun(
-                path, repo, rng, start=start, source=source, delays=delays, probability=probability
+                path,
+                repo,
+                rng,
+                start=start,
+                source=source,
+                delays=delays,
+                probability=probability,
+                refusal=refusal,
+                steps=steps,
             ).run()
             shutil.rmtree(path, ignore_errors=True)
             return result
@@ -75,13 +90,17 @@ def report(title: str, results: list[RunResult], seconds: float) -> bool:
         crashes.update(r.crashes)
     figures = {
         "runs": len(results),
-        "posts expected": sum(len(r.expected) for r in results),
-        "posts seen": sum(sum(r.posts.values()) for r in results),
+        "digests due": sum(len(r.expected) for r in results),
+        "parts expected": sum(r.parts_expected for r in results),
+        "parts seen": sum(r.parts_seen for r in results),
+        "partial reported": sum(len(r.partial) for r in results),
         "missed reported": sum(sum(r.missed.values()) for r in results),
         "duplicates": sum(r.duplicates for r in results),
         "losses": sum(r.losses for r in results),
         "unexpected posts": sum(r.unexpected for r in results),
         "restarts": sum(r.restarts for r in results),
+        "refusals": sum(r.refusals for r in results),
+        "clock steps": sum(r.clock_steps for r in results),
         **{f"crashes {p.replace('_', ' ')}": crashes[p] for p in CRASH_POINTS},
         "seconds": round(seconds, 1),
     }
@@ -101,33 +120,48 @@ def multi_process(rounds: int, repo: Path) -> bool:
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     ok = True
     totals: Counter[str] = Counter()
+    # (processes, crash probability, refusal, clock skew in s, clock-step probability)
+    shapes = ((2, 0.0, 0.0, 0.0, 0.0), (4, 0.06, 0.05, 0.0, 0.0), (3, 0.04, 0.1, 120.0, 0.1))
     for round_index in range(rounds):
-        for processes, crash in ((2, 0.0), (4, 0.0), (4, 0.06)):
-            name = f"dbt_stress_{os.getpid()}_{round_index}_{processes}_{int(crash * 100)}"
+        for shape, (processes, crash, refusal, skew, steps) in enumerate(shapes):
+            name = f"dbt_stress_{os.getpid()}_{round_index}_{shape}"
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             url = base.rsplit("/", 1)[0] + "/" + name
             try:
-                scenario = seed_scenario(url, 24, datetime.now(UTC))
+                scenario = seed_scenario(url, 24, datetime.now(UTC), parts=3)
                 figures = run_processes(
-                    url, repo, scenario, processes, crash_probability=crash, seed=round_index
+                    url,
+                    repo,
+                    scenario,
+                    processes,
+                    crash_probability=crash,
+                    seed=round_index,
+                    parts=3,
+                    refusal=refusal,
+                    skew_seconds=skew,
+                    step_probability=steps,
                 )
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            label = f"{processes} processes" + (" (crashing)" if crash else "")
+            label = f"{processes} processes" + (" crashing" if crash else "")
+            label += f", refusing {refusal:.0%}" if refusal else ""
+            label += f", clocks ±{skew:.0f} s and stepping" if skew else ""
             print(
-                f"  round {round_index + 1}, {label}: posts expected "
-                f"{figures.posts_expected}, posts seen {figures.posts_seen}, notices "
-                f"{figures.notices_seen}/{figures.notices_expected}, duplicates "
+                f"  round {round_index + 1}, {label}: parts expected "
+                f"{figures.posts_expected}, parts seen {figures.posts_seen}, partial "
+                f"{figures.partial}, notices {figures.notices_seen}/"
+                f"{figures.notices_expected + figures.partial}, duplicates "
                 f"{figures.duplicates}, losses {figures.losses}, crashes {figures.crashes}, "
                 f"processes spawned {figures.spawned}"
             )
             totals.update(
                 {
                     "runs": 1,
-                    "posts expected": figures.posts_expected,
-                    "posts seen": figures.posts_seen,
+                    "parts expected": figures.posts_expected,
+                    "parts seen": figures.posts_seen,
+                    "partial": figures.partial,
                     "duplicates": figures.duplicates,
                     "losses": figures.losses,
                     "crashes": figures.crashes,
@@ -145,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--long-runs", type=int, default=500, help="runs with up to 72 h outages")
     parser.add_argument("--pg-rounds", type=int, default=3, help="multi-process rounds (0: skip)")
     parser.add_argument("--probability", type=float, default=0.12)
+    parser.add_argument("--refusal", type=float, default=0.05, help="per part post")
+    parser.add_argument("--steps", type=float, default=0.05, help="clock steps per post")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.CRITICAL)
@@ -170,7 +206,18 @@ def main(argv: list[str] | None = None) -> int:
             if runs <= 0:
                 continue
             began = time.perf_counter()
-            results = asyncio.run(in_process(runs, args.seed, delays, probability, repo, workdir))
+            results = asyncio.run(
+                in_process(
+                    runs,
+                    args.seed,
+                    delays,
+                    probability,
+                    repo,
+                    workdir,
+                    refusal=args.refusal,
+                    steps=args.steps,
+                )
+            )
             ok = report(title, results, time.perf_counter() - began) and ok
         if args.pg_rounds > 0:
             import socket

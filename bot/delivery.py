@@ -1,17 +1,23 @@
-"""Posting one scheduled digest exactly once: claim, build, fence, post, record — and recover.
+"""Posting one scheduled digest exactly once, part by part: claim, plan, fence, post, record.
 
 One attempt on a deliveries row (see bot/storage/deliveries.py):
 
-1. claim it (compare-and-set: pending and due, or sending with an expired lease);
-2. when this is a retry or a recovery, ask the platform whether a message carrying the
-   delivery key is already there (Slack metadata, Feishu uuid, Discord nonce) — if so,
-   record it as sent and stop;
-3. build the digest (heartbeating the lease), then renew the lease *and* mark "posting"
-   in one fenced update: a replica that lost its claim stops here;
-4. post with the delivery key (bounded by half the lease), then mark sent (fenced).
+1. claim it (compare-and-set: pending and due, or sending with an expired lease, measured in
+   database time); the claim's `attempts` is its fencing token;
+2. on the first attempt, build the digest (heartbeating the lease), render it into the
+   platform's messages and store them as parts (fenced) — retries post exactly those;
+3. for each part not yet final: renew the lease and mark the part "posting" in one fenced
+   transaction, post it with its idempotency key (bounded by half the lease, on the monotonic
+   clock), then record its message refs;
+4. when every part is final, the row is sent — or partial (some parts failed for good) or
+   failed, and the channel gets one short notice.
 
-A crash before 3 leaves `posting_since` empty: the row is simply retried. A crash between 3
-and 4 leaves `posting_since` set: the next holder looks the key up before posting again.
+A part left "posting" by a crash or a timeout may be up: the next holder looks for it by its
+key in the platform, within the time its post could have happened (never "the last N
+messages"), and records what it finds instead of posting again. When the platform cannot
+answer the lookup (no history permission, or no lookup at all), the part is never re-posted:
+after LOOKUP_TRIES failed lookups it is recorded "unknown", the rest of the digest goes on, and
+the notice says which part may be missing (at most once beats twice: docs/delivery.md).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 
@@ -37,10 +43,17 @@ from bot.errors import (
 from bot.filters import CommitFilter
 from bot.metrics import NO_METRICS, DeliveryObserver, delivery_failure_reason
 from bot.models import Digest
-from bot.notices import failed_text, missed_text
+from bot.notices import failed_text, missed_text, partial_text
 from bot.repos import RepoResolver, RepoTarget
 from bot.service import DigestRequest, DigestService
-from bot.storage.deliveries import Delivery, DeliveryState, DeliveryStore, PostRef
+from bot.storage.deliveries import (
+    Delivery,
+    DeliveryPart,
+    DeliveryState,
+    DeliveryStore,
+    PartState,
+    PostRef,
+)
 from bot.storage.subscriptions import Subscription, SubscriptionStore
 from bot.windows import days_window
 
@@ -48,6 +61,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _PERMANENT = (ConfigError, InvalidInputError, RepoNotAllowedError)  # retrying will not help
+# A part's lookup is tried this many times (one per attempt, with the backoff between) before
+# the part is recorded "unknown": a channel the bot may post in but not read must not block
+# the digest for the whole retry period.
+LOOKUP_TRIES = 3
+# How far around a part's post time its lookup reads. The post time is the database's clock and
+# the platform stamps messages with its own: NTP keeps them within seconds, but a machine whose
+# clock was stepped (the SQLite case: the process's clock is the database's) may be off by
+# minutes. An hour either side still reads a bounded span — a few pages in a busy channel.
+LOOKUP_MARGIN = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -74,23 +96,47 @@ class DeliverySettings:
         return self.lease.total_seconds() / 2
 
 
+@dataclass(frozen=True)
+class PreparedDigest:
+    """A digest rendered for its channel: the messages to post ([0] is the root, the rest go
+    in its thread) and the poster's JSON to record posted parts with (thread replies)."""
+
+    parts: list[str]
+    context: str
+
+
 class Poster(Protocol):
     """Where scheduled digests go (implemented over the chat adapters in handlers/)."""
 
-    async def post(
+    async def prepare(
         self, subscription: Subscription, repo: RepoTarget, digest: Digest, key: str
+    ) -> PreparedDigest:
+        """Save the digest and render it into the platform's messages."""
+        ...
+
+    async def post_part(
+        self, subscription: Subscription, part: DeliveryPart, key: str, root: PostRef | None
     ) -> list[PostRef]:
-        """Post the digest carrying `key` (the platform's idempotency key / metadata)."""
+        """Post one stored part carrying its idempotency key (`key`, `part.index`), under
+        `root` for parts after the first. PlatformError: refused, nothing was posted."""
         ...
 
-    async def find(self, subscription: Subscription, key: str) -> list[PostRef] | None:
-        """Messages carrying `key` already in the channel; None when the platform cannot tell."""
+    async def find_part(
+        self,
+        subscription: Subscription,
+        key: str,
+        part: DeliveryPart,
+        root: PostRef | None,
+        between: tuple[datetime, datetime],
+    ) -> list[PostRef] | None:
+        """The messages of `part` posted between the two instants; [] when there are none,
+        None when the platform cannot tell. PlatformError: the lookup failed."""
         ...
 
-    async def adopt(
-        self, subscription: Subscription, repo: RepoTarget, digest: Digest, refs: Sequence[PostRef]
+    async def record(
+        self, subscription: Subscription, refs: Sequence[PostRef], context: str
     ) -> None:
-        """Record messages found by `find`, so thread replies under them work."""
+        """Record posted (or found) messages so thread replies under them work."""
         ...
 
     async def notify(self, subscription: Subscription, text: str) -> None:
@@ -154,7 +200,8 @@ def new_worker_id() -> str:
 
 
 class DeliveryRunner:
-    """Runs attempts on deliveries rows; several runners (processes) may share one database."""
+    """Runs attempts on deliveries rows; several runners (processes) may share one PostgreSQL
+    database. Times come from the database (`DeliveryStore.now`), not this process's clock."""
 
     def __init__(
         self,
@@ -163,7 +210,6 @@ class DeliveryRunner:
         deliveries: DeliveryStore,
         builder: DigestBuilder,
         poster: Poster,
-        clock: Callable[[], datetime],
         settings: DeliverySettings | None = None,
         worker_id: str | None = None,
         observer: DeliveryObserver | None = None,
@@ -173,10 +219,12 @@ class DeliveryRunner:
         self.deliveries = deliveries
         self._builder = builder
         self._poster = poster
-        self._clock = clock
         self.settings = settings or DeliverySettings()
         self.worker_id = worker_id or new_worker_id()
         self._slots = asyncio.Semaphore(self.settings.concurrency)
+        # Rows this process is working on: never claimed again by it, whatever the clocks say
+        # (on SQLite this process is the only writer, so this is the whole guard).
+        self._active: set[int] = set()
 
     async def run_many(
         self, rows: Sequence[Delivery], *, recovering: bool = False
@@ -198,74 +246,203 @@ class DeliveryRunner:
         return outcomes
 
     async def run(self, row: Delivery, *, recovering: bool = False) -> Outcome:
-        async with self._slots:
-            now = self._clock()
-            claimed = await _db(
-                self.deliveries.claim,
-                row.id,
-                self.worker_id,
-                now,
-                now + self.settings.lease,
-                recovering=recovering,
-            )
-            if claimed is None:
-                return Outcome(row, None)
-            subscription = await _db(self.subscriptions.get, claimed.subscription_id)
-            attempt = _Attempt(claimed)
-            try:
-                return await self._work(attempt, subscription)
-            except DigestbotError as exc:
-                log.warning("delivery %s attempt %s failed: %s", claimed.key, claimed.attempts, exc)
-                return await self._failed(attempt, subscription, exc.user_message, exc)
-            except Exception:  # the job boundary: the row is retried, the log has the details
-                log.exception("delivery %s attempt %s failed", claimed.key, claimed.attempts)
-                return await self._failed(attempt, subscription, "internal error", None)
+        if row.id in self._active:
+            return Outcome(row, None)
+        self._active.add(row.id)
+        try:
+            async with self._slots:
+                return await self._attempt(row, recovering=recovering)
+        finally:
+            self._active.discard(row.id)
 
-    async def _work(self, attempt: _Attempt, subscription: Subscription | None) -> Outcome:
-        row = attempt.row
+    async def _attempt(self, row: Delivery, *, recovering: bool) -> Outcome:
+        lease = self.settings.lease
+        claimed = await _db(
+            self.deliveries.claim, row.id, self.worker_id, lease, recovering=recovering
+        )
+        if claimed is None:
+            return Outcome(row, None)
+        subscription = await _db(self.subscriptions.get, claimed.subscription_id)
+        try:
+            return await self._work(claimed, subscription)
+        except DigestbotError as exc:
+            log.warning("delivery %s attempt %s failed: %s", claimed.key, claimed.fence, exc)
+            return await self._failed(claimed, exc.user_message, exc)
+        except Exception:  # the job boundary: the row is retried, the log has the details
+            log.exception("delivery %s attempt %s failed", claimed.key, claimed.fence)
+            return await self._failed(claimed, "internal error", None)
+
+    async def _work(self, row: Delivery, subscription: Subscription | None) -> Outcome:
         if subscription is None:
             return await self._finish(row, DeliveryState.FAILED, "the subscription is gone")
-        if row.attempts > 1 or row.posting_since is not None:
-            found = await self._poster.find(subscription, row.key)
-            if found:
-                await self._adopt(subscription, row, found)
-                return await self._sent(row, found)
-            if found is None and row.posting_since is not None:
-                # The platform may or may not have it and cannot tell us: never post twice.
-                reason = "interrupted while posting; not re-posted (the platform cannot check)"
-                return await self._finish(row, DeliveryState.FAILED, reason)
-        now = self._clock()
-        if now - row.due_at > self.settings.catchup_window:
-            return await self._finish(row, DeliveryState.MISSED, "too late to post", notify=True)
-        if not subscription.active:
-            return await self._finish(row, DeliveryState.FAILED, "unsubscribed before it was due")
-        first, last = subscription.schedule.covered_days(row.local_date)
-        repo, digest = await self._heartbeat(row, self._builder.build(subscription, first, last))
-        now = self._clock()
-        fenced = await _db(
-            self.deliveries.renew, row.id, self.worker_id, now + self.settings.lease, posting_at=now
-        )
-        if not fenced:
-            log.warning("delivery %s was taken over during the build; not posting", row.key)
-            return Outcome(row, None)
-        attempt.posting = True
-        async with asyncio.timeout(self.settings.post_timeout):
-            refs = await self._poster.post(subscription, repo, digest, row.key)
-        return await self._sent(row, refs)
+        planned = await _db(self.deliveries.parts, row.id)
+        context = row.context or ""
+        if not planned:
+            if await self._too_late(row):
+                return await self._finish(
+                    row, DeliveryState.MISSED, "too late to post", notify=True
+                )
+            if not subscription.active:
+                return await self._finish(
+                    row, DeliveryState.FAILED, "unsubscribed before it was due"
+                )
+            first, last = subscription.schedule.covered_days(row.local_date)
+            repo, digest = await self._heartbeat(
+                row, self._builder.build(subscription, first, last)
+            )
+            prepared = await self._poster.prepare(subscription, repo, digest, row.key)
+            context = prepared.context
+            if not await _db(self.deliveries.plan, row.id, row.fence, prepared.parts, context):
+                log.warning("delivery %s was taken over during the build; not posting", row.key)
+                return Outcome(row, None)
+            planned = await _db(self.deliveries.parts, row.id)
+        elif not subscription.active:
+            return await self._give_up(row, planned, "unsubscribed while it was being posted")
+        return await self._post_parts(row, subscription, planned, context)
 
-    async def _sent(self, row: Delivery, refs: Sequence[PostRef]) -> Outcome:
-        if await _db(self.deliveries.mark_sent, row.id, self.worker_id, refs, self._clock()):
-            log.info("delivery %s sent (%d messages)", row.key, len(refs))
-            return Outcome(row, DeliveryState.SENT)
-        log.error("delivery %s: lost the lease while posting; the new holder looks it up", row.key)
-        return Outcome(row, None)
+    async def _post_parts(
+        self,
+        row: Delivery,
+        subscription: Subscription,
+        planned: list[DeliveryPart],
+        context: str,
+    ) -> Outcome:
+        for index in range(len(planned)):
+            root = _root(planned)
+            if planned[index].state is PartState.POSTING:
+                planned[index] = await self._reconcile(
+                    row, subscription, planned[index], root, context
+                )
+            if planned[index].state.final:
+                continue
+            if index == 0 and await self._too_late(row):  # nothing is up yet
+                return await self._finish(
+                    row, DeliveryState.MISSED, "too late to post", notify=True
+                )
+            if index > 0 and root is None:
+                reason = "the first message is not up, so there is no thread to post it in"
+                planned[index] = await self._end(
+                    row, planned[index], PartState.FAILED, reason=reason
+                )
+                continue
+            began = await _db(
+                self.deliveries.begin_part, row.id, row.fence, index, self.settings.lease
+            )
+            if began is None:
+                settled = (await _db(self.deliveries.parts, row.id))[index]
+                if settled.state.final:  # an earlier attempt's late answer recorded it
+                    planned[index] = settled
+                    continue
+                log.warning("delivery %s: lost the claim before part %d", row.key, index)
+                return Outcome(row, None)
+            part = replace(
+                planned[index], state=PartState.POSTING, attempt=row.fence, posting_at=began
+            )
+            try:
+                async with asyncio.timeout(self.settings.post_timeout):
+                    refs = await self._poster.post_part(subscription, part, row.key, root)
+            except PlatformError as exc:  # a clean refusal: nothing of this part is up
+                await self._end(row, part, PartState.PENDING, reason=exc.user_message, failed=True)
+                raise
+            planned[index] = await self._end(row, part, PartState.SENT, refs=refs)
+            await self._poster.record(subscription, refs, context)
+        return await self._settle(row, planned, "")
+
+    async def _too_late(self, row: Delivery) -> bool:
+        now = await _db(self.deliveries.now)
+        return now - row.due_at > self.settings.catchup_window
+
+    async def _reconcile(
+        self,
+        row: Delivery,
+        subscription: Subscription,
+        part: DeliveryPart,
+        root: PostRef | None,
+        context: str,
+    ) -> DeliveryPart:
+        """A part an earlier attempt began: found (sent), not there (pending), or unknown."""
+        if part.index > 0 and root is None:
+            return await self._end(
+                row, part, PartState.UNKNOWN, reason="its thread's first message is unknown"
+            )
+        began = part.posting_at or row.due_at
+        between = (
+            began - LOOKUP_MARGIN,
+            began + timedelta(seconds=self.settings.post_timeout) + LOOKUP_MARGIN,
+        )
+        try:
+            found = await self._poster.find_part(subscription, row.key, part, root, between)
+        except PlatformError as exc:
+            reason = f"could not check whether it was posted: {exc.user_message}"
+            if part.failures + 1 >= LOOKUP_TRIES:
+                log.warning("delivery %s part %d: %s; not re-posted", row.key, part.index, reason)
+                return await self._end(row, part, PartState.UNKNOWN, reason=reason, failed=True)
+            await self._end(row, part, PartState.POSTING, reason=reason, failed=True)
+            raise
+        if found is None:
+            reason = "the platform cannot tell whether it was posted"
+            return await self._end(row, part, PartState.UNKNOWN, reason=reason)
+        if not found:
+            return replace(part, state=PartState.PENDING)
+        log.info("delivery %s part %d was already up; recorded", row.key, part.index)
+        await self._poster.record(subscription, found, context)
+        return await self._end(row, part, PartState.SENT, refs=found)
+
+    async def _end(
+        self,
+        row: Delivery,
+        part: DeliveryPart,
+        state: PartState,
+        *,
+        refs: Sequence[PostRef] = (),
+        reason: str | None = None,
+        failed: bool = False,
+    ) -> DeliveryPart:
+        await _db(
+            self.deliveries.end_part,
+            row.id,
+            row.fence,
+            part.index,
+            state,
+            refs=refs,
+            reason=reason,
+            failed=failed,
+        )
+        return replace(
+            part,
+            state=state,
+            refs=tuple(refs) or part.refs,
+            reason=reason,
+            failures=part.failures + failed,
+        )
+
+    async def _settle(self, row: Delivery, planned: list[DeliveryPart], reason: str) -> Outcome:
+        """Every part is final: sent, or partial / failed with one notice owed."""
+        refs = [ref for part in planned for ref in part.refs]
+        lost = [part for part in planned if part.state is not PartState.SENT]
+        if not lost:
+            if await _db(self.deliveries.mark_sent, row.id, row.fence, refs):
+                log.info("delivery %s sent (%d messages)", row.key, len(refs))
+                return Outcome(row, DeliveryState.SENT)
+            log.error("delivery %s: lost the claim while posting; the next holder checks", row.key)
+            return Outcome(row, None)
+        why = _lost_parts(lost, len(planned), reason)
+        state = DeliveryState.FAILED if len(lost) == len(planned) else DeliveryState.PARTIAL
+        if state is DeliveryState.PARTIAL:
+            self._observer.delivery_failed("partial")
+        return await self._finish(row, state, why, refs=refs, notify=True)
 
     async def _finish(
-        self, row: Delivery, state: DeliveryState, reason: str, *, notify: bool = False
+        self,
+        row: Delivery,
+        state: DeliveryState,
+        reason: str,
+        *,
+        refs: Sequence[PostRef] = (),
+        notify: bool = False,
     ) -> Outcome:
-        now = self._clock()
         done = await _db(
-            self.deliveries.finish, row.id, self.worker_id, state, reason, now, notify=notify
+            self.deliveries.finish, row.id, row.fence, state, reason, refs=refs, notify=notify
         )
         if not done:
             return Outcome(row, None)
@@ -274,22 +451,9 @@ class DeliveryRunner:
         log.warning("delivery %s %s: %s", row.key, state.value, reason)
         return Outcome(row, state, reason)
 
-    async def _failed(
-        self,
-        attempt: _Attempt,
-        subscription: Subscription | None,
-        reason: str,
-        exc: DigestbotError | None,
-    ) -> Outcome:
+    async def _failed(self, row: Delivery, reason: str, exc: DigestbotError | None) -> Outcome:
         self._observer.delivery_failed(delivery_failure_reason(exc))
-        row, now = attempt.row, self._clock()
-        # A refusal the adapter reports cleanly posted nothing; anything else after the call
-        # began (timeout, crash of the adapter) may have: the next attempt looks first. A
-        # failure before this attempt posted keeps what an earlier interrupted attempt left.
-        if attempt.posting:
-            posted_maybe = not isinstance(exc, PlatformError)
-        else:
-            posted_maybe = row.posting_since is not None
+        now = await _db(self.deliveries.now)
         delay = self.settings.backoff[min(row.attempts, len(self.settings.backoff)) - 1]
         next_at = now + delay
         give_up = (
@@ -297,27 +461,21 @@ class DeliveryRunner:
             or row.attempts >= self.settings.max_attempts
             or next_at > row.created_at + self.settings.retry_for
         )
-        if not give_up or posted_maybe:
-            ok = await _db(
-                self.deliveries.retry_later,
-                row.id,
-                self.worker_id,
-                next_at,
-                reason,
-                now,
-                posted_maybe=posted_maybe,
-            )
+        if not give_up:
+            ok = await _db(self.deliveries.retry_later, row.id, row.fence, next_at, reason)
             return Outcome(row, DeliveryState.PENDING if ok else None, reason)
-        return await self._finish(row, DeliveryState.FAILED, reason, notify=True)
+        planned = await _db(self.deliveries.parts, row.id)
+        if not planned:
+            return await self._finish(row, DeliveryState.FAILED, reason, notify=True)
+        return await self._give_up(row, planned, reason)
 
-    async def _adopt(self, subscription: Subscription, row: Delivery, refs: list[PostRef]) -> None:
-        """Record found messages so thread replies work (best effort: the post exists)."""
-        try:
-            first, last = subscription.schedule.covered_days(row.local_date)
-            repo, digest = await self._builder.build(subscription, first, last)
-            await self._poster.adopt(subscription, repo, digest, refs)
-        except DigestbotError as exc:
-            log.warning("delivery %s found posted; refs not recorded: %s", row.key, exc)
+    async def _give_up(self, row: Delivery, planned: list[DeliveryPart], reason: str) -> Outcome:
+        """End every part still open (one that may be up is "unknown", never re-posted)."""
+        for part in planned:
+            if not part.state.final:
+                state = PartState.UNKNOWN if part.state is PartState.POSTING else PartState.FAILED
+                planned[part.index] = await self._end(row, part, state, reason=reason)
+        return await self._settle(row, planned, reason)
 
     async def _heartbeat(self, row: Delivery, work: Awaitable[T]) -> T:
         """Await `work` while renewing the lease every third of it (long LLM builds)."""
@@ -325,8 +483,7 @@ class DeliveryRunner:
         async def beat() -> None:
             while True:
                 await asyncio.sleep(self.settings.lease.total_seconds() / 3)
-                lease_until = self._clock() + self.settings.lease
-                if not await _db(self.deliveries.renew, row.id, self.worker_id, lease_until):
+                if not await _db(self.deliveries.renew, row.id, row.fence, self.settings.lease):
                     log.warning("delivery %s: lease lost during the build", row.key)
                     return
 
@@ -340,9 +497,8 @@ class DeliveryRunner:
         """Send the notices rows owe: one per subscription for its missed runs, one per run
         that failed for good. Claimed with a lease like posts, so one replica sends each;
         returns the missed days notified, per subscription."""
-        now = self._clock()
         token = f"{self.worker_id}/{uuid.uuid4().hex[:8]}"  # this claim only
-        owed = await _db(self.deliveries.claim_notices, token, now, now + self.settings.lease)
+        owed = await _db(self.deliveries.claim_notices, token, self.settings.lease)
         by_sub: dict[int, list[Delivery]] = {}
         for row in owed:
             by_sub.setdefault(row.subscription_id, []).append(row)
@@ -359,9 +515,9 @@ class DeliveryRunner:
                     days = [r.local_date for r in missed]
                     texts.append((missed, missed_text(subscription, days)))
                 texts += [
-                    ([r], failed_text(subscription, r.local_date, r.reason or "unknown error"))
+                    ([r], _final_text(subscription, r))
                     for r in rows
-                    if r.state is DeliveryState.FAILED
+                    if r.state in {DeliveryState.FAILED, DeliveryState.PARTIAL}
                 ]
                 for covered, text in texts:
                     if await self.notify(subscription, text):
@@ -369,7 +525,7 @@ class DeliveryRunner:
                 if missed:
                     notified[sub_id] = [r.local_date for r in missed]
             if sent:
-                await _db(self.deliveries.notices_sent, sent, token, self._clock())
+                await _db(self.deliveries.notices_sent, sent, token)
         return notified
 
     async def notify(self, subscription: Subscription, text: str) -> bool:
@@ -392,10 +548,29 @@ class DeliveryRunner:
         return False
 
 
-@dataclass
-class _Attempt:
-    row: Delivery
-    posting: bool = False
+def _root(planned: Sequence[DeliveryPart]) -> PostRef | None:
+    first = planned[0] if planned else None
+    if first is None or first.state is not PartState.SENT or not first.refs:
+        return None
+    return first.refs[0]
+
+
+def _lost_parts(lost: Sequence[DeliveryPart], total: int, reason: str) -> str:
+    """Which parts are missing and why, for the row and the channel notice."""
+    numbers = ", ".join(str(part.index + 1) for part in lost)
+    why = reason or next((part.reason for part in lost if part.reason), None) or "unknown error"
+    if len(lost) == total:
+        return why
+    maybe = any(part.state is PartState.UNKNOWN for part in lost)
+    label = "may be missing" if maybe else "could not be posted"
+    return f"part {numbers} of {total} {label}: {why}"
+
+
+def _final_text(subscription: Subscription, row: Delivery) -> str:
+    reason = row.reason or "unknown error"
+    if row.state is DeliveryState.PARTIAL:
+        return partial_text(subscription, row.local_date, reason)
+    return failed_text(subscription, row.local_date, reason)
 
 
 async def _db(call: Callable[..., T], *args: object, **kwargs: object) -> T:

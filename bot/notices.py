@@ -33,3 +33,17 @@ def failed_text(subscription: Subscription, day: date, reason: str) -> str:
         f"The scheduled digest of {repo} for {day} could not be posted ({reason}). "
         f"Try `digest {repo} yesterday` later."
     )
+
+
+def partial_text(subscription: Subscription, day: date, reason: str) -> str:
+    """Some messages of a multi-part digest are up, others failed for good."""
+    repo = subscription.repo
+    if subscription.spec.language == "zh":
+        return (
+            f"{day} 的 {repo} 定时摘要只发出了一部分（{reason}）。"
+            f"完整内容可发送：digest {repo} {day}"
+        )
+    return (
+        f"The scheduled digest of {repo} for {day} was posted only in part ({reason}). "
+        f"Ask `digest {repo} {day}` for the whole of it."
+    )

@@ -216,9 +216,10 @@ class SubscriptionScheduler:
     async def tick(
         self, now: datetime | None = None, *, only: int | None = None, recovering: bool = False
     ) -> TickReport:
-        """Make owed runs due, attempt every workable row, report what was missed."""
-        now = now or self._clock()
+        """Make owed runs due, attempt every workable row, report what was missed. `now` is
+        the database's (see DeliveryStore.now), so replicas with skewed clocks agree."""
         store, outbox = self.runner.subscriptions, self.runner.deliveries
+        now = now if now is not None else await asyncio.to_thread(outbox.now)
         settings = self.runner.settings
         if only is None:
             subscriptions = await asyncio.to_thread(store.active)
@@ -248,7 +249,7 @@ class SubscriptionScheduler:
                 )
                 report.missed.setdefault(sub.id, []).extend(fresh)
         rows = await asyncio.to_thread(
-            outbox.workable, now, self.runner.worker_id, recovering=recovering
+            outbox.workable, self.runner.worker_id, recovering=recovering
         )
         if only is not None:
             rows = [r for r in rows if r.subscription_id == only]

@@ -14,7 +14,7 @@ from bot.app import Core
 from bot.models import Digest, DigestItem, Language
 from formatters.markdown import render_commit_markdown, render_markdown
 from handlers.conversation import Conversation
-from handlers.ports import InboundEvent, MessageRef, ReplyTarget
+from handlers.ports import InboundEvent, MessageRef, PartKey, ReplyTarget
 
 PLATFORM = "console"
 CHANNEL = "console"
@@ -49,6 +49,23 @@ class ConsoleAdapter:
     ) -> list[MessageRef]:
         ref = self._print(target, render_markdown(digest))
         self.last_digest = ref.message_id
+        return [ref]
+
+    def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
+        """One part: a terminal has no message size limit."""
+        return [render_markdown(digest)]
+
+    async def post_part(
+        self,
+        target: ReplyTarget,
+        payload: str,
+        *,
+        root: MessageRef | None = None,
+        key: PartKey | None = None,
+    ) -> list[MessageRef]:
+        ref = self._print(target, payload)
+        if root is None:
+            self.last_digest = ref.message_id
         return [ref]
 
     async def send_details(

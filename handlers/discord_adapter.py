@@ -12,6 +12,7 @@ looks for in the channel's recent history. Repeated 403 Missing Access on a chan
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -27,10 +28,11 @@ from bot.errors import MissingAccessError, PlatformError
 from bot.models import Digest, DigestItem, Language
 from formatters.discord_details import render_discord_details
 from formatters.discord_embeds import render_discord
+from handlers.digest_parts import post_all
 from handlers.discord_buttons import details_view
 from handlers.discord_messages import delivery_nonce, delivery_tag, text_payload, thread_name
 from handlers.pacing import ChannelPacer
-from handlers.ports import InboundEvent, MessageRef, ReplyTarget
+from handlers.ports import InboundEvent, MessageRef, PartKey, ReplyTarget
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,12 @@ ACCESS_PAUSE = timedelta(hours=1)
 # Threads archive after a day without messages
 # (https://discord.com/developers/docs/resources/channel#start-thread-from-message).
 THREAD_ARCHIVE_MINUTES = 1440
-HISTORY_LIMIT = 50  # recent messages scanned for a delivery key (GET messages allows 100)
+# Messages per page when a restarted scheduler reads the span a part's post could have
+# happened in (https://discord.com/developers/docs/resources/message#get-channel-messages:
+# limit 1–100, `after` a snowflake — so the read is bounded by time, not by a count).
+LOOKUP_PAGE = 100
+UNKNOWN_CHANNEL = 10003  # a thread never started: none of its parts can be up
+DISCORD_EPOCH_MS = 1_420_070_400_000  # https://discord.com/developers/docs/reference#snowflakes
 KNOWN_THREADS_MAX = 10_000
 ACCESS_MESSAGE = (
     "I can't see or post in this channel. Give digestbot View Channel, Send Messages, "
@@ -72,7 +79,7 @@ class _Strikes:
 
 
 class DiscordAdapter:
-    """ChatAdapter (and DeliveryLookup) for Discord over a logged-in `discord.Client`."""
+    """ChatAdapter (and PartLookup) for Discord over a logged-in `discord.Client`."""
 
     def __init__(
         self,
@@ -126,28 +133,68 @@ class DiscordAdapter:
     async def send_digest(
         self, target: ReplyTarget, digest: Digest, *, delivery_key: str | None = None
     ) -> list[MessageRef]:
+        payloads = self.render_digest(digest, delivery_key=delivery_key)
+        return await post_all(self, target, payloads, delivery_key)
+
+    def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
         tag = delivery_tag(delivery_key) if delivery_key else None
-        messages = render_discord(digest, footer_tag=tag)
         name = thread_name(f"{digest.repo} · {digest.window.first_day}")
-        nonce = delivery_nonce(delivery_key, 0) if delivery_key else None
-        root = await self._send(target, messages[0], name, nonce=nonce)
-        refs = [root]
-        if len(messages) == 1:
-            return refs
-        thread = target.thread_id or root.message_id
-        try:
-            channel = await self._thread(target.channel_id, thread, name)
-            for index, message in enumerate(messages[1:], start=1):
-                payload = dict(message)
-                if delivery_key:
-                    payload["nonce"] = delivery_nonce(delivery_key, index)
-                    payload["enforce_nonce"] = True
-                posted = await self._post(target.channel_id, channel, payload)
-                refs.append(MessageRef(PLATFORM, target.channel_id, str(posted["id"]), thread))
-        except PlatformError:
-            # The root is up: return what was posted so its thread still works.
-            log.exception("digest part %d/%d not posted", len(refs) + 1, len(messages))
-        return refs
+        return [
+            json.dumps({"message": message, "thread": name})
+            for message in render_discord(digest, footer_tag=tag)
+        ]
+
+    async def post_part(
+        self,
+        target: ReplyTarget,
+        payload: str,
+        *,
+        root: MessageRef | None = None,
+        key: PartKey | None = None,
+    ) -> list[MessageRef]:
+        data = json.loads(payload)
+        message, name = dict(data["message"]), str(data["thread"])
+        # With enforce_nonce, Discord answers a repeat within minutes with the first message.
+        nonce = delivery_nonce(key.delivery_key, key.index) if key is not None else None
+        if root is None:
+            return [await self._send(target, message, name, nonce=nonce)]
+        thread = root.thread_id or root.message_id
+        channel = await self._thread(target.channel_id, thread, name)
+        if nonce is not None:
+            message["nonce"], message["enforce_nonce"] = nonce, True
+        posted = await self._post(target.channel_id, channel, message)
+        return [MessageRef(PLATFORM, target.channel_id, str(posted["id"]), thread)]
+
+    async def find_part(
+        self,
+        target: ReplyTarget,
+        key: PartKey,
+        *,
+        root: MessageRef | None,
+        between: tuple[datetime, datetime],
+        payload: str,
+    ) -> list[MessageRef] | None:
+        """Our messages of this part posted in `between`: the root by the delivery tag in its
+        footer, a later part (in the root's thread) by its content and embed titles, which
+        the stored payload fixes."""
+        if root is None:
+            tag = delivery_tag(key.delivery_key)
+            channel, thread = target.thread_id or target.channel_id, target.thread_id
+            found = await self._between(target.channel_id, channel, between)
+            return [
+                MessageRef(PLATFORM, target.channel_id, str(m["id"]), thread)
+                for m in found
+                if self._is_mine(m) and _footer_has(m, tag)
+            ]
+        expected = json.loads(payload)["message"]
+        thread = root.thread_id or root.message_id
+        found = await self._between(target.channel_id, thread, between)
+        self.known_thread(thread)
+        return [
+            MessageRef(PLATFORM, target.channel_id, str(m["id"]), thread)
+            for m in found
+            if self._is_mine(m) and _same_message(m, expected)
+        ]
 
     async def send_details(
         self, target: ReplyTarget, item: DigestItem, repo_url: str, language: Language
@@ -170,26 +217,6 @@ class DiscordAdapter:
         if target.event is not None and await self.send_ephemeral(target.event, text):
             return
         await self.send_text(target, text)
-
-    # -- DeliveryLookup ------------------------------------------------------------------------
-
-    async def find_delivery(self, target: ReplyTarget, delivery_key: str) -> list[MessageRef]:
-        tag = delivery_tag(delivery_key)
-        channel = target.thread_id or target.channel_id
-        recent = await self._history(target.channel_id, channel)
-        root = next((m for m in recent if self._is_mine(m) and _footer_has(m, tag)), None)
-        if root is None:
-            return []
-        root_id = str(root["id"])
-        refs = [MessageRef(PLATFORM, target.channel_id, root_id, target.thread_id)]
-        if target.thread_id is None and root.get("thread"):
-            self.known_thread(root_id)
-            parts = [m for m in await self._history(target.channel_id, root_id) if self._is_mine(m)]
-            refs += [
-                MessageRef(PLATFORM, target.channel_id, str(m["id"]), root_id)
-                for m in reversed(parts)
-            ]
-        return refs
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -287,10 +314,24 @@ class DiscordAdapter:
             raise PlatformError("Discord gave an unexpected answer.", detail=detail)
         return posted
 
-    async def _history(self, access: str, channel: str) -> list[dict[str, Any]]:
+    async def _between(
+        self, access: str, channel: str, between: tuple[datetime, datetime]
+    ) -> list[dict[str, Any]]:
+        """The channel's messages created in `between`, oldest first ([] for a channel or
+        thread that does not exist)."""
+        after, last = _snowflake(between[0]), _snowflake(between[1])
         route = Route("GET", "/channels/{channel_id}/messages", channel_id=channel)
-        found = await self._request(route, access, params={"limit": HISTORY_LIMIT})
-        return [m for m in found if isinstance(m, dict)] if isinstance(found, list) else []
+        found: list[dict[str, Any]] = []
+        while True:
+            params = {"limit": LOOKUP_PAGE, "after": str(after)}
+            page = await self._request(route, access, params=params, tolerate={UNKNOWN_CHANNEL})
+            messages = sorted(
+                (m for m in page or [] if isinstance(m, dict)), key=lambda m: int(m["id"])
+            )
+            found += [m for m in messages if int(m["id"]) <= last]
+            if len(messages) < LOOKUP_PAGE or int(messages[-1]["id"]) > last:
+                return found
+            after = int(messages[-1]["id"])
 
     def _is_mine(self, message: dict[str, Any]) -> bool:
         me = self.client.user
@@ -363,6 +404,19 @@ class DiscordAdapter:
                 detail="paused after repeated Missing Access; not calling Discord",
             )
         strikes.paused_until = None  # the pause is over: the next call probes once
+
+
+def _snowflake(moment: datetime) -> int:
+    return (int(moment.timestamp() * 1000) - DISCORD_EPOCH_MS) << 22
+
+
+def _same_message(message: dict[str, Any], expected: dict[str, Any]) -> bool:
+    def titles(m: dict[str, Any]) -> list[str]:
+        return [str(e.get("title") or "") for e in m.get("embeds") or []]
+
+    return bool(
+        message.get("content") == expected.get("content") and titles(message) == titles(expected)
+    )
 
 
 def _footer_has(message: dict[str, Any], tag: str) -> bool:

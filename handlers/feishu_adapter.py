@@ -18,6 +18,7 @@ import uuid as uuid_module
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -38,10 +39,11 @@ from bot.errors import ConfigError, PlatformError
 from bot.models import Digest, DigestItem, Language
 from formatters.feishu_card import card_content, render_feishu
 from formatters.feishu_details import render_feishu_details
+from handlers.digest_parts import post_all
 from handlers.feishu_card_split import fit_card, mark_card, split_card, text_card
 from handlers.feishu_events import PLATFORM, BotIdentity
 from handlers.pacing import ChannelPacer
-from handlers.ports import MessageRef, ReplyTarget
+from handlers.ports import MessageRef, PartKey, ReplyTarget
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,8 @@ TOKEN_CODES = frozenset({99991663, 99991668})
 # deduplicated for one hour.
 UUID_MAX = 50
 MARKER_PREFIX = "dk"  # card element_id marking a scheduled delivery (≤ 20 characters in all)
-HISTORY_PAGES = 3
+# Feishu keeps a uuid for an hour; a re-post this soon after the first is answered with it.
+UUID_SAFE = timedelta(minutes=50)
 
 
 class CardTooLargeError(PlatformError):
@@ -105,7 +108,7 @@ class _Posted:
 
 
 class FeishuAdapter:
-    """ChatAdapter (and DeliveryLookup) for Feishu/Lark over a `lark.Client`."""
+    """ChatAdapter (and PartLookup) for Feishu/Lark over a `lark.Client`."""
 
     def __init__(
         self,
@@ -129,16 +132,38 @@ class FeishuAdapter:
     async def send_digest(
         self, target: ReplyTarget, digest: Digest, *, delivery_key: str | None = None
     ) -> list[MessageRef]:
-        return await self._send_cards(target, render_feishu(digest), delivery_key)
+        payloads = self.render_digest(digest, delivery_key=delivery_key)
+        return await post_all(self, target, payloads, delivery_key)
+
+    def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
+        cards = [part for card in render_feishu(digest) for part in fit_card(card)]
+        if delivery_key is None:
+            return [json.dumps(card) for card in cards]
+        return [
+            json.dumps(mark_card(card, delivery_marker(f"{delivery_key}/{index}")))
+            for index, card in enumerate(cards)
+        ]
+
+    async def post_part(
+        self,
+        target: ReplyTarget,
+        payload: str,
+        *,
+        root: MessageRef | None = None,
+        key: PartKey | None = None,
+    ) -> list[MessageRef]:
+        reply_to = root.message_id if root is not None else target.thread_id
+        uuid_key = f"{key.delivery_key}/{key.index}" if key is not None else None
+        return await self._post_fitted(target, json.loads(payload), reply_to, uuid_key)
 
     async def send_details(
         self, target: ReplyTarget, item: DigestItem, repo_url: str, language: Language
     ) -> list[MessageRef]:
         card = render_feishu_details(item, repo_url, language)
-        return await self._send_cards(target, [card], None)
+        return await post_all(self, target, [json.dumps(p) for p in fit_card(card)])
 
     async def send_text(self, target: ReplyTarget, text: str) -> list[MessageRef]:
-        return await self._send_cards(target, [text_card(text)], None)
+        return await post_all(self, target, [json.dumps(p) for p in fit_card(text_card(text))])
 
     async def send_notice(self, target: ReplyTarget, text: str) -> None:
         """Bots have no "only you can see this" for plain replies, so a notice answers the
@@ -153,34 +178,44 @@ class FeishuAdapter:
                 target.user_id,
                 event,
             )
-        await self._send_cards(target, [text_card(text)], None)
+        await self.send_text(target, text)
 
-    # -- DeliveryLookup ----------------------------------------------------------------------
+    # -- PartLookup ----------------------------------------------------------------------
 
-    async def find_delivery(self, target: ReplyTarget, delivery_key: str) -> list[MessageRef]:
-        """Our messages in the chat's recent history whose card carries the delivery's marker.
+    async def find_part(
+        self,
+        target: ReplyTarget,
+        key: PartKey,
+        *,
+        root: MessageRef | None,
+        between: tuple[datetime, datetime],
+        payload: str,
+    ) -> list[MessageRef] | None:
+        """The part's messages: within the hour Feishu deduplicates a post's `uuid`, so a
+        re-post with the part's uuid answers the first message and nothing is read ([]);
+        later, our messages created in `between` whose card carries the part's marker.
 
-        Needs the history scope (im:message:readonly); without it the lookup logs a warning
-        and answers [] — a repost within the hour is still deduplicated by its `uuid`."""
-        marker = delivery_marker(delivery_key)
+        Reading needs the history scope (im:message:readonly); a refusal raises PlatformError
+        and the scheduler's policy applies (docs/delivery.md)."""
+        if datetime.now(UTC) - between[0] < UUID_SAFE:
+            return []
+        marker = delivery_marker(f"{key.delivery_key}/{key.index}")
         found: list[dict[str, Any]] = []
         page_token: str | None = None
-        for _ in range(HISTORY_PAGES):
+        while True:
             builder = (
                 ListMessageRequest.builder()
                 .container_id_type("chat")
                 .container_id(target.channel_id)
-                .sort_type("ByCreateTimeDesc")
+                .start_time(str(int(between[0].timestamp())))
+                .end_time(str(int(between[1].timestamp()) + 1))
+                .sort_type("ByCreateTimeAsc")
                 .page_size(50)
                 .card_msg_content_type("raw_card_content")
             )
             if page_token:
                 builder = builder.page_token(page_token)
-            try:
-                response = await self._call(self.client.im.v1.message.alist, builder.build())
-            except PlatformError as exc:
-                log.warning("cannot read the history of %s: %s", target.channel_id, exc)
-                return []
+            response = await self._call(self.client.im.v1.message.alist, builder.build())
             data = _as_dict(response.data)
             for item in data.get("items") or []:
                 sender = item.get("sender") or {}
@@ -191,12 +226,11 @@ class FeishuAdapter:
             page_token = str(data.get("page_token") or "") or None
             if not data.get("has_more") or page_token is None:
                 break
-        found.sort(key=lambda item: int(item.get("create_time") or 0))
-        refs: list[MessageRef] = []
-        for item in found:
-            root = target.thread_id or (refs[0].message_id if refs else None)
-            refs.append(MessageRef(PLATFORM, target.channel_id, str(item["message_id"]), root))
-        return refs
+        thread = None if root is None else root.message_id
+        return [
+            MessageRef(PLATFORM, target.channel_id, str(item["message_id"]), thread)
+            for item in found
+        ]
 
     # -- platform facts ----------------------------------------------------------------------
 
@@ -237,37 +271,31 @@ class FeishuAdapter:
 
     # -- posting -----------------------------------------------------------------------------
 
-    async def _send_cards(
-        self, target: ReplyTarget, cards: list[dict[str, Any]], delivery_key: str | None
+    async def _post_fitted(
+        self,
+        target: ReplyTarget,
+        card: dict[str, Any],
+        reply_to: str | None,
+        uuid_key: str | None,
     ) -> list[MessageRef]:
-        """Post `cards` in order: the first at `target` (top level or under `target.thread_id`),
-        the rest in the first one's thread. Returns the refs of what was posted."""
+        """Post one card at `target` (or as a reply to `reply_to`); a card Feishu refuses as
+        too large goes in parts, each replying to the first. Returns the refs posted."""
         in_thread = _reply_in_thread(target)
-        marker = delivery_marker(delivery_key) if delivery_key else None
-        pending = deque(
-            (part, f"{i}.{j}")
-            for i, card in enumerate(cards)
-            for j, part in enumerate(fit_card(card))
-        )
+        pending = deque([(card, "0")])
         refs: list[MessageRef] = []
         while pending:
             card, path = pending.popleft()
-            reply_to = target.thread_id or (refs[0].message_id if refs else None)
-            sent = mark_card(card, marker) if marker else card
+            parent = reply_to or (refs[0].message_id if refs else None)
             try:
                 posted = await self._post_card(
-                    target.channel_id,
-                    reply_to,
-                    in_thread,
-                    sent,
-                    _uuid(delivery_key, path),
+                    target.channel_id, parent, in_thread, card, _uuid(uuid_key, path)
                 )
             except CardTooLargeError:
                 parts = split_card(card)
                 if not parts:
                     if not refs:
                         raise
-                    log.error("a continuation card too large to split was not posted")
+                    log.error("a piece of a card too large to split was not posted")
                     break
                 log.info("Feishu refused a card as too large; sending it in %d parts", len(parts))
                 pending.extendleft(reversed([(p, f"{path}.{k}") for k, p in enumerate(parts)]))
@@ -275,9 +303,9 @@ class FeishuAdapter:
             except PlatformError:
                 if not refs:
                     raise
-                log.exception("a continuation card was not posted")
-                break  # the root is up: return it so its thread still works
-            thread = (posted.root_id or reply_to) if reply_to else None
+                log.exception("a piece of a split card was not posted")
+                break  # what is up is returned, so it is recorded
+            thread = (posted.root_id or parent) if parent else None
             refs.append(MessageRef(PLATFORM, target.channel_id, posted.message_id, thread))
         return refs
 

@@ -82,6 +82,15 @@ class MessageRef:
     thread_id: str | None = None  # the root of the thread it sits in; None for a root message
 
 
+@dataclass(frozen=True)
+class PartKey:
+    """The idempotency key of one message of a scheduled digest: the delivery's key and the
+    part's index (0 is the root)."""
+
+    delivery_key: str
+    index: int
+
+
 class ChatAdapter(Protocol):
     """What the conversation layer (and the scheduler) calls to talk on one platform.
 
@@ -103,6 +112,25 @@ class ChatAdapter(Protocol):
         Discord nonce, Slack message metadata); None for on-demand digests."""
         ...
 
+    def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
+        """The digest as this platform's messages, each serialised (JSON text), [0] the root.
+        The scheduler stores them, so a retry posts exactly what was planned; with
+        `delivery_key` every message carries its part's key where the platform keeps one."""
+        ...
+
+    async def post_part(
+        self,
+        target: ReplyTarget,
+        payload: str,
+        *,
+        root: MessageRef | None = None,
+        key: PartKey | None = None,
+    ) -> list[MessageRef]:
+        """Post one rendered message: at `target` when `root` is None, else in root's thread
+        (a platform may split a message it refuses as too large: hence a list). PlatformError
+        when refused: nothing of it was posted."""
+        ...
+
     async def send_details(
         self, target: ReplyTarget, item: DigestItem, repo_url: str, language: Language
     ) -> list[MessageRef]:
@@ -119,19 +147,28 @@ class ChatAdapter(Protocol):
         ...
 
 
-class DeliveryLookup(Protocol):
-    """Optional adapter capability used by the scheduler to reconcile interrupted deliveries.
+class PartLookup(Protocol):
+    """Optional adapter capability the scheduler uses to reconcile an interrupted post.
 
-    A scheduled post carries a `delivery_key` (see `ChatAdapter.send_digest`). After a crash
-    between "posted" and "recorded as sent", the scheduler asks the adapter whether a message
-    carrying that key is already in the channel before posting again: Slack through message
-    metadata (conversations.history with include_all_metadata), Feishu by re-sending with the
-    same `uuid` (the platform dedupes it for an hour) or listing recent chat messages, Discord
-    by scanning the channel's recent bot messages for the key the embed footer carries.
+    A scheduled post carries a key per part (see `PartKey`): Slack message metadata, Feishu's
+    `uuid` and a marker in the card, Discord's nonce and an embed footer tag. After a crash
+    between "posting" and "recorded", the scheduler asks whether that part is in the channel
+    before posting it again — reading only what was posted in the span its post could have
+    happened, never "the newest N messages" (a busy channel would push it out of reach).
     """
 
-    async def find_delivery(self, target: ReplyTarget, delivery_key: str) -> list[MessageRef]:
-        """The refs of the already-posted messages carrying `delivery_key`, or [] if none."""
+    async def find_part(
+        self,
+        target: ReplyTarget,
+        key: PartKey,
+        *,
+        root: MessageRef | None,
+        between: tuple[datetime, datetime],
+        payload: str,
+    ) -> list[MessageRef] | None:
+        """The part's messages posted in `between` ([] if none). `root`: the digest's first
+        message, for parts in its thread; `payload`: the part as rendered. PlatformError when
+        the platform refused the read; None when it cannot tell."""
         ...
 
 

@@ -21,6 +21,7 @@ from bot.app import Core
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.metrics import Metrics
+from bot.storage.writer_lock import single_writer
 from handlers.conversation import Conversation
 from handlers.ports import ChatAdapter
 
@@ -201,7 +202,13 @@ def metrics_endpoint(
 
 
 async def run_serve(core: Core, *, stop: asyncio.Event | None = None) -> int:
-    """Run until SIGTERM/SIGINT (or `stop` is set), then shut down gracefully."""
+    """Run until SIGTERM/SIGINT (or `stop` is set), then shut down gracefully. ConfigError
+    when another server holds this SQLite database (see bot/storage/writer_lock.py)."""
+    with single_writer(core.store.engine):
+        return await _serve(core, stop)
+
+
+async def _serve(core: Core, stop: asyncio.Event | None) -> int:
     runtime = build_runtime(core)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -23,8 +24,9 @@ from bot.models import Digest, DigestItem, Language
 from formatters.escape import escape_slack
 from formatters.slack_blocks import render_slack
 from formatters.slack_details import render_slack_details
+from handlers.digest_parts import post_all
 from handlers.pacing import ChannelPacer
-from handlers.ports import MessageRef, ReplyTarget
+from handlers.ports import MessageRef, PartKey, ReplyTarget
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +35,10 @@ PLATFORM = "slack"
 # past this we post the details in the thread instead of racing the expiry.
 TRIGGER_WINDOW_SECONDS = 2.5
 DELIVERY_EVENT_TYPE = "digestbot_delivery"
-# How far back a restarted scheduler looks for its own post (the max page is 999; a daily
-# digest is among the channel's newest messages).
-HISTORY_PAGE = 200
+# Messages per history page when a restarted scheduler looks for a part it may have posted:
+# the read is bounded by the post's time (oldest/latest), so one page is the usual case
+# (https://api.slack.com/methods/conversations.history: limit ≤ 999, 200 recommended max).
+LOOKUP_PAGE = 100
 _USER_ERRORS = {
     "not_in_channel": "I can't post in this channel; invite me first (/invite @digestbot).",
     "channel_not_found": "I can't see this channel; invite me first (/invite @digestbot).",
@@ -119,59 +122,84 @@ class SlackAdapter:
     ) -> list[MessageRef]:
         # Rendering a long day takes milliseconds of CPU: off the event loop, so acks of other
         # commands are not held up behind it.
-        messages = await asyncio.to_thread(render_slack, digest)
-        first = dict(messages[0])
-        if delivery_key is not None:
-            # Message metadata lets a restarted scheduler find what it already posted.
-            first["metadata"] = {
-                "event_type": DELIVERY_EVENT_TYPE,
-                "event_payload": {"delivery_key": delivery_key},
-            }
-        root = await self._post(target.channel_id, target.thread_id, first)
-        refs = [MessageRef(PLATFORM, target.channel_id, root, target.thread_id)]
-        thread = target.thread_id or root
-        for index, message in enumerate(messages[1:], start=2):
-            try:
-                ts = await self._post(target.channel_id, thread, message)
-            except PlatformError:
-                log.exception("digest part %d/%d not posted", index, len(messages))
-                break  # the root is up: record it so its thread still works
-            refs.append(MessageRef(PLATFORM, target.channel_id, ts, thread))
-        return refs
+        payloads = await asyncio.to_thread(self.render_digest, digest, delivery_key=delivery_key)
+        return await post_all(self, target, payloads, delivery_key)
 
-    async def find_delivery(self, target: ReplyTarget, delivery_key: str) -> list[MessageRef]:
-        """The root (and thread parts) of a digest posted with `delivery_key` in its metadata.
+    def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
+        parts: list[str] = []
+        for index, message in enumerate(render_slack(digest)):
+            payload = dict(message)
+            if delivery_key is not None:
+                # Message metadata lets a restarted scheduler find what it already posted.
+                payload["metadata"] = {
+                    "event_type": DELIVERY_EVENT_TYPE,
+                    "event_payload": {"delivery_key": delivery_key, "part": index},
+                }
+            parts.append(json.dumps(payload))
+        return parts
 
-        Scheduled posts are recent top-level messages, so the newest page of the channel's
-        history is enough (https://api.slack.com/methods/conversations.history, which returns
-        metadata only with include_all_metadata).
-        """
-        history = await self._call(
-            "conversations.history",
-            self.client.conversations_history(
-                channel=target.channel_id, limit=HISTORY_PAGE, include_all_metadata=True
-            ),
-        )
-        for message in history.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if (
-                metadata.get("event_type") == DELIVERY_EVENT_TYPE
-                and payload.get("delivery_key") == delivery_key
-            ):
-                root = str(message["ts"])
-                refs = [MessageRef(PLATFORM, target.channel_id, root, None)]
-                replies = await self._call(
-                    "conversations.replies",
-                    self.client.conversations_replies(channel=target.channel_id, ts=root),
+    async def post_part(
+        self,
+        target: ReplyTarget,
+        payload: str,
+        *,
+        root: MessageRef | None = None,
+        key: PartKey | None = None,
+    ) -> list[MessageRef]:
+        thread = (root.thread_id or root.message_id) if root is not None else target.thread_id
+        ts = await self._post(target.channel_id, thread, json.loads(payload))
+        return [MessageRef(PLATFORM, target.channel_id, ts, thread)]
+
+    async def find_part(
+        self,
+        target: ReplyTarget,
+        key: PartKey,
+        *,
+        root: MessageRef | None,
+        between: tuple[datetime, datetime],
+        payload: str,
+    ) -> list[MessageRef] | None:
+        """Our messages carrying `key` in their metadata, posted between the two instants:
+        the root among the channel's top-level messages, a later part among its thread's
+        replies. Slack's ts is the post's Unix time, so oldest/latest bound the read by time,
+        however busy the channel (https://api.slack.com/methods/conversations.replies)."""
+        oldest, latest = f"{between[0].timestamp():.6f}", f"{between[1].timestamp():.6f}"
+        thread = None if root is None else (root.thread_id or root.message_id)
+        found: list[MessageRef] = []
+        cursor: str | None = None
+        while True:
+            if thread is None:
+                method = "conversations.history"
+                call = self.client.conversations_history(
+                    channel=target.channel_id,
+                    oldest=oldest,
+                    latest=latest,
+                    inclusive=True,
+                    include_all_metadata=True,
+                    limit=LOOKUP_PAGE,
+                    cursor=cursor,
                 )
-                refs.extend(
-                    MessageRef(PLATFORM, target.channel_id, str(reply["ts"]), root)
-                    for reply in replies.get("messages") or []
-                    if reply.get("ts") != root and reply.get("bot_id") == message.get("bot_id")
+            else:
+                method = "conversations.replies"
+                call = self.client.conversations_replies(
+                    channel=target.channel_id,
+                    ts=thread,
+                    oldest=oldest,
+                    latest=latest,
+                    inclusive=True,
+                    include_all_metadata=True,
+                    limit=LOOKUP_PAGE,
+                    cursor=cursor,
                 )
-                return refs
-        return []
+            page = await self._call(method, call)
+            found += [
+                MessageRef(PLATFORM, target.channel_id, str(m["ts"]), thread)
+                for m in page.get("messages") or []
+                if _carries(m, key) and m.get("ts") != thread
+            ]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None:
+                return found
 
     async def send_details(
         self, target: ReplyTarget, item: DigestItem, repo_url: str, language: Language
@@ -252,6 +280,16 @@ class SlackAdapter:
             raise PlatformError(message, detail=f"{method}: {error}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise PlatformError("Slack could not be reached.", detail=f"{method}: {exc}") from exc
+
+
+def _carries(message: dict[str, Any], key: PartKey) -> bool:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return (
+        metadata.get("event_type") == DELIVERY_EVENT_TYPE
+        and payload.get("delivery_key") == key.delivery_key
+        and int(payload.get("part") or 0) == key.index
+    )
 
 
 def _error_of(exc: SlackApiError) -> str:

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, cast
 
 from bot.app import Core
-from bot.delivery import DeliveryRunner, DeliverySettings, ServiceDigestBuilder
+from bot.delivery import DeliveryRunner, DeliverySettings, PreparedDigest, ServiceDigestBuilder
 from bot.errors import DigestbotError, InvalidInputError, PlatformError
+from bot.metrics import CommandObserver
 from bot.models import Digest, Importance, Language
 from bot.repos import RepoTarget
 from bot.scheduler import SchedulerSettings, SubscriptionScheduler, config_specs
 from bot.schedules import Schedule
 from bot.storage.base import Store
 from bot.storage.conversations import ConversationStore, PostedMessage, SqlConversationStore
-from bot.storage.deliveries import PostRef, SqlDeliveryStore
+from bot.storage.deliveries import DeliveryPart, PostRef, SqlDeliveryStore
 from bot.storage.subscriptions import (
     SqlSubscriptionStore,
     Subscription,
@@ -28,7 +30,7 @@ from bot.storage.subscriptions import (
 from handlers.authz import Authorizer
 from handlers.commands import SubscribeCommand, UnsubscribeCommand
 from handlers.conversation import Conversation
-from handlers.ports import ChatAdapter, InboundEvent, MessageRef, ReplyTarget
+from handlers.ports import ChatAdapter, InboundEvent, MessageRef, PartKey, PartLookup, ReplyTarget
 
 log = logging.getLogger(__name__)
 
@@ -136,48 +138,77 @@ class ChatSubscriptions:
 
 
 class ChatPoster:
-    """The scheduler's Poster over the chat adapters: scheduled digests go through
-    `Conversation.publish_digest`, so thread questions work under them too."""
+    """The scheduler's Poster over the chat adapters: renders a digest into the platform's
+    messages once, posts them one by one with their part keys, and records every posted
+    message so thread questions work under it."""
 
     def __init__(
         self,
-        conversation: Conversation,
         adapters: Mapping[str, ChatAdapter],
         *,
         digests: Store,
         conversations: ConversationStore,
         clock: Callable[[], datetime],
+        metrics: CommandObserver,
     ) -> None:
-        self._conversation = conversation
         self._adapters = adapters  # serve fills it as platforms start: read it late
         self._digests = digests
         self._conversations = conversations
         self._clock = clock
+        self._metrics = metrics
 
-    async def post(
+    async def prepare(
         self, subscription: Subscription, repo: RepoTarget, digest: Digest, key: str
+    ) -> PreparedDigest:
+        adapter = self._adapter(subscription.platform)
+        digest_id = await asyncio.to_thread(self._digests.save_digest, digest, repo.key)
+        # Rendering a long day takes milliseconds of CPU: off the event loop.
+        parts = await asyncio.to_thread(adapter.render_digest, digest, delivery_key=key)
+        context = _PostContext(
+            digest_id, repo.name, tuple(item.commit.sha for item in digest.items), digest.language
+        )
+        return PreparedDigest(parts, context.dump())
+
+    async def post_part(
+        self, subscription: Subscription, part: DeliveryPart, key: str, root: PostRef | None
     ) -> list[PostRef]:
         adapter = self._adapter(subscription.platform)
-        refs = await self._conversation.publish_digest(
-            adapter, _target(subscription), repo, digest, delivery_key=key
+        refs = await adapter.post_part(
+            _target(subscription),
+            part.payload,
+            root=_message_ref(subscription, root),
+            key=PartKey(key, part.index),
         )
+        if part.index == 0:
+            self._metrics.digest_posted(subscription.platform)
         return [_post_ref(r) for r in refs]
 
-    async def find(self, subscription: Subscription, key: str) -> list[PostRef] | None:
+    async def find_part(
+        self,
+        subscription: Subscription,
+        key: str,
+        part: DeliveryPart,
+        root: PostRef | None,
+        between: tuple[datetime, datetime],
+    ) -> list[PostRef] | None:
         adapter = self._adapter(subscription.platform)
-        finder = cast(
-            "Callable[[ReplyTarget, str], Awaitable[list[MessageRef]]] | None",
-            getattr(adapter, "find_delivery", None),
-        )
-        if finder is None:
+        if getattr(adapter, "find_part", None) is None:  # the platform cannot be asked
             return None
-        return [_post_ref(r) for r in await finder(_target(subscription), key)]
+        found = await cast("PartLookup", adapter).find_part(
+            _target(subscription),
+            PartKey(key, part.index),
+            root=_message_ref(subscription, root),
+            between=between,
+            payload=part.payload,
+        )
+        return None if found is None else [_post_ref(r) for r in found]
 
-    async def adopt(
-        self, subscription: Subscription, repo: RepoTarget, digest: Digest, refs: Sequence[PostRef]
+    async def record(
+        self, subscription: Subscription, refs: Sequence[PostRef], context: str
     ) -> None:
-        digest_id = await asyncio.to_thread(self._digests.save_digest, digest, repo.key)
-        shas = tuple(item.commit.sha for item in digest.items)
+        loaded = _PostContext.load(context)
+        if loaded is None or not refs:
+            return
         posted = [
             PostedMessage(
                 subscription.platform,
@@ -185,10 +216,10 @@ class ChatPoster:
                 r.message_id,
                 r.thread_id,
                 "digest",
-                digest_id,
-                repo.name,
-                shas,
-                digest.language,
+                loaded.digest_id,
+                loaded.repo,
+                loaded.shas,
+                loaded.language,
             )
             for r in refs
         ]
@@ -202,6 +233,37 @@ class ChatPoster:
         if adapter is None:
             raise PlatformError(f"{platform} is not connected on this bot.")
         return adapter
+
+
+@dataclass(frozen=True)
+class _PostContext:
+    """What recording a posted part needs (thread replies find the digest's commits by it)."""
+
+    digest_id: int
+    repo: str
+    shas: tuple[str, ...]
+    language: Language
+
+    def dump(self) -> str:
+        return json.dumps(
+            {"digest": self.digest_id, "repo": self.repo, "shas": self.shas, "lang": self.language}
+        )
+
+    @classmethod
+    def load(cls, text: str) -> _PostContext | None:
+        try:
+            data = json.loads(text)
+            language: Language = "zh" if data["lang"] == "zh" else "en"
+            return cls(int(data["digest"]), str(data["repo"]), tuple(data["shas"]), language)
+        except (ValueError, KeyError, TypeError):
+            log.warning("a delivery with an unreadable post context: parts not recorded")
+            return None
+
+
+def _message_ref(subscription: Subscription, ref: PostRef | None) -> MessageRef | None:
+    if ref is None:
+        return None
+    return MessageRef(subscription.platform, ref.channel_id, ref.message_id, ref.thread_id)
 
 
 def _target(subscription: Subscription) -> ReplyTarget:
@@ -230,20 +292,19 @@ def build_scheduling(
     commands to `conversation`. ConfigError for a bad `[[subscriptions]]` entry."""
     engine = core.store.engine
     subscriptions = SqlSubscriptionStore(engine)
-    deliveries = SqlDeliveryStore(engine)
+    deliveries = SqlDeliveryStore(engine, core.clock)
     poster = ChatPoster(
-        conversation,
         adapters,
         digests=core.store,
         conversations=SqlConversationStore(engine),
         clock=core.clock,
+        metrics=core.metrics,
     )
     runner = DeliveryRunner(
         subscriptions=subscriptions,
         deliveries=deliveries,
         builder=ServiceDigestBuilder(core.service, core.resolver, core.commit_filter),
         poster=poster,
-        clock=core.clock,
         settings=DeliverySettings.from_config(core.config.scheduler),
         observer=core.metrics,
     )

@@ -1,18 +1,26 @@
-"""The deliveries outbox: one row per (subscription, local date), claimed with a lease.
+"""The deliveries outbox: one row per (subscription, local date) and one row per message part.
 
-States: pending → sending (claimed: `claimed_by`, `lease_until`; `posting_since` once the
-platform call began) → sent (message refs) | failed (reason, attempts) | missed (was due while
-the bot was down for longer than the catch-up window). Every change after a claim is fenced on
-`claimed_by`, so a replica that lost its lease cannot overwrite the new holder's work.
+States: pending → sending (claimed: `claimed_by`, `lease_until`, and `attempts` incremented —
+the claim's fencing token) → sent (every part's refs) | partial (some parts failed for good) |
+failed (reason) | missed (was due while the bot was down for longer than the catch-up window).
+Every change after a claim is conditional on the fencing token, so an attempt that lost its
+claim cannot change anything the next holder does.
+
+Time: leases and due checks use the database's clock — `now()` on PostgreSQL, so replicas with
+skewed or stepped clocks agree — and, on SQLite, the one process that may open the file (see
+handlers/serve.py: a second `serve` refuses to start) is the single clock source.
+
+The `posting_since` column of schema v3 is no longer read or written: the parts table holds
+where each message's platform call began (schema v5).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -27,8 +35,11 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     func,
+    inspect,
+    literal,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -36,15 +47,24 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.errors import StorageError
-from bot.storage.delivery_records import Delivery, DeliveryState, PostRef, delivery_key
+from bot.storage.delivery_records import (
+    Delivery,
+    DeliveryPart,
+    DeliveryState,
+    PartState,
+    PostRef,
+    delivery_key,
+)
+from bot.storage.failures import storage_failure
 from bot.storage.subscriptions import from_db, to_db
 
 # The records live in their own module; importing them from here keeps working.
 __all__ = [
     "Delivery",
+    "DeliveryPart",
     "DeliveryState",
     "DeliveryStore",
+    "PartState",
     "PostRef",
     "SqlDeliveryStore",
     "create_tables",
@@ -74,11 +94,27 @@ deliveries = Table(
     # A channel notice this row owes (missed, or failed for good): owed -> sent. It is claimed
     # with the same claimed_by/lease_until columns, which a final row no longer uses.
     Column("notice", String(10), nullable=True),
+    # Schema v5: the poster's JSON for recording posted parts (a v3 database gets it by ALTER).
+    Column("context", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("subscription_id", "local_date", name="uq_deliveries_run"),
     Index("ix_deliveries_state", "state", "next_attempt_at"),
     Index("ix_deliveries_notice", "notice"),
+)
+
+parts = Table(
+    "delivery_parts",
+    metadata,
+    Column("delivery_id", Integer, primary_key=True),
+    Column("part_index", Integer, primary_key=True),
+    Column("payload", Text, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("attempt", Integer, nullable=False, default=0),
+    Column("posting_at", DateTime(timezone=True), nullable=True),
+    Column("refs", Text, nullable=False, default="[]"),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("reason", Text, nullable=True),
 )
 
 
@@ -87,9 +123,21 @@ def create_tables(conn: Connection) -> None:
     deliveries.create(conn, checkfirst=True)
 
 
+def add_parts(conn: Connection) -> None:
+    """Schema migration v5: the per-part outbox and the delivery's poster context."""
+    parts.create(conn, checkfirst=True)
+    if "context" not in {c["name"] for c in inspect(conn).get_columns("deliveries")}:
+        conn.execute(text("ALTER TABLE deliveries ADD COLUMN context TEXT"))
+
+
 class DeliveryStore(Protocol):
     """Synchronous; async callers run it in a worker thread. Claims are compare-and-set
-    updates, so several processes on one PostgreSQL never hold the same row."""
+    updates, so several processes on one PostgreSQL never hold the same row; every write after
+    a claim carries the claim's fence (`Delivery.fence`)."""
+
+    def now(self) -> datetime:
+        """The database's time (PostgreSQL `now()`; SQLite: the single process's clock)."""
+        ...
 
     def ensure(
         self, subscription_id: int, local_date: date, due_at: datetime, now: datetime
@@ -97,61 +145,68 @@ class DeliveryStore(Protocol):
 
     def find(self, subscription_id: int, local_date: date) -> Delivery | None: ...
 
-    def workable(self, now: datetime, worker: str, *, recovering: bool) -> list[Delivery]:
+    def workable(self, worker: str, *, recovering: bool) -> list[Delivery]:
         """Pending rows whose retry time came, and sending rows whose lease expired (with
         `recovering`, also any row another worker left in sending: see `claim`)."""
         ...
 
     def claim(
-        self,
-        delivery_id: int,
-        worker: str,
-        now: datetime,
-        lease_until: datetime,
-        *,
-        recovering: bool = False,
+        self, delivery_id: int, worker: str, lease: timedelta, *, recovering: bool = False
     ) -> Delivery | None:
         """Take the row (pending and due, or sending with an expired lease; `recovering`:
         sending under any other worker — only safe when no other process can be alive)."""
         ...
 
-    def renew(
-        self,
-        delivery_id: int,
-        worker: str,
-        lease_until: datetime,
-        *,
-        posting_at: datetime | None = None,
-    ) -> bool:
-        """Extend our lease (and mark the platform call as begun); False if we lost it."""
+    def renew(self, delivery_id: int, fence: int, lease: timedelta) -> bool:
+        """Extend our lease from the database's now; False if we lost the claim."""
         ...
 
-    def mark_sent(
-        self, delivery_id: int, worker: str, refs: Sequence[PostRef], now: datetime
-    ) -> bool: ...
+    def plan(self, delivery_id: int, fence: int, payloads: Sequence[str], context: str) -> bool:
+        """Store the rendered parts (once: False if we lost the claim or parts exist)."""
+        ...
 
-    def retry_later(
+    def parts(self, delivery_id: int) -> list[DeliveryPart]: ...
+
+    def begin_part(
+        self, delivery_id: int, fence: int, index: int, lease: timedelta
+    ) -> datetime | None:
+        """Renew the lease and mark the part posting, in one fenced transaction; the
+        database time it began, or None if we lost the claim or the part is settled."""
+        ...
+
+    def end_part(
         self,
         delivery_id: int,
-        worker: str,
-        next_attempt_at: datetime,
-        reason: str,
-        now: datetime,
+        fence: int,
+        index: int,
+        state: PartState,
         *,
-        posted_maybe: bool,
+        refs: Sequence[PostRef] = (),
+        reason: str | None = None,
+        failed: bool = False,
+    ) -> bool:
+        """Record a part's outcome (`failed`: count one more failure). Fenced on the attempt
+        that began the part, so a late answer from a lost attempt still records what it
+        posted unless a newer attempt took the part over."""
+        ...
+
+    def mark_sent(self, delivery_id: int, fence: int, refs: Sequence[PostRef]) -> bool: ...
+
+    def retry_later(
+        self, delivery_id: int, fence: int, next_attempt_at: datetime, reason: str
     ) -> bool: ...
 
     def finish(
         self,
         delivery_id: int,
-        worker: str,
+        fence: int,
         state: DeliveryState,
         reason: str,
-        now: datetime,
         *,
+        refs: Sequence[PostRef] = (),
         notify: bool = False,
     ) -> bool:
-        """End the row (failed or missed); `notify`: it owes the channel a notice."""
+        """End the row (failed, partial or missed); `notify`: it owes the channel a notice."""
         ...
 
     def record_missed(
@@ -165,12 +220,12 @@ class DeliveryStore(Protocol):
         newly recorded."""
         ...
 
-    def claim_notices(self, worker: str, now: datetime, lease_until: datetime) -> list[Delivery]:
+    def claim_notices(self, worker: str, lease: timedelta) -> list[Delivery]:
         """Rows owing a notice that nobody is sending (or whose sender's lease ran out).
         `worker` should be unique per call (a claim token)."""
         ...
 
-    def notices_sent(self, delivery_ids: Sequence[int], worker: str, now: datetime) -> None: ...
+    def notices_sent(self, delivery_ids: Sequence[int], worker: str) -> None: ...
 
     def latest_days(self) -> dict[int, date]:
         """The latest local date with a row, per subscription."""
@@ -178,10 +233,23 @@ class DeliveryStore(Protocol):
 
 
 class SqlDeliveryStore:
-    """DeliveryStore over the SqlStore's engine (tables created by migration v3)."""
+    """DeliveryStore over the SqlStore's engine (tables created by migrations v3 and v5).
 
-    def __init__(self, engine: Engine) -> None:
+    `clock` is read only on SQLite, where this process is the file's single writer."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
         self._engine = engine
+        self._clock = clock
+        self._postgres = engine.dialect.name == "postgresql"
+
+    def now(self) -> datetime:
+        if not self._postgres:
+            return self._clock()
+        try:
+            with self._engine.connect() as conn:
+                return from_db(conn.execute(select(func.now())).scalar_one())
+        except SQLAlchemyError as exc:
+            raise storage_failure(exc, "The database is not reachable.") from exc
 
     def ensure(
         self, subscription_id: int, local_date: date, due_at: datetime, now: datetime
@@ -196,128 +264,185 @@ class SqlDeliveryStore:
         rows = self._select(_run(subscription_id, local_date))
         return rows[0] if rows else None
 
-    def workable(self, now: datetime, worker: str, *, recovering: bool) -> list[Delivery]:
-        return self._select(_claimable(now, worker, recovering=recovering))
+    def workable(self, worker: str, *, recovering: bool) -> list[Delivery]:
+        return self._select(self._claimable(worker, recovering=recovering))
 
     def claim(
-        self,
-        delivery_id: int,
-        worker: str,
-        now: datetime,
-        lease_until: datetime,
-        *,
-        recovering: bool = False,
+        self, delivery_id: int, worker: str, lease: timedelta, *, recovering: bool = False
     ) -> Delivery | None:
         t = deliveries
         with self._begin("Could not claim the delivery.") as conn:
             result = conn.execute(
                 update(t)
-                .where(and_(t.c.id == delivery_id, _claimable(now, worker, recovering=recovering)))
+                .where(and_(t.c.id == delivery_id, self._claimable(worker, recovering=recovering)))
                 .values(
                     state=DeliveryState.SENDING.value,
                     claimed_by=worker,
-                    lease_until=to_db(lease_until),
+                    lease_until=self._later(lease),
                     attempts=t.c.attempts + 1,
-                    updated_at=to_db(now),
+                    updated_at=self._now(),
                 )
             )
             if result.rowcount != 1:
                 return None
             return _from_row(conn.execute(select(t).where(t.c.id == delivery_id)).one())
 
-    def renew(
+    def renew(self, delivery_id: int, fence: int, lease: timedelta) -> bool:
+        with self._begin("Could not renew the delivery.") as conn:
+            return self._fenced(conn, delivery_id, fence, {"lease_until": self._later(lease)})
+
+    def plan(self, delivery_id: int, fence: int, payloads: Sequence[str], context: str) -> bool:
+        with self._begin("Could not plan the delivery.") as conn:
+            if conn.execute(select(parts.c.part_index).where(_of(delivery_id))).first():
+                return False
+            if not self._fenced(conn, delivery_id, fence, {"context": context}):
+                return False
+            conn.execute(
+                parts.insert(),
+                [
+                    {
+                        "delivery_id": delivery_id,
+                        "part_index": index,
+                        "payload": payload,
+                        "state": PartState.PENDING.value,
+                        "attempt": 0,
+                        "refs": "[]",
+                        "failures": 0,
+                    }
+                    for index, payload in enumerate(payloads)
+                ],
+            )
+            return True
+
+    def parts(self, delivery_id: int) -> list[DeliveryPart]:
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(
+                    select(parts).where(_of(delivery_id)).order_by(parts.c.part_index)
+                ).all()
+        except SQLAlchemyError as exc:
+            raise storage_failure(exc, "The database is not reachable.") from exc
+        return [_part_from_row(r) for r in rows]
+
+    def begin_part(
+        self, delivery_id: int, fence: int, index: int, lease: timedelta
+    ) -> datetime | None:
+        with self._begin("Could not record the post.") as conn:
+            if not self._fenced(conn, delivery_id, fence, {"lease_until": self._later(lease)}):
+                return None
+            begun = conn.execute(
+                update(parts)
+                .where(
+                    and_(
+                        _of(delivery_id),
+                        parts.c.part_index == index,
+                        parts.c.state.in_([PartState.PENDING.value, PartState.POSTING.value]),
+                    )
+                )
+                .values(state=PartState.POSTING.value, attempt=fence, posting_at=self._now())
+            )
+            if begun.rowcount != 1:  # a late answer settled it meanwhile
+                return None
+            began = conn.execute(
+                select(parts.c.posting_at).where(
+                    and_(_of(delivery_id), parts.c.part_index == index)
+                )
+            ).scalar_one()
+            return from_db(began)
+
+    def end_part(
         self,
         delivery_id: int,
-        worker: str,
-        lease_until: datetime,
+        fence: int,
+        index: int,
+        state: PartState,
         *,
-        posting_at: datetime | None = None,
+        refs: Sequence[PostRef] = (),
+        reason: str | None = None,
+        failed: bool = False,
     ) -> bool:
-        values: dict[str, Any] = {"lease_until": to_db(lease_until)}
-        if posting_at is not None:
-            values["posting_since"] = to_db(posting_at)
-        return self._fenced(delivery_id, worker, values)
+        values: dict[str, Any] = {"state": state.value, "reason": _short(reason)}
+        if refs:
+            values["refs"] = _dump_refs(refs)
+        if failed:
+            values["failures"] = parts.c.failures + 1
+        with self._begin("Could not record the post.") as conn:
+            result = conn.execute(
+                update(parts)
+                .where(
+                    and_(
+                        _of(delivery_id),
+                        parts.c.part_index == index,
+                        parts.c.attempt <= fence,
+                        parts.c.state.in_([PartState.PENDING.value, PartState.POSTING.value]),
+                    )
+                )
+                .values(**values)
+            )
+            return bool(result.rowcount == 1)
 
-    def mark_sent(
-        self, delivery_id: int, worker: str, refs: Sequence[PostRef], now: datetime
-    ) -> bool:
-        return self._fenced(
-            delivery_id,
-            worker,
-            {
-                "state": DeliveryState.SENT.value,
-                "refs": json.dumps([[r.channel_id, r.message_id, r.thread_id] for r in refs]),
-                "lease_until": None,
-                "reason": None,
-                "updated_at": to_db(now),
-            },
-        )
+    def mark_sent(self, delivery_id: int, fence: int, refs: Sequence[PostRef]) -> bool:
+        return self.finish(delivery_id, fence, DeliveryState.SENT, "", refs=refs)
 
     def retry_later(
-        self,
-        delivery_id: int,
-        worker: str,
-        next_attempt_at: datetime,
-        reason: str,
-        now: datetime,
-        *,
-        posted_maybe: bool,
+        self, delivery_id: int, fence: int, next_attempt_at: datetime, reason: str
     ) -> bool:
         values: dict[str, Any] = {
             "state": DeliveryState.PENDING.value,
             "next_attempt_at": to_db(next_attempt_at),
             "lease_until": None,
-            "reason": reason[:1000],
-            "updated_at": to_db(now),
+            "reason": _short(reason),
+            "updated_at": self._now(),
         }
-        if not posted_maybe:
-            values["posting_since"] = None  # the platform refused: nothing to look up
-        return self._fenced(delivery_id, worker, values)
+        with self._begin("Could not update the delivery.") as conn:
+            return self._fenced(conn, delivery_id, fence, values)
 
     def finish(
         self,
         delivery_id: int,
-        worker: str,
+        fence: int,
         state: DeliveryState,
         reason: str,
-        now: datetime,
         *,
+        refs: Sequence[PostRef] = (),
         notify: bool = False,
     ) -> bool:
-        return self._fenced(
-            delivery_id,
-            worker,
-            {
-                "state": state.value,
-                "lease_until": None,
-                "reason": reason[:1000],
-                "notice": "owed" if notify else None,
-                "updated_at": to_db(now),
-            },
-        )
+        values: dict[str, Any] = {
+            "state": state.value,
+            "lease_until": None,
+            "reason": _short(reason) or None,
+            "notice": "owed" if notify else None,
+            "updated_at": self._now(),
+        }
+        if refs:
+            values["refs"] = _dump_refs(refs)
+        with self._begin("Could not update the delivery.") as conn:
+            return self._fenced(conn, delivery_id, fence, values)
 
-    def claim_notices(self, worker: str, now: datetime, lease_until: datetime) -> list[Delivery]:
+    def claim_notices(self, worker: str, lease: timedelta) -> list[Delivery]:
         t = deliveries
-        final = t.c.state.in_([DeliveryState.MISSED.value, DeliveryState.FAILED.value])
-        free = or_(t.c.lease_until.is_(None), t.c.lease_until < to_db(now))
+        final = t.c.state.in_(
+            [DeliveryState.MISSED.value, DeliveryState.FAILED.value, DeliveryState.PARTIAL.value]
+        )
+        free = or_(t.c.lease_until.is_(None), t.c.lease_until < self._now())
         owed = and_(t.c.notice == "owed", final)
         with self._begin("Could not claim notices.") as conn:
             conn.execute(
                 update(t)
                 .where(and_(owed, free))
-                .values(claimed_by=worker, lease_until=to_db(lease_until))
+                .values(claimed_by=worker, lease_until=self._later(lease))
             )
             mine = and_(owed, t.c.claimed_by == worker)
             rows = conn.execute(select(t).where(mine).order_by(t.c.local_date)).all()
         return [_from_row(r) for r in rows]
 
-    def notices_sent(self, delivery_ids: Sequence[int], worker: str, now: datetime) -> None:
+    def notices_sent(self, delivery_ids: Sequence[int], worker: str) -> None:
         t = deliveries
         with self._begin("Could not record sent notices.") as conn:
             conn.execute(
                 update(t)
                 .where(and_(t.c.id.in_(list(delivery_ids)), t.c.claimed_by == worker))
-                .values(notice="sent", lease_until=None, updated_at=to_db(now))
+                .values(notice="sent", lease_until=None, updated_at=self._now())
             )
 
     def record_missed(
@@ -345,7 +470,7 @@ class SqlDeliveryStore:
                     )
                 ).all()
         except SQLAlchemyError as exc:
-            raise StorageError("The database is not reachable.", detail=str(exc)) from exc
+            raise storage_failure(exc, "The database is not reachable.") from exc
         return {int(sub): date.fromisoformat(day) for sub, day in rows}
 
     def all(self) -> list[Delivery]:
@@ -354,21 +479,42 @@ class SqlDeliveryStore:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _fenced(self, delivery_id: int, worker: str, values: dict[str, Any]) -> bool:
+    def _now(self) -> Any:
+        """The database's now, as a SQL expression (a bound value on SQLite)."""
+        return func.now() if self._postgres else literal(to_db(self._clock()), DateTime(True))
+
+    def _later(self, lease: timedelta) -> Any:
+        if self._postgres:
+            return func.now() + literal(lease)
+        return to_db(self._clock() + lease)
+
+    def _claimable(self, worker: str, *, recovering: bool) -> Any:
         t = deliveries
-        with self._begin("Could not update the delivery.") as conn:
-            result = conn.execute(
-                update(t)
-                .where(
-                    and_(
-                        t.c.id == delivery_id,
-                        t.c.state == DeliveryState.SENDING.value,
-                        t.c.claimed_by == worker,
-                    )
+        now = self._now()
+        sending = t.c.state == DeliveryState.SENDING.value
+        stale = or_(t.c.lease_until.is_(None), t.c.lease_until < now)
+        if recovering:
+            stale = or_(stale, t.c.claimed_by.is_(None), t.c.claimed_by != worker)
+        return or_(
+            and_(t.c.state == DeliveryState.PENDING.value, t.c.next_attempt_at <= now),
+            and_(sending, stale),
+        )
+
+    @staticmethod
+    def _fenced(conn: Connection, delivery_id: int, fence: int, values: dict[str, Any]) -> bool:
+        t = deliveries
+        result = conn.execute(
+            update(t)
+            .where(
+                and_(
+                    t.c.id == delivery_id,
+                    t.c.state == DeliveryState.SENDING.value,
+                    t.c.attempts == fence,
                 )
-                .values(**values)
             )
-            return bool(result.rowcount == 1)
+            .values(**values)
+        )
+        return bool(result.rowcount == 1)
 
     def _select(self, where: Any) -> list[Delivery]:
         t = deliveries
@@ -376,7 +522,7 @@ class SqlDeliveryStore:
             with self._engine.connect() as conn:
                 rows = conn.execute(select(t).where(where).order_by(t.c.due_at, t.c.id)).all()
         except SQLAlchemyError as exc:
-            raise StorageError("The database is not reachable.", detail=str(exc)) from exc
+            raise storage_failure(exc, "The database is not reachable.") from exc
         return [_from_row(r) for r in rows]
 
     def _begin(self, message: str) -> AbstractContextManager[Connection]:
@@ -390,19 +536,19 @@ def _transaction(engine: Engine, message: str) -> Iterator[Connection]:
         with engine.begin() as conn:
             yield conn
     except SQLAlchemyError as exc:
-        raise StorageError(message, detail=str(exc)) from exc
+        raise storage_failure(exc, message) from exc
 
 
-def _claimable(now: datetime, worker: str, *, recovering: bool) -> Any:
-    t = deliveries
-    sending = t.c.state == DeliveryState.SENDING.value
-    stale = or_(t.c.lease_until.is_(None), t.c.lease_until < to_db(now))
-    if recovering:
-        stale = or_(stale, t.c.claimed_by.is_(None), t.c.claimed_by != worker)
-    return or_(
-        and_(t.c.state == DeliveryState.PENDING.value, t.c.next_attempt_at <= to_db(now)),
-        and_(sending, stale),
-    )
+def _of(delivery_id: int) -> Any:
+    return parts.c.delivery_id == delivery_id
+
+
+def _short(reason: str | None) -> str | None:
+    return None if reason is None else reason[:1000]
+
+
+def _dump_refs(refs: Sequence[PostRef]) -> str:
+    return json.dumps([[r.channel_id, r.message_id, r.thread_id] for r in refs])
 
 
 def _run(subscription_id: int, local_date: date) -> Any:
@@ -456,12 +602,26 @@ def _from_row(row: Row[Any]) -> Delivery:
         attempts=int(row.attempts),
         claimed_by=row.claimed_by,
         lease_until=from_db(row.lease_until) if row.lease_until is not None else None,
-        posting_since=from_db(row.posting_since) if row.posting_since is not None else None,
         next_attempt_at=from_db(row.next_attempt_at),
         refs=tuple(_refs(row.refs)),
         reason=row.reason,
         created_at=from_db(row.created_at),
         notice=row.notice,
+        context=row.context,
+    )
+
+
+def _part_from_row(row: Row[Any]) -> DeliveryPart:
+    return DeliveryPart(
+        delivery_id=int(row.delivery_id),
+        index=int(row.part_index),
+        payload=row.payload,
+        state=PartState(row.state),
+        attempt=int(row.attempt),
+        posting_at=from_db(row.posting_at) if row.posting_at is not None else None,
+        refs=tuple(_refs(row.refs)),
+        failures=int(row.failures),
+        reason=row.reason,
     )
 
 

@@ -101,8 +101,15 @@ def _v4(conn: Connection) -> None:
     overviews.create(conn, checkfirst=True)
 
 
+def _v5(conn: Connection) -> None:
+    """The per-part delivery outbox and the delivery's poster context."""
+    from bot.storage.deliveries import add_parts
+
+    add_parts(conn)
+
+
 # Index i migrates from version i to i+1. Append only.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,5 +1,6 @@
-"""The deliveries outbox under crashes, retries, lost leases and outages: every due digest is
-posted once (or, after a long outage, reported missed once), never twice."""
+"""The deliveries outbox under crashes, retries, refusals, lost leases, clock steps and outages:
+every part of every due digest is posted once (or its run reported partial or, after a long
+outage, missed once), never twice."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ from typing import Any
 import pytest
 
 from bot.errors import PlatformError, SourceUnavailableError
-from bot.models import Commit, CommitSummary, Digest, Window
+from bot.models import Commit, CommitSummary, Window
 from bot.repos import RepoTarget
 from bot.sources.git import GitSource
 from bot.storage.conversations import SqlConversationStore
-from bot.storage.deliveries import DeliveryState
-from handlers.ports import MessageRef, ReplyTarget
+from bot.storage.deliveries import DeliveryState, PartState
+from handlers.ports import MessageRef, PartKey, ReplyTarget
 from tests.fakes.crash_harness import (
     ALL_DELAYS,
     CRASH_POINTS,
@@ -111,6 +112,11 @@ def summary(results: list[RunResult]) -> dict[str, int]:
         "runs": len(results),
         "posts_expected": sum(len(r.expected) for r in results),
         "posts_seen": sum(sum(r.posts.values()) for r in results),
+        "parts_expected": sum(r.parts_expected for r in results),
+        "parts_seen": sum(r.parts_seen for r in results),
+        "partial_reported": sum(len(r.partial) for r in results),
+        "refusals": sum(r.refusals for r in results),
+        "clock_steps": sum(r.clock_steps for r in results),
         "missed_reported": sum(sum(r.missed.values()) for r in results),
         "duplicates": sum(r.duplicates for r in results),
         "losses": sum(r.losses for r in results),
@@ -157,16 +163,19 @@ async def test_a_post_found_after_a_crash_is_recorded_not_reposted(
     clock.set(DUE)
     with pytest.raises(Crash):
         await bot.scheduling.scheduler.tick()
-    assert row(bot).state is DeliveryState.SENDING and row(bot).posting_since == DUE
+    assert row(bot).state is DeliveryState.SENDING
+    (part,) = bot.scheduling.deliveries.parts(row(bot).id)
+    assert part.state is PartState.POSTING and part.posting_at == DUE
     await bot.close()
     clock.advance(timedelta(seconds=1))
     bot = await boot(tmp_path, repo, platform, clock)
     try:
         assert list(platform.keys().values()) == [1] and platform.lookups == 1
         done = row(bot)
-        assert done.state is DeliveryState.SENT and [r.message_id for r in done.refs] == ["p1"]
+        posted = platform.posts[0].message_id
+        assert done.state is DeliveryState.SENT and [r.message_id for r in done.refs] == [posted]
         # Thread questions work under the recovered post: its refs point at the digest.
-        thread = SqlConversationStore(bot.core.store.engine).find_thread("test", "C1", "p1")
+        thread = SqlConversationStore(bot.core.store.engine).find_thread("test", "C1", posted)
         assert thread is not None and thread.repo == "acme/widget" and len(thread.shas) == 1
     finally:
         await bot.close()
@@ -187,7 +196,11 @@ async def test_an_interrupted_post_on_a_platform_without_lookup_is_never_reposte
     try:
         assert len(platform.posts) == 1  # at most once when the platform cannot be asked
         failed = row(bot)
-        assert failed.state is DeliveryState.FAILED and "not re-posted" in (failed.reason or "")
+        assert failed.state is DeliveryState.FAILED and "cannot tell" in (failed.reason or "")
+        (part,) = bot.scheduling.deliveries.parts(failed.id)
+        assert part.state is PartState.UNKNOWN
+        (notice,) = [text for _, text in platform.notices]
+        assert "could not be posted" in notice and "cannot tell" in notice
     finally:
         await bot.close()
 
@@ -207,7 +220,7 @@ async def test_a_crash_before_the_platform_call_is_simply_retried(
     clock.set(DUE)
     with pytest.raises(Crash):
         await bot.scheduling.scheduler.tick()
-    assert row(bot).posting_since is None
+    assert bot.scheduling.deliveries.parts(row(bot).id) == []  # nothing planned, nothing begun
     await bot.close()
     bot = await boot(tmp_path, repo, platform, clock)
     try:
@@ -225,13 +238,18 @@ class FlakyPlatform(LookupPlatform):
         self.failures = failures
         self.attempts = 0
 
-    async def send_digest(
-        self, target: ReplyTarget, digest: Digest, *, delivery_key: str | None = None
+    async def post_part(
+        self,
+        target: ReplyTarget,
+        payload: str,
+        *,
+        root: MessageRef | None = None,
+        key: PartKey | None = None,
     ) -> list[MessageRef]:
         self.attempts += 1
         if self.attempts <= self.failures:
             raise PlatformError("Slack said: channel_is_archived")
-        return await super().send_digest(target, digest, delivery_key=delivery_key)
+        return await super().post_part(target, payload, root=root, key=key)
 
 
 async def test_platform_failures_retry_with_backoff_then_post_once(
@@ -246,7 +264,9 @@ async def test_platform_failures_retry_with_backoff_then_post_once(
         first = row(bot)
         assert first.state is DeliveryState.PENDING
         assert first.next_attempt_at == DUE + timedelta(minutes=1)
-        assert first.reason == "Slack said: channel_is_archived" and first.posting_since is None
+        assert first.reason == "Slack said: channel_is_archived"
+        (part,) = bot.scheduling.deliveries.parts(first.id)
+        assert part.state is PartState.PENDING and part.failures == 1  # refused: not up
         clock.set(DUE + timedelta(seconds=30))
         await bot.scheduling.scheduler.tick()  # not yet
         assert platform.attempts == 1
@@ -258,7 +278,7 @@ async def test_platform_failures_retry_with_backoff_then_post_once(
         done = row(bot)
         assert done.state is DeliveryState.SENT and done.attempts == 3 and done.reason is None
         assert list(platform.keys().values()) == [1]
-        assert platform.lookups == 2  # each retry asked first
+        assert platform.lookups == 0  # a clean refusal left nothing to look up
         failed = bot.core.metrics.value("digestbot_deliveries_failed_total", {"reason": "platform"})
         assert failed == 2
     finally:
@@ -504,4 +524,152 @@ async def test_a_notice_that_could_not_be_sent_is_sent_later_once(
             "sent"
         }
     finally:
+        await bot.close()
+
+
+# -- parts: refusals, unknown parts, clock steps ---------------------------------------------
+
+
+async def test_randomised_runs_with_refusals_and_clock_steps_lose_and_repeat_nothing(
+    fast_dir: Path, repo: Path
+) -> None:
+    results = await crash_runs(fast_dir, repo, 80, seed=3, refusal=0.08, steps=0.1)
+    figures = summary(results)
+    print("crash runs with refusals and clock steps:", figures)
+    assert figures["duplicates"] == 0 and figures["losses"] == 0 and figures["unexpected"] == 0
+    assert figures["refusals"] > 50 and figures["clock_steps"] > 50
+    assert figures["partial_reported"] > 0  # parts refused for good were reported, not lost
+    assert figures["parts_seen"] < figures["parts_expected"]
+
+
+async def run_until_final(bot: Bot, clock: FakeClock) -> Any:
+    for _ in range(100):
+        await bot.scheduling.scheduler.tick()
+        current = row(bot)
+        if current.state not in {DeliveryState.PENDING, DeliveryState.SENDING}:
+            return current
+        clock.set(max(current.next_attempt_at, clock.now + timedelta(seconds=1)))
+    raise AssertionError("the delivery never ended")
+
+
+async def test_a_refused_continuation_is_retried_alone_and_the_digest_completes(
+    tmp_path: Path, repo: Path
+) -> None:
+    clock = FakeClock(START)
+    refusals = iter([True, True])
+    platform = LookupPlatform(
+        parts=3, refuse=lambda key, index: index == 1 and next(refusals, False)
+    )
+    bot = await boot(tmp_path, repo, platform, clock)
+    try:
+        clock.set(DUE)
+        done = await run_until_final(bot, clock)
+        assert done.state is DeliveryState.SENT and done.attempts == 3
+        assert platform.duplicates() == {} and sorted(platform.part_counts()) == [
+            (KEY, 0),
+            (KEY, 1),
+            (KEY, 2),
+        ]
+        root = platform.posts[0]
+        assert all(p.thread_id == root.message_id for p in platform.posts[1:])
+        assert platform.lookups == 0 and platform.notices == []
+        assert [r.message_id for r in done.refs] == [p.message_id for p in platform.posts]
+    finally:
+        await bot.close()
+
+
+async def test_a_part_refused_for_good_makes_a_partial_delivery_with_one_notice(
+    tmp_path: Path, repo: Path
+) -> None:
+    clock = FakeClock(START)
+    platform = LookupPlatform(parts=3, refuse=lambda key, index: index == 2)
+    bot = await boot(tmp_path, repo, platform, clock)
+    try:
+        clock.set(DUE)
+        done = await run_until_final(bot, clock)
+        assert done.state is DeliveryState.PARTIAL
+        assert done.reason == "part 3 of 3 could not be posted: The platform refused the message."
+        assert sorted(platform.part_counts()) == [(KEY, 0), (KEY, 1)]  # nothing repeated
+        (notice,) = [text for _, text in platform.notices]
+        assert "only in part" in notice and "part 3 of 3" in notice and "2026-02-02" in notice
+        clock.advance(timedelta(hours=3))
+        await bot.scheduling.scheduler.tick()
+        assert len(platform.notices) == 1 and len(platform.posts) == 2
+    finally:
+        await bot.close()
+
+
+class UnreadablePlatform(LookupPlatform):
+    """Posts work (chat:write.public) but reading the channel does not (not_in_channel)."""
+
+    async def find_part(self, target: ReplyTarget, key: PartKey, **_: Any) -> Any:
+        self.lookups += 1
+        raise PlatformError("I can't read this channel.", detail="conversations.history: nic")
+
+
+async def test_an_unreadable_channel_never_blocks_the_digest_nor_repeats_a_part(
+    tmp_path: Path, repo: Path
+) -> None:
+    """The root's post timed out (it may be up); the lookup is refused each time. After three
+    tries the root is recorded "unknown" (not re-posted); the later parts need its thread and
+    are reported; the channel hears once that the digest may be incomplete."""
+    clock = FakeClock(START)
+    crash = iter([True])
+    platform = UnreadablePlatform(parts=2, crash_after_send=lambda: next(crash, False))
+    bot = await boot(tmp_path, repo, platform, clock)
+    clock.set(DUE)
+    with pytest.raises(Crash):
+        await bot.scheduling.scheduler.tick()
+    await bot.close()
+    bot = await boot(tmp_path, repo, platform, clock)
+    try:
+        done = await run_until_final(bot, clock)
+        assert platform.lookups == 3 and len(platform.posts) == 1  # the root, once
+        assert done.state is DeliveryState.FAILED  # no part is known to be up
+        parts = bot.scheduling.deliveries.parts(done.id)
+        assert [p.state for p in parts] == [PartState.UNKNOWN, PartState.FAILED]
+        assert "could not check" in (parts[0].reason or "")
+        (notice,) = [text for _, text in platform.notices]
+        assert "could not check whether it was posted" in notice
+        assert clock.now - DUE < timedelta(hours=1)  # three tries, not twelve hours
+    finally:
+        await bot.close()
+
+
+class StallingPlatform(LookupPlatform):
+    """The first part's post hangs until released (a slow platform)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.release = asyncio.Event(), asyncio.Event()
+
+    async def post_part(self, target: ReplyTarget, payload: str, **options: Any) -> Any:
+        if not self.release.is_set():
+            self.entered.set()
+            await self.release.wait()
+        return await super().post_part(target, payload, **options)
+
+
+async def test_a_clock_step_past_the_lease_during_a_post_makes_no_second_post(
+    tmp_path: Path, repo: Path
+) -> None:
+    """SQLite: one process, whose clock is the database's. The clock jumps an hour while a
+    post is in flight, and the next tick runs: the row is this process's own, in flight."""
+    clock = FakeClock(START)
+    platform = StallingPlatform()
+    bot = await boot(tmp_path, repo, platform, clock)
+    try:
+        clock.set(DUE)
+        first = asyncio.create_task(bot.scheduling.scheduler.tick())
+        await platform.entered.wait()
+        clock.advance(timedelta(hours=1))  # far past the 10-minute lease
+        await bot.scheduling.scheduler.tick()
+        await bot.scheduling.scheduler.tick(recovering=True)
+        assert platform.posts == []
+        platform.release.set()
+        await first
+        assert len(platform.posts) == 1 and row(bot).state is DeliveryState.SENT
+        assert row(bot).attempts == 1
+    finally:
+        platform.release.set()
         await bot.close()

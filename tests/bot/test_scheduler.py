@@ -115,7 +115,9 @@ async def run_week(
         clock.set(at)
         bot = start_bot(tmp_path, repo, platform, clock, extra_config=toml)
         runner = bot.scheduling.scheduler.runner
-        runner.deliveries = CrashingDeliveryStore(bot.core.store.engine, shots["after_commit"])
+        runner.deliveries = CrashingDeliveryStore(
+            bot.core.store.engine, clock, shots["after_commit"], frozenset({"mark_sent"})
+        )
         await bot.scheduling.scheduler.catch_up()
         return bot
 

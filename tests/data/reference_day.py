@@ -832,3 +832,21 @@ def empty_digest(language: Language = "en") -> Digest:
         language=language,
         provenance=DigestProvenance(generated_at=GENERATED_AT),
     )
+
+
+def big_digest(count: int = 60) -> Digest:
+    """The reference day's commits repeated under new SHAs: several messages' worth."""
+    base = reference_digest("en")
+    items = []
+    for index in range(count):
+        item = base.items[index % len(base.items)]
+        sha = f"{index:06x}" + item.commit.sha[6:]
+        items.append(
+            item.model_copy(
+                update={
+                    "commit": item.commit.model_copy(update={"sha": sha}),
+                    "analysis": item.analysis.model_copy(update={"sha": sha}),
+                }
+            )
+        )
+    return base.model_copy(update={"items": tuple(items)})

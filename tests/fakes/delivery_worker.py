@@ -1,9 +1,12 @@
 """A `digestbot serve` stand-in for multi-process tests: one OS process running the real
 scheduler tick against a shared PostgreSQL, posting into a shared sink table.
 
-The sink plays the chat platform: every post and notice is one row (no uniqueness, so a
-duplicate would show), and `find` looks posts up by delivery key like Slack metadata does.
-A worker may be told to die (`os._exit`) at the three crash points.
+The sink plays the chat platform: every posted part and notice is one row (no uniqueness, so
+a duplicate would show), and `find_part` looks a part up by its key within a time span like
+Slack metadata does. A worker may be told to die (`os._exit`) before or after a part's send or
+right after any outbox commit, the sink may refuse a part, and each worker's own clock is
+skewed (and may step during a post): leases run on the database's clock, so none of it may
+make a second post.
 """
 
 from __future__ import annotations
@@ -24,16 +27,18 @@ from sqlalchemy.engine import Engine
 
 from bot.analysis.heuristic import HeuristicAnalyzer
 from bot.config import AppConfig, RepoConfig
-from bot.delivery import DeliveryRunner, DeliverySettings, ServiceDigestBuilder
+from bot.delivery import DeliveryRunner, DeliverySettings, PreparedDigest, ServiceDigestBuilder
+from bot.errors import PlatformError
 from bot.filters import CommitFilter
 from bot.models import Digest
 from bot.repos import RepoResolver, RepoTarget
 from bot.scheduler import SchedulerSettings, SubscriptionScheduler
 from bot.service import DigestService
 from bot.sources.git import GitSource
-from bot.storage.deliveries import PostRef, SqlDeliveryStore
+from bot.storage.deliveries import DeliveryPart, PostRef, SqlDeliveryStore
 from bot.storage.sql import SqlStore
 from bot.storage.subscriptions import SqlSubscriptionStore, Subscription
+from tests.fakes.crash_harness import CrashingDeliveryStore
 
 CRASH_EXIT = 86
 sink_metadata = MetaData()
@@ -43,6 +48,7 @@ sink = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("kind", String(10), nullable=False),  # post | notice
     Column("key", String(64), nullable=True),
+    Column("part", Integer, nullable=False, default=0),
     Column("channel_id", String(200), nullable=False),
     Column("process", String(120), nullable=False),
     Column("text", String(2000), nullable=True),
@@ -59,6 +65,10 @@ class WorkerPlan:
     seed: int = 0
     lease_seconds: float = 3.0
     tick_seconds: float = 0.1
+    parts: int = 3
+    refusal: float = 0.0
+    skew_seconds: float = 0.0  # this worker's clock minus true time
+    step_probability: float = 0.0  # per post: the worker's clock jumps by minutes
 
 
 class _Dice:
@@ -66,73 +76,99 @@ class _Dice:
         self._rng = random.Random(plan.seed)
         self._p = plan.crash_probability
 
-    def maybe_die(self) -> None:
+    def maybe_die(self) -> bool:
+        """Dies now with probability p (never returns then); False otherwise."""
         if self._p and self._rng.random() < self._p:
             os._exit(CRASH_EXIT)  # a SIGKILL-like death: no cleanup, no commit
+        return False
 
 
 class SinkPoster:
     """The Poster protocol over the sink table."""
 
-    def __init__(self, engine: Engine, process: str, dice: _Dice) -> None:
+    def __init__(
+        self, engine: Engine, process: str, dice: _Dice, plan: WorkerPlan, clock: _WorkerClock
+    ) -> None:
         self._engine = engine
         self._process = process
         self._dice = dice
+        self._plan = plan
+        self._clock = clock
+        self._rng = random.Random(plan.seed + 1)
 
-    async def post(
+    async def prepare(
         self, subscription: Subscription, repo: RepoTarget, digest: Digest, key: str
+    ) -> PreparedDigest:
+        return PreparedDigest([f"{key}#{i}" for i in range(self._plan.parts)], "{}")
+
+    async def post_part(
+        self, subscription: Subscription, part: DeliveryPart, key: str, root: PostRef | None
     ) -> list[PostRef]:
+        if self._rng.random() < self._plan.step_probability:
+            self._clock.step += timedelta(minutes=self._rng.choice((-30, -15, 15, 30)))
         self._dice.maybe_die()  # before the send
-        row_id = await asyncio.to_thread(self._insert, "post", key, subscription.channel_id, None)
+        if self._rng.random() < self._plan.refusal:
+            raise PlatformError("The sink refused the message.")
+        row_id = await asyncio.to_thread(
+            self._insert, "post", key, subscription.channel_id, None, part.index
+        )
         self._dice.maybe_die()  # after the send, before the outbox commit
         return [PostRef(subscription.channel_id, f"m{row_id}")]
 
-    async def find(self, subscription: Subscription, key: str) -> list[PostRef] | None:
+    async def find_part(
+        self,
+        subscription: Subscription,
+        key: str,
+        part: DeliveryPart,
+        root: PostRef | None,
+        between: tuple[datetime, datetime],
+    ) -> list[PostRef] | None:
         def lookup() -> list[PostRef]:
             with self._engine.connect() as conn:
                 ids = conn.execute(
-                    select(sink.c.id).where(sink.c.kind == "post", sink.c.key == key)
+                    select(sink.c.id).where(
+                        sink.c.kind == "post",
+                        sink.c.key == key,
+                        sink.c.part == part.index,
+                        sink.c.at >= between[0],
+                        sink.c.at <= between[1],
+                    )
                 ).scalars()
                 return [PostRef(subscription.channel_id, f"m{i}") for i in ids]
 
         return await asyncio.to_thread(lookup)
 
-    async def adopt(
-        self, subscription: Subscription, repo: RepoTarget, digest: Digest, refs: Sequence[PostRef]
+    async def record(
+        self, subscription: Subscription, refs: Sequence[PostRef], context: str
     ) -> None:
         return None
 
     async def notify(self, subscription: Subscription, text: str) -> None:
-        await asyncio.to_thread(self._insert, "notice", None, subscription.channel_id, text)
+        await asyncio.to_thread(self._insert, "notice", None, subscription.channel_id, text, 0)
 
-    def _insert(self, kind: str, key: str | None, channel: str, text: str | None) -> int:
+    def _insert(self, kind: str, key: str | None, channel: str, text: str | None, part: int) -> int:
         with self._engine.begin() as conn:
             values = {
                 "kind": kind,
                 "key": key,
+                "part": part,
                 "channel_id": channel,
                 "text": text,
                 "process": self._process,
-                "at": datetime.now(UTC),
+                "at": datetime.now(UTC),  # the platform's (true) time
             }
             result = conn.execute(sink.insert().values(**values))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-class DyingDeliveryStore(SqlDeliveryStore):
-    """The real outbox; may die right after `mark_sent` committed."""
+class _WorkerClock:
+    """This worker's wall clock: true time plus its skew, plus any step taken since."""
 
-    def __init__(self, engine: Engine, dice: _Dice) -> None:
-        super().__init__(engine)
-        self._dice = dice
+    def __init__(self, skew: timedelta) -> None:
+        self.step = skew
 
-    def mark_sent(
-        self, delivery_id: int, worker: str, refs: Sequence[PostRef], now: datetime
-    ) -> bool:
-        done = super().mark_sent(delivery_id, worker, refs, now)
-        if done:
-            self._dice.maybe_die()
-        return done
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.step
 
 
 def run_worker(plan: WorkerPlan, go: Any, stop: Any) -> None:
@@ -156,18 +192,22 @@ async def _work(plan: WorkerPlan, stop: Any) -> None:
         clock=lambda: datetime.now(UTC),
     )
     worker = f"{plan.name}:{os.getpid()}"
+    clock = _WorkerClock(timedelta(seconds=plan.skew_seconds))
     runner = DeliveryRunner(
         subscriptions=SqlSubscriptionStore(store.engine),
-        deliveries=DyingDeliveryStore(store.engine, dice),
+        # Dies (os._exit) right after any step of a post committed.
+        deliveries=CrashingDeliveryStore(store.engine, clock, dice.maybe_die),
         builder=ServiceDigestBuilder(service, RepoResolver(config), lambda _: CommitFilter()),
-        poster=SinkPoster(sink_engine, worker, dice),
-        clock=lambda: datetime.now(UTC),
-        settings=DeliverySettings(lease=timedelta(seconds=plan.lease_seconds)),
+        poster=SinkPoster(sink_engine, worker, dice, plan, clock),
+        settings=DeliverySettings(
+            lease=timedelta(seconds=plan.lease_seconds),
+            backoff=(timedelta(seconds=0.3),),  # refused parts retry within the test
+        ),
         worker_id=worker,
     )
     scheduler = SubscriptionScheduler(
         runner=runner,
-        clock=lambda: datetime.now(UTC),
+        clock=clock,
         settings=SchedulerSettings(single_process=False),
     )
     try:
@@ -211,9 +251,10 @@ class Figures:
     notices_expected: int
     notices_seen: int
     posters: dict[str, int]
+    partial: int = 0  # deliveries recorded partial/failed, their notice sent
 
 
-def seed_scenario(url: str, subscriptions: int, now: datetime) -> Scenario:
+def seed_scenario(url: str, subscriptions: int, now: datetime, parts: int = 3) -> Scenario:
     """`subscriptions` daily subscriptions whose last run was 1–20 h ago and whose two runs
     before it were missed (the bot was "down"), plus four left mid-delivery by a dead replica:
     posted but not recorded, claimed before the send, claimed before the platform call, and
@@ -227,7 +268,7 @@ def seed_scenario(url: str, subscriptions: int, now: datetime) -> Scenario:
     store = SqlStore.open(url)
     sink_metadata.create_all(store.engine)
     subs = SqlSubscriptionStore(store.engine)
-    outbox = SqlDeliveryStore(store.engine)
+    outbox = SqlDeliveryStore(store.engine, lambda: now)
     scenario = Scenario(set(), {}, set())
     dead = "dead-replica"
     for index in range(subscriptions + 4):
@@ -245,16 +286,22 @@ def seed_scenario(url: str, subscriptions: int, now: datetime) -> Scenario:
             continue
         row = outbox.ensure(sub.id, last, schedule.instant(last), now - timedelta(minutes=5))
         case = index - subscriptions
-        lease = now + timedelta(seconds=2) if case == 3 else now - timedelta(seconds=1)
-        claimed = outbox.claim(row.id, dead, now - timedelta(minutes=5), lease)
+        lease = timedelta(seconds=2) if case == 3 else timedelta(seconds=-1)
+        claimed = outbox.claim(row.id, dead, lease)
         assert claimed is not None
-        if case in (0, 1, 3):
-            outbox.renew(row.id, dead, lease, posting_at=now - timedelta(minutes=4))
+        if case in (0, 1, 3):  # planned, and the root's platform call began
+            outbox.plan(row.id, claimed.fence, [f"{key}#{i}" for i in range(parts)], "{}")
+            outbox.begin_part(row.id, claimed.fence, 0, lease)
         if case == 0:  # it did reach the channel
             with store.engine.begin() as conn:
                 conn.execute(
                     sink.insert().values(
-                        kind="post", key=key, channel_id=spec.channel_id, process=dead, at=now
+                        kind="post",
+                        key=key,
+                        part=0,
+                        channel_id=spec.channel_id,
+                        process=dead,
+                        at=datetime.now(UTC),
                     )
                 )
             scenario.preposted.add(key)
@@ -271,6 +318,10 @@ def run_processes(
     crash_probability: float = 0.0,
     seed: int = 0,
     timeout: float = 120.0,
+    parts: int = 3,
+    refusal: float = 0.0,
+    skew_seconds: float = 0.0,
+    step_probability: float = 0.0,
 ) -> Figures:
     """Start `processes` workers together; replace any that die; stop when every delivery is
     final and every notice is out. Returns what the sink saw."""
@@ -286,7 +337,16 @@ def run_processes(
         nonlocal spawned
         spawned += 1
         plan = WorkerPlan(
-            url, str(repo_path), f"p{slot}-{spawned}", crash_probability, seed=seed * 1000 + spawned
+            url,
+            str(repo_path),
+            f"p{slot}-{spawned}",
+            crash_probability,
+            seed=seed * 1000 + spawned,
+            parts=parts,
+            refusal=refusal,
+            # replicas' clocks disagree by more than the lease: the database clock rules
+            skew_seconds=skew_seconds * (1 if slot % 2 else -1),
+            step_probability=step_probability,
         )
         return spawn(plan, go, stop)
 
@@ -304,12 +364,17 @@ def run_processes(
                     workers[slot] = start(slot)
             with engine.connect() as conn:
                 states = conn.execute(select(deliveries.c.state)).scalars().all()
-                notices = conn.execute(select(sink.c.id).where(sink.c.kind == "notice")).all()
-            final = {DeliveryState.SENT.value, DeliveryState.MISSED.value}
+                sent_notices = conn.execute(select(sink.c.id).where(sink.c.kind == "notice")).all()
+            final = {
+                DeliveryState.SENT.value,
+                DeliveryState.MISSED.value,
+                DeliveryState.PARTIAL.value,
+                DeliveryState.FAILED.value,
+            }
             if (
                 len(states) == wanted_rows
                 and set(states) <= final
-                and len(notices) >= len(scenario.expected_notices)
+                and len(sent_notices) >= len(scenario.expected_notices)
             ):
                 break
             clock.sleep(0.2)
@@ -320,12 +385,24 @@ def run_processes(
             if worker.is_alive():
                 worker.kill()
     with engine.connect() as conn:
-        columns = (sink.c.kind, sink.c.key, sink.c.channel_id, sink.c.process)
+        columns = (sink.c.kind, sink.c.key, sink.c.part, sink.c.channel_id, sink.c.process)
         rows = conn.execute(select(*columns)).all()
+        reported = {
+            r.delivery_key
+            for r in conn.execute(
+                select(deliveries.c.delivery_key).where(
+                    deliveries.c.state.in_(
+                        [DeliveryState.PARTIAL.value, DeliveryState.FAILED.value]
+                    ),
+                    deliveries.c.notice == "sent",
+                )
+            )
+        }
     engine.dispose()
     posts = [r for r in rows if r.kind == "post"]
-    keys = [r.key for r in posts]
+    keys = [(r.key, r.part) for r in posts]
     seen = {k: keys.count(k) for k in set(keys)}
+    expected = {(k, i) for k in scenario.expected_posts for i in range(parts)}
     notices: dict[str, int] = {}
     for r in rows:
         if r.kind == "notice":
@@ -337,12 +414,13 @@ def run_processes(
         processes=processes,
         spawned=spawned,
         crashes=crashes,
-        posts_expected=len(scenario.expected_posts),
-        posts_seen=len(posts),
+        posts_expected=len(expected),
+        posts_seen=len(set(seen)),
         duplicates=sum(n - 1 for n in seen.values() if n > 1)
         + sum(max(0, notices.get(c, 0) - 1) for c in scenario.expected_notices),
-        losses=len(scenario.expected_posts - set(seen))
+        losses=len({k for k in expected - set(seen) if k[0] not in reported})
         + sum(1 for c in scenario.expected_notices if notices.get(c, 0) == 0),
+        partial=len(reported),
         notices_expected=len(scenario.expected_notices),
         notices_seen=sum(notices.values()),
         posters=posters,

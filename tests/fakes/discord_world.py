@@ -166,9 +166,12 @@ class DiscordWorld:
             raise error(404, 10003, "Unknown Channel")
         limit = max(1, min(100, int(query.get("limit") or 50)))
         history = list(reversed(self.messages.get(channel_id, [])))
-        before = query.get("before")
+        before, after = query.get("before"), query.get("after")
         if before:
             history = [m for m in history if int(m["id"]) < int(before)]
+        if after:  # the oldest `limit` newer than `after`, still answered newest first
+            newer = [m for m in history if int(m["id"]) > int(after)]
+            return 200, [dict(m) for m in newer[-limit:]]
         return 200, [dict(m) for m in history[:limit]]
 
     def _start_thread(

@@ -155,7 +155,7 @@ class FakeFeishuApi(LocalHttpFake):
         self._uuids: dict[str, tuple[FakeMessage, float]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._time = itertools.count(1_770_000_000_000, 1000)
+        self._last_ms = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -318,7 +318,7 @@ class FakeFeishuApi(LocalHttpFake):
 
     def _new(self, chat_id: str, msg_type: str, content: str, uuid: str | None) -> FakeMessage:
         return FakeMessage(
-            self._message_id(), chat_id, msg_type, content, next(self._time), uuid=uuid
+            self._message_id(), chat_id, msg_type, content, self._now_ms(), uuid=uuid
         )
 
     def _reply(
@@ -345,8 +345,14 @@ class FakeFeishuApi(LocalHttpFake):
         if query.get("container_id_type") != "chat" or not query.get("container_id"):
             return 400, {"code": 230001, "msg": "invalid container_id"}
         chat = query["container_id"]
+        # start_time / end_time: seconds, inclusive
+        # (https://open.feishu.cn/document/server-docs/im-v1/message/list)
+        first = int(query.get("start_time") or 0) * 1000
+        last = int(query.get("end_time") or 10**11) * 1000 + 999
         with self._lock:
-            items = [m for m in self.messages if m.chat_id == chat]
+            items = [
+                m for m in self.messages if m.chat_id == chat and first <= m.create_time <= last
+            ]
         if query.get("sort_type") == "ByCreateTimeDesc":
             items.reverse()
         size = min(max(int(query.get("page_size") or 20), 1), 50)
@@ -360,6 +366,12 @@ class FakeFeishuApi(LocalHttpFake):
             "items": [m.data(raw_card=raw) for m in page],
         }
         return 200, {"code": 0, "msg": "success", "data": data}
+
+    def _now_ms(self) -> int:
+        """Feishu's create_time: the wall clock in milliseconds (strictly increasing here)."""
+        with self._lock:
+            self._last_ms = max(int(time.time() * 1000), self._last_ms + 1)
+            return self._last_ms
 
     def _message_id(self) -> str:
         return f"om_{next(self._ids):032x}"

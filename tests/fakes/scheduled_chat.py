@@ -1,4 +1,4 @@
-"""A chat "platform" for scheduler tests: records every post, finds posts by delivery key
+"""A chat "platform" for scheduler tests: records every post, finds posts by their part key
 (like Slack metadata / Feishu uuid / Discord nonce lookups), and can crash on demand.
 
 It outlives the bot: tests restart the bot (new core, stores and scheduler on the same
@@ -8,6 +8,7 @@ database) while the platform keeps what was posted, exactly like a real channel.
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.analysis.heuristic import HeuristicAnalyzer
 from bot.app import Core
+from bot.errors import PlatformError
 from bot.models import Commit, CommitSummary, Digest, DigestItem, Language, Window
 from bot.repos import RepoTarget
 from bot.service import DigestService
@@ -25,7 +27,8 @@ from bot.sources.base import CommitSource
 from bot.sources.git import GitSource
 from bot.windows import days_window
 from handlers.conversation import Conversation
-from handlers.ports import MessageRef, ReplyTarget
+from handlers.digest_parts import post_all
+from handlers.ports import MessageRef, PartKey, ReplyTarget
 from handlers.subscriptions import Scheduling, build_scheduling
 from tests.fakes.chat import build_chat_core
 from tests.fakes.git_repo import GitRepoBuilder
@@ -56,17 +59,22 @@ class FakeClock:
 class Post:
     channel_id: str
     message_id: str
-    key: str | None
+    key: str | None  # the delivery key (scheduled posts)
     digest: Digest | None
     text: str | None = None
+    index: int = 0  # the part (0: the root)
+    thread_id: str | None = None
+    at: datetime | None = None  # the platform's time of the post
 
 
 @dataclass
 class LookupPlatform:
-    """A ChatAdapter with `find_delivery` (the DeliveryLookup capability).
+    """A ChatAdapter with `find_part` (the PartLookup capability).
 
-    `crash_before_send` / `crash_after_send` are asked before and after each digest post: when
-    one returns True the call raises Crash (after the post is stored, for the latter).
+    A digest renders as `parts` messages. `crash_before_send` / `crash_after_send` are asked
+    before and after each part's post: when one returns True the call raises Crash (after the
+    post is stored, for the latter). `refuse(key, index)` True answers a part with a
+    PlatformError (nothing posted). `clock` is the platform's own time (posts are found by it).
     """
 
     platform: str = "test"
@@ -74,26 +82,69 @@ class LookupPlatform:
     notices: list[tuple[str, str]] = field(default_factory=list)
     crash_before_send: Callable[[], bool] = lambda: False
     crash_after_send: Callable[[], bool] = lambda: False
+    refuse: Callable[[str | None, int], bool] = lambda key, index: False
+    parts: int = 1
+    clock: Callable[[], datetime] | None = None  # None: the bot's (set by start_bot)
     lookups: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _digests: dict[int, Digest] = field(default_factory=dict)
 
     async def send_digest(
         self, target: ReplyTarget, digest: Digest, *, delivery_key: str | None = None
     ) -> list[MessageRef]:
+        payloads = self.render_digest(digest, delivery_key=delivery_key)
+        return await post_all(self, target, payloads, delivery_key)
+
+    def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
+        number = next(self._ids)
+        self._digests[number] = digest
+        return [
+            json.dumps({"digest": number, "part": i, "of": self.parts}) for i in range(self.parts)
+        ]
+
+    async def post_part(
+        self,
+        target: ReplyTarget,
+        payload: str,
+        *,
+        root: MessageRef | None = None,
+        key: PartKey | None = None,
+    ) -> list[MessageRef]:
+        data = json.loads(payload)
+        index = int(data["part"])
+        delivery = key.delivery_key if key is not None else None
         if self.crash_before_send():
             raise Crash("before send")
+        if self.refuse(delivery, index):
+            raise PlatformError("The platform refused the message.", detail=f"part {index}")
         message_id = f"p{next(self._ids)}"
-        self.posts.append(Post(target.channel_id, message_id, delivery_key, digest))
+        thread = None if root is None else (root.thread_id or root.message_id)
+        digest = self._digests.get(int(data["digest"])) if index == 0 else None
+        at = self.clock() if self.clock is not None else datetime.now(UTC)
+        post = Post(target.channel_id, message_id, delivery, digest, None, index, thread, at)
+        self.posts.append(post)
         if self.crash_after_send():
             raise Crash("after send")
-        return [MessageRef(self.platform, target.channel_id, message_id)]
+        return [MessageRef(self.platform, target.channel_id, message_id, thread)]
 
-    async def find_delivery(self, target: ReplyTarget, delivery_key: str) -> list[MessageRef]:
+    async def find_part(
+        self,
+        target: ReplyTarget,
+        key: PartKey,
+        *,
+        root: MessageRef | None,
+        between: tuple[datetime, datetime],
+        payload: str,
+    ) -> list[MessageRef] | None:
         self.lookups += 1
         return [
-            MessageRef(self.platform, p.channel_id, p.message_id)
+            MessageRef(self.platform, p.channel_id, p.message_id, p.thread_id)
             for p in self.posts
-            if p.key == delivery_key and p.channel_id == target.channel_id
+            if p.key == key.delivery_key
+            and p.index == key.index
+            and p.channel_id == target.channel_id
+            and p.at is not None
+            and between[0] <= p.at <= between[1]
         ]
 
     async def send_details(
@@ -109,16 +160,20 @@ class LookupPlatform:
         self.notices.append((target.channel_id, text))
 
     def keys(self) -> Counter[str]:
-        return Counter(p.key for p in self.posts if p.key is not None)
+        """Root posts per delivery key."""
+        return Counter(p.key for p in self.posts if p.key is not None and p.index == 0)
 
-    def duplicates(self) -> dict[str, int]:
-        return {k: n for k, n in self.keys().items() if n > 1}
+    def part_counts(self) -> Counter[tuple[str, int]]:
+        return Counter((p.key, p.index) for p in self.posts if p.key is not None)
+
+    def duplicates(self) -> dict[tuple[str, int], int]:
+        return {k: n for k, n in self.part_counts().items() if n > 1}
 
 
 class NoLookupPlatform(LookupPlatform):
     """A platform that cannot look posts up (like the console)."""
 
-    find_delivery = None  # type: ignore[assignment]
+    find_part = None  # type: ignore[assignment]
 
 
 @dataclass
@@ -137,14 +192,17 @@ def start_bot(
     tmp_path: Path,
     repo_path: Path,
     platform: LookupPlatform,
-    clock: FakeClock,
+    clock: Callable[[], datetime],
     *,
     extra_config: str = "",
     source: CommitSource | None = None,
     **settings: Any,
 ) -> Bot:
     """A fresh "process" over the same database file (a restart when called again).
-    `source` replaces the local git source (e.g. a SnapshotSource, to skip subprocesses)."""
+    `source` replaces the local git source (e.g. a SnapshotSource, to skip subprocesses).
+    The platform keeps time with the bot's clock (one world, one time)."""
+    if platform.clock is None:
+        platform.clock = clock
     core = build_chat_core(tmp_path, repo_path, extra_config=extra_config, clock=clock, **settings)
     if source is not None:
         heuristic = HeuristicAnalyzer()

@@ -2,8 +2,11 @@
 
 Speaks the wire format slack_sdk expects (POST /api/<method>, JSON or form bodies, replies
 `{"ok": true, ...}` with the real shapes of auth.test, chat.postMessage, chat.postEphemeral,
-views.open and conversations.replies). Every call is recorded with its arguments and arrival
-time; answers can be scripted per method: HTTP 429 with Retry-After, or `ok: false` errors.
+views.open, conversations.history and conversations.replies — with oldest/latest/inclusive,
+limit and cursor paging, and message ts taken from the wall clock like Slack's). Every call is
+recorded with its arguments and arrival time; answers can be scripted per method: HTTP 429 with
+Retry-After, or `ok: false` errors; `refuse` can refuse chosen posts, and channels in
+`unreadable` answer history reads with not_in_channel (a bot posting via chat:write.public).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
@@ -65,7 +69,11 @@ class FakeSlackApi(LocalHttpFake):
         self._failures: dict[str, deque[SlackFailure]] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
+        self._last_ts = 0.0
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
+        # chat.postMessage args -> an error to answer instead (None: post it)
+        self.refuse: Callable[[dict[str, Any]], str | None] | None = None
+        self.unreadable: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -101,6 +109,19 @@ class FakeSlackApi(LocalHttpFake):
         }
         with self._lock:
             return [c for c in self.calls if c.method in wanted and c.ok]
+
+    def add_user_message(self, channel: str, text: str) -> str:
+        """Someone else's message in the channel (channel traffic); returns its ts."""
+        ts = self._next_ts()
+        message = {"type": "message", "text": text, "user": "U0SOMEONE", "ts": ts}
+        with self._lock:
+            self._messages[(channel, ts)] = message
+        return ts
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """Every message in the channel (threads included), oldest first."""
+        with self._lock:
+            return [m for (c, _), m in sorted(self._messages.items()) if c == channel]
 
     def reset(self) -> None:
         with self._lock:
@@ -169,6 +190,9 @@ class FakeSlackApi(LocalHttpFake):
             channel = str(args.get("channel", ""))
             if not channel:
                 return {"ok": False, "error": "channel_not_found"}
+            refused = self.refuse(args) if self.refuse is not None else None
+            if refused:
+                return {"ok": False, "error": refused}
             ts = self._next_ts()
             message: dict[str, Any] = {
                 "type": "message",
@@ -200,30 +224,54 @@ class FakeSlackApi(LocalHttpFake):
                 "ok": True,
                 "view": {**view, "id": f"V{next(self._ts):08d}", "team_id": TEAM_ID},
             }
-        if method == "conversations.history":
+        if method in {"conversations.history", "conversations.replies"}:
             channel = str(args.get("channel"))
-            with_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
-            limit = int(args.get("limit") or 100)
+            if channel in self.unreadable:
+                return {"ok": False, "error": "not_in_channel"}
             with self._lock:
-                top = [
-                    dict(m)
-                    for (c, t), m in sorted(self._messages.items(), reverse=True)
-                    if c == channel and m.get("thread_ts") in (None, t)
-                ][:limit]
-            if not with_metadata:  # Slack hides metadata unless asked for it
-                for message in top:
-                    message.pop("metadata", None)
-            return {"ok": True, "messages": top, "has_more": False}
-        if method == "conversations.replies":
-            channel, ts = str(args.get("channel")), str(args.get("ts"))
-            with self._lock:
-                thread = [
-                    m
-                    for (c, t), m in sorted(self._messages.items())
-                    if c == channel and (t == ts or m.get("thread_ts") == ts)
-                ]
-            return {"ok": True, "messages": thread, "has_more": False}
+                if method == "conversations.history":  # top level, newest first
+                    found = [
+                        dict(m)
+                        for (c, t), m in sorted(self._messages.items(), reverse=True)
+                        if c == channel and m.get("thread_ts") in (None, t)
+                    ]
+                else:  # the parent, then its replies, oldest first
+                    ts = str(args.get("ts"))
+                    found = [
+                        dict(m)
+                        for (c, t), m in sorted(self._messages.items())
+                        if c == channel and (t == ts or m.get("thread_ts") == ts)
+                    ]
+            return _page(found, args)
         return {"ok": False, "error": "unknown_method"}
 
     def _next_ts(self) -> str:
-        return f"1700000000.{next(self._ts):06d}"
+        """Slack's ts: the post's Unix time in microseconds, unique in the workspace."""
+        with self._lock:
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            return f"{self._last_ts:.6f}"
+
+
+def _page(messages: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+    """conversations.history / .replies paging: oldest/latest bounds (exclusive unless
+    `inclusive`), `limit` per page, the rest behind `response_metadata.next_cursor`; metadata
+    only with include_all_metadata (https://api.slack.com/methods/conversations.history)."""
+    inclusive = str(args.get("inclusive", "")).lower() in {"1", "true"}
+    oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or 1e12)
+
+    def inside(ts: float) -> bool:
+        if inclusive:
+            return oldest <= ts <= latest
+        return oldest < ts < latest
+
+    found = [m for m in messages if inside(float(m["ts"]))]
+    start = int(args.get("cursor") or 0)
+    limit = int(args.get("limit") or 100)
+    page = found[start : start + limit]
+    if str(args.get("include_all_metadata", "")).lower() not in {"1", "true"}:
+        for message in page:
+            message.pop("metadata", None)
+    more = start + limit < len(found)
+    body: dict[str, Any] = {"ok": True, "messages": page, "has_more": more}
+    body["response_metadata"] = {"next_cursor": str(start + limit) if more else ""}
+    return body

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,8 @@ from bot.errors import MissingAccessError, PlatformError
 from bot.models import Digest
 from formatters.discord_embeds import render_discord
 from handlers.discord_messages import delivery_nonce, delivery_tag, text_payload
-from handlers.ports import ReplyTarget
-from tests.data.reference_day import reference_digest
+from handlers.ports import PartKey, ReplyTarget
+from tests.data.reference_day import big_digest
 from tests.fakes.discord_api import rate_limited
 from tests.fakes.discord_harness import (
     CHANNEL,
@@ -41,24 +41,6 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
 # -- scheduled posts, limits, rate limits and access -----------------------------------------
 
 
-def big_digest(count: int = 60) -> Digest:
-    """The reference day's commits repeated under new SHAs: several messages' worth."""
-    base = reference_digest("en")
-    items = []
-    for index in range(count):
-        item = base.items[index % len(base.items)]
-        sha = f"{index:06x}" + item.commit.sha[6:]
-        items.append(
-            item.model_copy(
-                update={
-                    "commit": item.commit.model_copy(update={"sha": sha}),
-                    "analysis": item.analysis.model_copy(update={"sha": sha}),
-                }
-            )
-        )
-    return base.model_copy(update={"items": tuple(items)})
-
-
 async def test_scheduled_post_uses_nonces_threads_and_can_be_found_again(env: Env) -> None:
     bot = await env.bot()
     adapter = bot.adapter
@@ -80,8 +62,23 @@ async def test_scheduled_post_uses_nonces_threads_and_can_be_found_again(env: En
     after = len(env.fake.messages(CHANNEL)) + len(env.fake.messages(refs[0].message_id))
     assert [r.message_id for r in again] == [r.message_id for r in refs] and after == before
 
-    assert await adapter.find_delivery(target, key) == refs
-    assert await adapter.find_delivery(target, "subscription:7:2026-02-09") == []
+    # Each part is found again within the span it was posted in — reading by time (`after`),
+    # not the channel's newest messages.
+    payloads = adapter.render_digest(big_digest(), delivery_key=key)
+    span = (datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC) + timedelta(minutes=1))
+    for index, ref in enumerate(refs):
+        root = refs[0] if index else None
+        found = await adapter.find_part(
+            target, PartKey(key, index), root=root, between=span, payload=payloads[index]
+        )
+        assert found == [ref]
+    other = PartKey("subscription:7:2026-02-09", 0)
+    assert await adapter.find_part(target, other, root=None, between=span, payload="{}") == []
+    earlier = (span[0] - timedelta(hours=3), span[0] - timedelta(hours=2))
+    first = PartKey(key, 0)
+    assert await adapter.find_part(target, first, root=None, between=earlier, payload="{}") == []
+    reads = env.fake.calls_to("GET", rf"/channels/{CHANNEL}/messages")
+    assert reads and all("after" in c.query for c in reads)
     assert_inert(env.fake)
 
 

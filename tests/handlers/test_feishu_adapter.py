@@ -3,17 +3,20 @@ too large for the platform, idempotent scheduled posts and finding them again, e
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.app import Core
+from bot.errors import PlatformError
 from bot.models import Importance
 from bot.service import DigestRequest
 from bot.windows import parse_window
 from handlers.feishu_app import POST_INTERVAL_SECONDS, FeishuBot
 from handlers.pacing import ChannelPacer
-from handlers.ports import ReplyTarget
+from handlers.ports import PartKey, ReplyTarget
 from tests.fakes.chat import NOW
 from tests.fakes.feishu_api import FakeFeishuApi, FeishuFailure
 from tests.fakes.feishu_bot import (
@@ -101,7 +104,7 @@ async def test_a_card_over_the_element_limit_is_split(core: Core, fake: FakeFeis
         "header": {"title": {"tag": "plain_text", "content": "many"}},
         "body": {"elements": [{"tag": "markdown", "content": f"line {i}"} for i in range(250)]},
     }
-    refs = await bot.adapter._send_cards(ReplyTarget("feishu", CHAT), [card], None)
+    refs = await bot.adapter.post_part(ReplyTarget("feishu", CHAT), json.dumps(card))
     # Refused once (code 230099), then posted as two cards: the second in the first's thread.
     assert (len(fake.calls_to("create")), len(fake.calls_to("reply"))) == (2, 1)
     assert len(refs) == 2 and refs[1].thread_id == refs[0].message_id
@@ -129,18 +132,36 @@ async def test_scheduled_post_is_idempotent_and_found_again(
     assert len(fake.posted()) == posted  # the same uuid posted nothing new
     uuids = [c.body["uuid"] for c in fake.calls_to("create") if c.body]
     assert len(set(uuids)) == 1 and len(uuids[0]) <= 50
-    assert await bot.adapter.find_delivery(target, key) == refs
-    assert await bot.adapter.find_delivery(target, "another-key") == []
+    now = datetime.now(UTC)
+    # Within the hour a re-post with the part's uuid is the lookup: nothing is read.
+    recent = (now - timedelta(minutes=5), now + timedelta(minutes=1))
+    first = PartKey(key, 0)
+    assert await bot.adapter.find_part(target, first, root=None, between=recent, payload="") == []
+    assert fake.calls_to("list") == []
+    # Later, the chat's messages of that span are read (by time) for the part's marker.
+    span = (now - timedelta(hours=2), now + timedelta(minutes=1))
+    found = await bot.adapter.find_part(target, first, root=None, between=span, payload="")
+    assert [r.message_id for r in found] == [refs[0].message_id]
+    other = PartKey("another-key", 0)
+    assert await bot.adapter.find_part(target, other, root=None, between=span, payload="") == []
+    before = (now - timedelta(hours=3), now - timedelta(hours=2))
+    assert await bot.adapter.find_part(target, first, root=None, between=before, payload="") == []
     listing = fake.calls_to("list")[0]
     assert listing.query["card_msg_content_type"] == "raw_card_content"
+    assert int(listing.query["start_time"]) == int(span[0].timestamp())
 
 
-async def test_find_delivery_without_history_access_answers_empty(
+async def test_a_lookup_without_history_access_fails_loudly(
     core: Core, fake: FakeFeishuApi
 ) -> None:
+    """The scheduler's policy decides what a failed lookup means (never a silent "none")."""
     bot = await started_bot(core, fake)
     fake.fail_next("list", FeishuFailure(status=400, code=99991672, msg="Access denied."))
-    assert await bot.adapter.find_delivery(ReplyTarget("feishu", CHAT), "k") == []
+    span = (datetime.now(UTC) - timedelta(hours=2), datetime.now(UTC))
+    with pytest.raises(PlatformError):
+        await bot.adapter.find_part(
+            ReplyTarget("feishu", CHAT), PartKey("k", 0), root=None, between=span, payload=""
+        )
 
 
 async def test_plain_text_cannot_mention_anyone(core: Core, fake: FakeFeishuApi) -> None:

@@ -126,36 +126,9 @@ def test_sigterm_stops_the_process_cleanly(tmp_path: Path) -> None:
     make_widget_repo(tmp_path / "widget")
     config = write_config(tmp_path / "c.toml", tmp_path / "widget")
     with FakeSlackApi() as fake:
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
-            "DIGESTBOT_CONFIG": str(config),
-            "SLACK_BOT_TOKEN": "xoxb-proc",
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_MODE": "http",
-            "SLACK_API_URL": fake.base_url,
-            "HTTP_PORT": str(_free_port()),
-            "LOG_LEVEL": "INFO",
-        }
-        env.pop("OPENAI_API_KEY", None)
-        env.pop("SLACK_APP_TOKEN", None)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
-            cwd=tmp_path,
-            env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = _serve(tmp_path, fake, config)
         try:
-            assert proc.stderr is not None
-            lines: list[str] = []
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                line = proc.stderr.readline()
-                lines.append(line)
-                if "is serving" in line or not line:
-                    break
-            assert any("is serving" in line for line in lines), "".join(lines)
+            lines = _wait_serving(proc)
             proc.send_signal(signal.SIGTERM)
             _, rest = proc.communicate(timeout=30)
         finally:
@@ -164,3 +137,69 @@ def test_sigterm_stops_the_process_cleanly(tmp_path: Path) -> None:
         assert proc.returncode == 0
         assert "shutting down" in rest
         assert "xoxb-proc" not in "".join(lines) + rest
+
+
+def _serve(tmp_path: Path, fake: FakeSlackApi, config: Path) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "DIGESTBOT_CONFIG": str(config),
+        "SLACK_BOT_TOKEN": "xoxb-proc",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_MODE": "http",
+        "SLACK_API_URL": fake.base_url,
+        "HTTP_PORT": str(_free_port()),
+        "LOG_LEVEL": "INFO",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    env.pop("OPENAI_API_KEY", None)
+    env.pop("SLACK_APP_TOKEN", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_serving(proc: subprocess.Popen[str]) -> list[str]:
+    """The process's log lines up to "is serving" (asserting it got there)."""
+    assert proc.stderr is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        lines.append(line)
+        if "is serving" in line or not line:
+            break
+    assert any("is serving" in line for line in lines), "".join(lines)
+    return lines
+
+
+def test_a_second_serve_on_one_sqlite_file_refuses_to_start(tmp_path: Path) -> None:
+    """SQLite has one writer: a second `serve` (a rolling restart, a copy-pasted unit) stops
+    with a clear message instead of posting every digest twice; a killed first server
+    leaves no stale lock behind."""
+    make_widget_repo(tmp_path / "widget")
+    config = write_config(tmp_path / "c.toml", tmp_path / "widget")
+    with FakeSlackApi() as fake:
+        first = _serve(tmp_path, fake, config)
+        later: list[subprocess.Popen[str]] = []
+        try:
+            _wait_serving(first)
+            second = _serve(tmp_path, fake, config)
+            later.append(second)
+            _, err = second.communicate(timeout=60)
+            assert second.returncode == 78  # EX_CONFIG
+            assert "Another `digestbot serve` is already using" in err and "PostgreSQL" in err
+            first.kill()  # SIGKILL: no cleanup runs, the kernel drops the lock
+            first.wait(30)
+            third = _serve(tmp_path, fake, config)
+            later.append(third)
+            _wait_serving(third)
+        finally:
+            for proc in [first, *later]:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(30)

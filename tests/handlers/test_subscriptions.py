@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -257,7 +257,7 @@ async def test_a_platform_that_is_not_connected_is_retried_then_failed(
 
 
 class CrashingAdapter:
-    """A real adapter that dies once, before or after its platform call."""
+    """A real adapter that dies once, before or after the platform call of a digest part."""
 
     def __init__(self, inner: Any, point: str) -> None:
         self.inner = inner
@@ -268,13 +268,11 @@ class CrashingAdapter:
     def platform(self) -> str:
         return str(self.inner.platform)
 
-    async def send_digest(
-        self, target: Any, digest: Any, *, delivery_key: str | None = None
-    ) -> Any:
+    async def post_part(self, target: Any, payload: str, **options: Any) -> Any:
         if self.armed and self.point == "before_send":
             self.armed = False
             raise Crash("before send")
-        refs = await self.inner.send_digest(target, digest, delivery_key=delivery_key)
+        refs = await self.inner.post_part(target, payload, **options)
         if self.armed and self.point == "after_send":
             self.armed = False
             raise Crash("after send")
@@ -295,30 +293,33 @@ async def test_crash_and_restart_against_the_discord_fake_posts_once(
     from tests.fakes.crash_harness import CrashingDeliveryStore
     from tests.fakes.discord_harness import CHANNEL, channel_posts, discord_env
 
-    clock = FakeClock(datetime(2026, 2, 8, 10, 0, tzinfo=UTC))  # subscribed after 09:00
+    # Real time: Discord stamps messages with it (snowflakes), and a restarted scheduler looks
+    # for its post within the span it could have been made in.
+    due = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=2)
+    clock = FakeClock(due - timedelta(days=1))  # subscribed a day before
     async with discord_env(tmp_path) as env:
         env.core.clock = clock
         discord_bot = await env.bot()
         adapter = CrashingAdapter(discord_bot.adapter, point)
-        spec = SubscriptionSpec("discord", CHANNEL, "acme/widget", Schedule(time(9), "UTC"))
+        spec = SubscriptionSpec("discord", CHANNEL, "acme/widget", Schedule(due.time(), "UTC"))
         sub = SqlSubscriptionStore(env.core.store.engine).save(
             spec, origin="chat", created_by=None, now=clock.now
         )
-        key = f"dg-{sub.id}-20260209"
+        key = f"dg-{sub.id}-{due:%Y%m%d}"
         shot = iter([point == "after_commit"])
 
         def scheduling() -> Any:
             built = build_scheduling(env.core, env.conversation, {"discord": adapter})
             runner = built.scheduler.runner
             runner.deliveries = CrashingDeliveryStore(
-                env.core.store.engine, lambda: next(shot, False)
+                env.core.store.engine, clock, lambda: next(shot, False), frozenset({"mark_sent"})
             )
             return built
 
-        clock.set(datetime(2026, 2, 9, 9, 0, tzinfo=UTC))
+        clock.set(due)
         with pytest.raises(Crash):
             await scheduling().scheduler.tick()
-        clock.set(datetime(2026, 2, 9, 9, 5, tzinfo=UTC))  # back five minutes later
+        clock.set(due + timedelta(minutes=5))  # back five minutes later
         restarted = scheduling()
         await restarted.scheduler.catch_up()
         await restarted.scheduler.tick()
