@@ -333,3 +333,125 @@ async def test_crash_and_restart_against_the_discord_fake_posts_once(
         assert len(tagged) == 1
         (row,) = restarted.deliveries.all()
         assert row.state is DeliveryState.SENT and row.refs[0].message_id == str(tagged[0]["id"])
+
+
+# -- the real Slack adapter against its fake Web API: parts, refusals, a busy channel ----------
+
+
+class BigDayBuilder:
+    """The scheduler's DigestBuilder with a day long enough for several Slack messages."""
+
+    async def build(self, subscription: Any, first: date, last: date) -> Any:
+        from bot.repos import RepoTarget
+        from tests.data.reference_day import big_digest
+
+        return RepoTarget(kind="local", name="acme/widget", path=Path(".")), big_digest()
+
+
+class DiesAfterPart:
+    """The real adapter; the process dies right after part `index` is posted, once."""
+
+    def __init__(self, inner: Any, index: int) -> None:
+        self.inner, self.index, self.armed = inner, index, True
+
+    async def post_part(self, target: Any, payload: str, **options: Any) -> Any:
+        refs = await self.inner.post_part(target, payload, **options)
+        key = options.get("key")
+        if self.armed and key is not None and key.index == self.index:
+            self.armed = False
+            raise Crash("after send")
+        return refs
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def slack_scheduling(
+    tmp_path: Path, repo: Path, fake: Any, clock: FakeClock, wrap: Any
+) -> Any:
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.schedules import Schedule
+    from bot.storage.subscriptions import SqlSubscriptionStore, SubscriptionSpec
+    from handlers.conversation import Conversation
+    from handlers.pacing import ChannelPacer
+    from handlers.slack_adapter import SlackAdapter
+    from handlers.subscriptions import build_scheduling
+    from tests.fakes.chat import build_chat_core
+
+    core = build_chat_core(tmp_path, repo, clock=clock)
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url)
+    adapter = SlackAdapter(client, pacer=ChannelPacer(0.0), clock=clock)
+    built = build_scheduling(core, Conversation.from_core(core), {"slack": wrap(adapter)})
+    built.scheduler.runner._builder = BigDayBuilder()
+    store = SqlSubscriptionStore(core.store.engine)
+    if not store.active():
+        due = clock.now - timedelta(minutes=1)
+        spec = SubscriptionSpec("slack", "C1", "acme/widget", Schedule(due.time(), "UTC"))
+        store.save(spec, origin="chat", created_by=None, now=clock.now - timedelta(days=1))
+    return core, built
+
+
+def parts_in_channel(fake: Any) -> list[tuple[str, int]]:
+    return [
+        (m["metadata"]["event_payload"]["delivery_key"], m["metadata"]["event_payload"]["part"])
+        for m in fake.messages("C1")
+        if m.get("metadata")
+    ]
+
+
+async def test_slack_refusing_one_continuation_retries_it_alone(tmp_path: Path, repo: Path) -> None:
+    from tests.fakes.slack_api import FakeSlackApi
+
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    refusals = iter(["internal_error"])
+    with FakeSlackApi() as fake:
+        fake.refuse = lambda args: next(refusals, None) if args.get("thread_ts") else None
+        core, built = await slack_scheduling(tmp_path, repo, fake, clock, lambda a: a)
+        try:
+            await built.scheduler.tick()
+            (row,) = built.deliveries.all()
+            assert row.state is DeliveryState.PENDING  # part 2 refused; part 1 is up
+            assert parts_in_channel(fake) == [(row.key, 0)]
+            clock.advance(timedelta(minutes=1))
+            await built.scheduler.tick()
+            (row,) = built.deliveries.all()
+            posted = parts_in_channel(fake)
+            assert row.state is DeliveryState.SENT and len(posted) == len(row.refs) > 2
+            assert sorted(posted) == [(row.key, i) for i in range(len(posted))]  # each once
+            assert fake.calls_to("conversations.history") == []  # a refusal needs no lookup
+        finally:
+            await core.aclose()
+
+
+async def test_slack_crash_after_a_part_then_a_busy_channel_reads_one_span(
+    tmp_path: Path, repo: Path
+) -> None:
+    """Dies after posting part 2, before recording it; 250 messages arrive in the channel;
+    the restarted bot finds part 2 by its key in the span its post could have happened and
+    posts only the rest."""
+    from tests.fakes.slack_api import FakeSlackApi
+
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    with FakeSlackApi() as fake:
+        core, built = await slack_scheduling(
+            tmp_path, repo, fake, clock, lambda a: DiesAfterPart(a, 1)
+        )
+        with pytest.raises(Crash):
+            await built.scheduler.tick()
+        await core.aclose()
+        for n in range(250):
+            fake.add_user_message("C1", f"chatter {n}")
+        fake.reset()
+        clock.advance(timedelta(minutes=5))
+        core, built = await slack_scheduling(tmp_path, repo, fake, clock, lambda a: a)
+        try:
+            await built.scheduler.catch_up()
+            (row,) = built.deliveries.all()
+            posted = parts_in_channel(fake)
+            assert row.state is DeliveryState.SENT
+            assert sorted(posted) == [(row.key, i) for i in range(len(row.refs))]  # each once
+            (read,) = fake.calls_to("conversations.replies")
+            assert len(read.response["messages"]) <= 2  # the span, not the channel's history
+        finally:
+            await core.aclose()
