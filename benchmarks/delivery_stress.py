@@ -11,8 +11,10 @@ delay; the chat platform outlives it and keeps true time. Multi-process runs on 
 dying at any step and being replaced, parts refused, and — in the mixed round — each replica's
 clock 2 minutes off (the lease is 3 s) and stepping by 15–30 minutes during posts.
 
-Run: `python benchmarks/delivery_stress.py [--runs 2000] [--long-runs 500] [--pg-rounds 3]`.
-Prints runs, parts expected, parts seen, partial deliveries, missed runs, duplicates, losses.
+Run: `python benchmarks/delivery_stress.py [--runs 2000] [--long-runs 500] [--pg-rounds 3]
+[--write]`. Prints runs, parts expected, parts seen, partial deliveries, missed runs,
+duplicates and losses; `--write` also puts them, with the machine, its load and the date, in
+benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.report import README, machine, write_section
 from tests.fakes.crash_harness import (
     ALL_DELAYS,
     CRASH_POINTS,
@@ -40,6 +43,13 @@ from tests.fakes.crash_harness import (
     RunResult,
 )
 from tests.fakes.scheduled_chat import SnapshotSource, make_daily_repo
+
+LINES: list[str] = []  # what was printed, for --write
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+    LINES.append(text)
 
 
 def _workdir() -> Path:
@@ -104,9 +114,9 @@ def report(title: str, results: list[RunResult], seconds: float) -> bool:
         **{f"crashes {p.replace('_', ' ')}": crashes[p] for p in CRASH_POINTS},
         "seconds": round(seconds, 1),
     }
-    print(f"\n{title}")
+    say(f"\n{title}")
     for name, value in figures.items():
-        print(f"  {name:<22} {value}")
+        say(f"  {name:<22} {value}")
     return figures["duplicates"] == figures["losses"] == figures["unexpected posts"] == 0
 
 
@@ -148,7 +158,7 @@ def multi_process(rounds: int, repo: Path) -> bool:
             label = f"{processes} processes" + (" crashing" if crash else "")
             label += f", refusing {refusal:.0%}" if refusal else ""
             label += f", clocks ±{skew:.0f} s and stepping" if skew else ""
-            print(
+            say(
                 f"  round {round_index + 1}, {label}: parts expected "
                 f"{figures.posts_expected}, parts seen {figures.posts_seen}, partial "
                 f"{figures.partial}, notices {figures.notices_seen}/"
@@ -169,7 +179,7 @@ def multi_process(rounds: int, repo: Path) -> bool:
             )
             ok = ok and figures.duplicates == 0 and figures.losses == 0
     admin.dispose()
-    print("  total: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    say("  total: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
     return ok
 
 
@@ -182,8 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refusal", type=float, default=0.05, help="per part post")
     parser.add_argument("--steps", type=float, default=0.05, help="clock steps per post")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--write", action="store_true", help="record in benchmarks/README.md")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.CRITICAL)
+    started, load = datetime.now(UTC), os.getloadavg()
     workdir = _workdir()
     ok = True
     try:
@@ -225,14 +237,31 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
             except OSError:
-                print("\nmulti-process: skipped (no PostgreSQL on 127.0.0.1:5432)")
+                say("\nmulti-process: skipped (no PostgreSQL on 127.0.0.1:5432)")
             else:
-                print("\nmulti-process on PostgreSQL (real OS processes, shared sink table)")
+                say("\nmulti-process on PostgreSQL (real OS processes, shared sink table)")
                 ok = multi_process(args.pg_rounds, repo) and ok
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print("\nOK: no duplicates, no losses" if ok else "\nFAILED: duplicates or losses (above)")
+    say("\nOK: no duplicates, no losses" if ok else "\nFAILED: duplicates or losses (above)")
+    if args.write:
+        write_section(SECTION, _section(argv, started, load), README)
     return 0 if ok else 1
+
+
+SECTION = "Delivery under crashes, refusals, clock steps and replicas"
+
+
+def _section(argv: list[str] | None, started: datetime, load: tuple[float, ...]) -> str:
+    box = machine()
+    command = " ".join(["python benchmarks/delivery_stress.py", *(argv or sys.argv[1:])])
+    return (
+        f"## {SECTION}\n\n"
+        f"`{command}` on {started:%Y-%m-%d %H:%M} UTC; {box['cores']} cores, {box['memory']}, "
+        f"{box['cpu']}, Python {box['python']}; load average before the run "
+        f"{' '.join(f'{x:.2f}' for x in load)}. Design and policies: docs/delivery.md.\n\n"
+        "```\n" + "\n".join(line for line in LINES if line.strip()) + "\n```\n"
+    )
 
 
 if __name__ == "__main__":
