@@ -4,9 +4,9 @@ Channel messages go through discord.py's HTTP client (its per-route buckets and 
 after our per-channel pacing. A digest's continuation messages, thread-mode details and thread
 answers go in a thread started on the digest message (a thread started from a message has
 that message's id, https://discord.com/developers/docs/topics/threads#message-threads).
-Scheduled posts carry their delivery key as `nonce` + `enforce_nonce` (Discord drops a
-repeat for a few minutes) and as a tag in the first embed's footer, which `find_delivery`
-looks for in the channel's recent history. Repeated 403 Missing Access on a channel becomes a
+Scheduled posts carry each part's key as `nonce` + `enforce_nonce` (Discord drops a repeat
+for a few minutes) and the delivery's tag in the first embed's footer, which `find_part` looks
+for among the messages created in the span the post could have happened in. Repeated 403 Missing Access on a channel becomes a
 `MissingAccessError` with `pause=True`, and the channel is left alone for a while.
 """
 

@@ -21,7 +21,7 @@ def delivery_nonce(delivery_key: str, index: int = 0) -> str:
 
 
 def delivery_tag(delivery_key: str) -> str:
-    """What the first embed's footer carries so `find_delivery` recognises the post."""
+    """What the first embed's footer carries so `find_part` recognises the root."""
     return delivery_nonce(delivery_key, 0)
 
 
