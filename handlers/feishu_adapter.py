@@ -193,7 +193,8 @@ class FeishuAdapter:
     ) -> list[MessageRef] | None:
         """The part's messages: within the hour Feishu deduplicates a post's `uuid`, so a
         re-post with the part's uuid answers the first message and nothing is read ([]);
-        later, our messages created in `between` whose card carries the part's marker.
+        later, our messages created in `between` whose card carries the part's marker (a
+        thread part not found there: None, "cannot tell").
 
         Reading needs the history scope (im:message:readonly); a refusal raises PlatformError
         and the scheduler's policy applies (docs/delivery.md)."""
@@ -227,6 +228,10 @@ class FeishuAdapter:
             if not data.get("has_more") or page_token is None:
                 break
         thread = None if root is None else root.message_id
+        if not found and thread is not None:
+            # A reply in a topic may not be listed with the chat's messages: not seeing it
+            # does not prove it is missing, so say so (the scheduler never re-posts then).
+            return None
         return [
             MessageRef(PLATFORM, target.channel_id, str(item["message_id"]), thread)
             for item in found
