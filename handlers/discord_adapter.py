@@ -6,8 +6,9 @@ answers go in a thread started on the digest message (a thread started from a me
 that message's id, https://discord.com/developers/docs/topics/threads#message-threads).
 Scheduled posts carry each part's key as `nonce` + `enforce_nonce` (Discord drops a repeat
 for a few minutes) and the delivery's tag in the first embed's footer, which `find_part` looks
-for among the messages created in the span the post could have happened in. Repeated 403 Missing Access on a channel becomes a
-`MissingAccessError` with `pause=True`, and the channel is left alone for a while.
+for among the messages created in the span the post could have happened in. Repeated 403
+Missing Access on a channel becomes a `MissingAccessError` with `pause=True`, and the channel
+is left alone for a while.
 """
 
 from __future__ import annotations
