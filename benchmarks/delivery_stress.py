@@ -183,7 +183,7 @@ def multi_process(rounds: int, repo: Path) -> bool:
     return ok
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, readme: Path = README) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=2000, help="runs with 1 s..5 h restarts")
     parser.add_argument("--long-runs", type=int, default=500, help="runs with up to 72 h outages")
@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="record in benchmarks/README.md")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.CRITICAL)
+    LINES.clear()
     started, load = datetime.now(UTC), os.getloadavg()
     workdir = _workdir()
     ok = True
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     say("\nOK: no duplicates, no losses" if ok else "\nFAILED: duplicates or losses (above)")
     if args.write:
-        write_section(SECTION, _section(argv, started, load), README)
+        write_section(SECTION, _section(argv, started, load), readme)
     return 0 if ok else 1
 
 
