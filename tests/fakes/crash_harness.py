@@ -382,12 +382,17 @@ class CrashRun:
                     self.result.legit_missed.add(row.key)
 
     def _long_downtime(self, instant: datetime) -> bool:
-        """A run is legitimately missed only when the bot was down around it (through any
-        chain of crashing restarts) for at least the shortest gap between two runs of one
-        subscription (23 h, a spring-forward day); shorter outages must not lose posts."""
+        """A run is legitimately missed only when the bot was down when it could have been
+        made: down around it (through any chain of crashing restarts) for at least the
+        shortest gap between two runs of one subscription (23 h, a spring-forward day) — a
+        later run supersedes it — or down when its catch-up window closed (refused or
+        interrupted until then, it was no longer owed once the bot was back). Shorter
+        outages must not lose posts."""
         # The drain after the period ticks every DRAIN_STEP, not at each due instant: a crash
         # at the first tick after a run is due is down "around" it too.
+        closes = instant + CATCHUP
         return any(
-            crashed - DRAIN_STEP <= instant <= back and back - crashed >= timedelta(hours=23)
+            (crashed - DRAIN_STEP <= instant <= back and back - crashed >= timedelta(hours=23))
+            or crashed <= closes < back
             for crashed, back in self._down
         )
