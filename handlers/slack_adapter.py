@@ -167,30 +167,23 @@ class SlackAdapter:
         thread = None if root is None else (root.thread_id or root.message_id)
         found: list[MessageRef] = []
         cursor: str | None = None
+        method, where = (
+            ("conversations.history", {})
+            if thread is None
+            else ("conversations.replies", {"ts": thread})
+        )
+        bounds: dict[str, str | int] = {
+            "channel": target.channel_id,
+            "oldest": oldest,
+            "latest": latest,
+            "inclusive": "true",
+            "include_all_metadata": "true",
+            "limit": LOOKUP_PAGE,
+            **where,
+        }
         while True:
-            if thread is None:
-                method = "conversations.history"
-                call = self.client.conversations_history(
-                    channel=target.channel_id,
-                    oldest=oldest,
-                    latest=latest,
-                    inclusive=True,
-                    include_all_metadata=True,
-                    limit=LOOKUP_PAGE,
-                    cursor=cursor,
-                )
-            else:
-                method = "conversations.replies"
-                call = self.client.conversations_replies(
-                    channel=target.channel_id,
-                    ts=thread,
-                    oldest=oldest,
-                    latest=latest,
-                    inclusive=True,
-                    include_all_metadata=True,
-                    limit=LOOKUP_PAGE,
-                    cursor=cursor,
-                )
+            params = {**bounds, "cursor": cursor} if cursor else bounds
+            call = self.client.api_call(method, http_verb="GET", params=params)
             page = await self._call(method, call)
             found += [
                 MessageRef(PLATFORM, target.channel_id, str(m["ts"]), thread)
