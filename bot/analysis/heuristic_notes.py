@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.analysis.name_lists import MAX_NAMES, code, name_list
+from bot.analysis.name_lists import ARROW, MAX_NAMES, code, name_list
 from bot.analysis.paths import C_FAMILY, PathKind, PathRoles
 from bot.models import (
     ChangeFacts,
@@ -162,10 +162,10 @@ def _api_removed(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
         old = (change.old_name or change.name).split(".")[-1].split("::")[-1]
         new = change.name.split(".")[-1].split("::")[-1]
         if change.kind == "renamed":
-            shown.append(f"{old} -> {new}")
+            shown.append(f"{old}{ARROW}{new}")
         elif change.kind == "moved":
             target = module_of(change.path) or change.path
-            shown.append(f"{new} -> {target}")
+            shown.append(f"{new}{ARROW}{target}")
         else:
             shown.append(old)
     dropped = sorted({e.name for e in exports} - {s.split(" ")[0] for s in shown})
@@ -299,7 +299,7 @@ def _signatures(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
 
 
 def _default_changed(notes: Notes, what: str, values: str) -> None:
-    before, _, after = values.partition(" -> ")
+    before, _, after = values.partition(" -> ")  # the facts' "old -> new" (symbols.py)
     notes.risk(
         "defaults",
         ("Default changed", "默认值变化"),
@@ -462,7 +462,7 @@ def _dependencies(facts: ChangeFacts, notes: Notes) -> None:
         elif dep.new is None:
             parts.append(f"-{dep.name}")
         else:
-            parts.append(f"{dep.name} {dep.old or '*'} -> {dep.new or '*'}")
+            parts.append(f"{dep.name} {dep.old or '*'}{ARROW}{dep.new or '*'}")
     text = name_list(parts, lang)
     notes.risk(
         "dependencies",
@@ -499,9 +499,9 @@ def _moves(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
         "moves",
         ("Modules moved", "模块迁移"),
         (
-            f"{count} file(s) moved, e.g. `{old}` -> `{new}`; imports of the old paths break "
+            f"{count} file(s) moved, e.g. `{old}`{ARROW}`{new}`; imports of the old paths break "
             "unless aliases stay.",
-            f"{count} 个文件被移动（如 `{old}` -> `{new}`），按旧路径导入会失败，除非保留别名。",
+            f"{count} 个文件被移动（如 `{old}`{ARROW}`{new}`），按旧路径导入会失败，除非保留别名。",
         ),
     )
     notes.recommend(
@@ -515,8 +515,8 @@ def _moves(facts: ChangeFacts, shape: CommitShape, notes: Notes) -> None:
     notes.insight(
         "maintainability",
         (
-            f"Reorganises {count} file(s): `{old}` -> `{new}`.",
-            f"重组了 {count} 个文件的目录：`{old}` -> `{new}`。",
+            f"Reorganises {count} file(s): `{old}`{ARROW}`{new}`.",
+            f"重组了 {count} 个文件的目录：`{old}`{ARROW}`{new}`。",
         ),
     )
 

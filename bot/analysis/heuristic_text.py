@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from bot.analysis.cleaner import LIST_ITEM_RE, CommitText, clean_text
 from bot.analysis.heuristic_rules import parse_title
-from bot.analysis.name_lists import code, last_part, name_list
+from bot.analysis.name_lists import ARROW, code, last_part, name_list
 from bot.analysis.paths import C_FAMILY, PathRoles
 from bot.models import (
     CHANGE_TYPE_NAMES,
@@ -195,7 +195,7 @@ def fact_phrases(facts: ChangeFacts, language: Language, roles: PathRoles) -> li
     renamed = [s for s in facts.symbols if s.kind == "renamed" and _surface(s, roles)]
     removed = [s for s in facts.symbols if s.kind == "removed" and _surface(s, roles)]
     if renamed:
-        pairs = [f"{last_part(s.old_name or '?')} -> {last_part(s.name)}" for s in renamed]
+        pairs = [f"{last_part(s.old_name or '?')}{ARROW}{last_part(s.name)}" for s in renamed]
         phrases.append(
             f"重命名了 {name_list(pairs, language)}"
             if zh

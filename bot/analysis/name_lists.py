@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from bot.models import Language
 
 MAX_NAMES = 3
+# "old → new" in text people read: an ASCII "->" becomes "-&gt;" once Markdown and Slack
+# escape the ">", which reads badly in a terminal and in raw cards.
+ARROW = " → "
 
 
 def code(name: str) -> str:

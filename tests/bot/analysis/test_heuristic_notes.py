@@ -127,7 +127,7 @@ def test_dependencies_only_when_versions_move_not_when_package_data_is_renamed()
             patched("pkg/core.py", "@@ -1 +1 @@\n-x = 1\n+x = 2"),
         )
     )
-    assert any(r.startswith("Dependencies changed: `torch >=2.4 -> >=2.5`") for r in bump.risks)
+    assert any(r.startswith("Dependencies changed: `torch >=2.4 → >=2.5`") for r in bump.risks)
     data = analyze(
         commit_of(
             "build: rename package data",
