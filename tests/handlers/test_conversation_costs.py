@@ -183,6 +183,9 @@ async def test_a_later_command_reuses_what_is_stored_and_lists_again(world: Worl
 
 
 async def test_different_options_share_the_list_and_the_commits(world: World) -> None:
+    # The two commands must overlap for the list to be shared: without latency the fake answers
+    # the list before the second command, slowed by its own store reads, asks for it.
+    world.github.latency = 0.2
     adapter = RecordingAdapter()
     await asyncio.gather(
         world.conversation.handle(command("engine today", 1), adapter),
