@@ -13,7 +13,6 @@ labels included, and add only their own markup and `RepoLinks` URLs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -26,7 +25,6 @@ from bot.models import (
     Importance,
     Language,
 )
-from formatters.escape import RepoLinks, clean, one_line, valid_sha
 from formatters.labels import (
     SEVERITY_EMOJI,
     CardLabels,
@@ -36,6 +34,7 @@ from formatters.labels import (
     labels_for,
     scope_text,
 )
+from formatters.text_safety import RepoLinks, clean, one_line, valid_sha
 
 # Low commits listed one per line; past this the low section only counts the rest.
 LOW_LIST_MAX = 25
@@ -341,17 +340,6 @@ def count_by_importance(commits: Sequence[CommitView], extra_low: int = 0) -> di
         counts[commit.importance] += 1
     counts[Importance.LOW] += extra_low
     return counts
-
-
-_AREA = re.compile(r"^([^`：:\n]{1,24}?)(：|: )\s*(\S.*)$", re.DOTALL)
-
-
-def split_area(text: str) -> tuple[str | None, str]:
-    """("area", "advice") for "area：advice" / "area: advice" entries, else (None, text)."""
-    match = _AREA.match(text.strip())
-    if not match:
-        return None, text
-    return match.group(1).strip(), match.group(3)
 
 
 def clip_list(entries: Sequence[str], max_entries: int) -> tuple[tuple[str, ...], int]:

@@ -14,7 +14,6 @@ from formatters.card_sections import (
     clip_list,
     commit_details,
     scaled,
-    split_area,
 )
 from formatters.discord_embeds import (
     COLOURS,
@@ -24,7 +23,6 @@ from formatters.discord_embeds import (
     commit_line,
     embed_size,
 )
-from formatters.escape import clip, escape_discord, escape_plain, fit
 from formatters.labels import SEVERITY_EMOJI, card_labels_for, labels_for
 from formatters.limits import (
     DISCORD_EMBED_DESCRIPTION_MAX,
@@ -33,6 +31,7 @@ from formatters.limits import (
     DISCORD_FIELD_NAME_MAX,
     DISCORD_FIELD_VALUE_MAX,
 )
+from formatters.text_safety import clip, escape_discord, escape_plain, fit, split_area
 
 
 def _listed(entries: tuple[str, ...], limit: int, colon: str, numbered: bool) -> list[str]:

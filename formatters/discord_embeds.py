@@ -24,14 +24,6 @@ from formatters.card_sections import (
     plan_card,
     scaled,
 )
-from formatters.escape import (
-    clip,
-    escape_discord,
-    escape_plain,
-    fit,
-    one_line,
-    text_length,
-)
 from formatters.labels import SEVERITY_EMOJI
 from formatters.limits import (
     DISCORD_BUTTON_LABEL_MAX,
@@ -47,6 +39,14 @@ from formatters.limits import (
     DISCORD_FIELD_VALUE_MAX,
     DISCORD_FOOTER_TEXT_MAX,
     DISCORD_MESSAGES_MAX,
+)
+from formatters.text_safety import (
+    clip,
+    escape_discord,
+    escape_plain,
+    fit,
+    one_line,
+    text_length,
 )
 
 DiscordMessage = dict[str, Any]

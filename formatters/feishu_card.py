@@ -8,7 +8,7 @@ or medium commit its line (short SHA and PR linked, title, author, type, summary
 (card.action.trigger). Low commits are compact lines, folded into collapsed panels on long
 days. No `table` component is used. Each card's request body, with the card serialised by
 `card_content`, stays under FEISHU_CARD_BUDGET_BYTES and 180 tagged elements; what no card
-can take is counted in the last card. All markdown is escaped by formatters.escape.
+can take is counted in the last card. All markdown is escaped by formatters.text_safety.
 """
 
 from __future__ import annotations
@@ -29,9 +29,7 @@ from formatters.card_sections import (
     details_of,
     plan_card,
     scaled,
-    split_area,
 )
-from formatters.escape import clip, escape_feishu, escape_plain, fit, one_line
 from formatters.labels import SEVERITY_EMOJI, CardLabels, Labels
 from formatters.limits import (
     FEISHU_BUTTON_TEXT_MAX,
@@ -40,6 +38,7 @@ from formatters.limits import (
     FEISHU_CARDS_MAX,
     FEISHU_HEADER_TEXT_BUDGET,
 )
+from formatters.text_safety import clip, escape_feishu, escape_plain, fit, one_line, split_area
 
 Card = dict[str, Any]
 Element = dict[str, Any]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from bot.models import DigestItem, Language
 from formatters.card_sections import SCALES, commit_details, scaled
-from formatters.escape import escape_feishu, fit
 from formatters.feishu_card import (
     TEMPLATES,
     Card,
@@ -25,6 +24,7 @@ from formatters.feishu_card import (
 )
 from formatters.labels import SEVERITY_EMOJI, card_labels_for, labels_for
 from formatters.limits import FEISHU_CARD_BUDGET_BYTES, FEISHU_CARD_ELEMENTS_BUDGET
+from formatters.text_safety import escape_feishu, fit
 
 
 def render_feishu_details(item: DigestItem, repo_url: str, language: Language) -> Card:

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.models import INSIGHT_DIMENSIONS, ChangeFacts, CommitAnalysis, Digest, DigestItem, Window
-from formatters.text import commit_url, pull_url, repo_web_url
+from formatters.text_safety import RepoLinks
 
 SCHEMA_VERSION = 2  # 2: change-type detail, scope notes, closing, facts, read depth
 
@@ -87,7 +87,7 @@ def item_dict(
     item: DigestItem, *, repo: str = "", repo_url: str = "", tz: str | None = None
 ) -> dict[str, Any]:
     """One digest item as a JSON-ready dict; links are built from the repository's address."""
-    base = repo_web_url(repo or item.commit.repo, repo_url)
+    links = RepoLinks.for_repo(repo or item.commit.repo, repo_url)
     commit = item.commit
     return {
         "sha": commit.sha,
@@ -95,9 +95,9 @@ def item_dict(
         "title": commit.title,
         "author": commit.author,
         "committed_at": _iso(commit.committed_at, tz),
-        "url": commit_url(base, commit.sha),
+        "url": links.commit(commit.sha),
         "pr_number": item.pr_number,
-        "pr_url": pull_url(base, item.pr_number),
+        "pr_url": links.pull(item.pr_number),
         "files_changed": item.files_changed,
         "additions": item.additions,
         "deletions": item.deletions,
@@ -113,7 +113,7 @@ def digest_dict(digest: Digest) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "repo": digest.repo,
-        "repo_url": repo_web_url(digest.repo, digest.repo_url),
+        "repo_url": RepoLinks.for_repo(digest.repo, digest.repo_url).base,
         "window": _window(digest.window),
         "language": digest.language,
         "stats": {

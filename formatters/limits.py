@@ -2,7 +2,7 @@
 
 Hard limits are the platforms' own numbers; `*_BUDGET` constants are our safer targets below
 them (with the reason). Character limits are counted in UTF-16 code units by
-`formatters.escape.text_length`, which is never less than what the platforms count.
+`formatters.text_safety.text_length`, which is never less than what the platforms count.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Decisions:
 - Commit anchors are the short SHA (as in the reference), emitted as `<a id="…"></a>` lines;
   other anchors follow GitHub's heading slugs, so every TOC link resolves on GitHub.
 - Links are only built from the repository's web address (commit and pull request pages);
-  all other text is escaped by formatters.text and can never form a link, tag or column.
+  all other text is escaped by formatters.markdown_text and can never form a link, tag or column.
 - Several digests in one report share the first digest's language and one title.
 """
 
@@ -36,12 +36,9 @@ from bot.models import (
     Language,
 )
 from formatters.labels import SEVERITY_EMOJI, Labels, change_type_text, labels_for, scope_text
-from formatters.text import (
+from formatters.markdown_text import (
     AnchorRegistry,
-    commit_url,
     github_slug,
-    is_sha,
-    lines,
     md_cell,
     md_code,
     md_heading,
@@ -49,11 +46,9 @@ from formatters.text import (
     md_line_start,
     md_paragraph_lines,
     md_path,
-    pull_url,
-    repo_web_url,
     shorten_title,
-    split_area,
 )
+from formatters.text_safety import RepoLinks, lines, split_area, valid_sha
 
 TOC_TITLE_LIMIT = 60  # the reference cuts TOC titles after 57 characters plus "..."
 HARD_BREAK = "  "  # two trailing spaces: a CommonMark hard line break, as the reference uses
@@ -176,15 +171,15 @@ def _closing_lines(analysis: CommitAnalysis) -> list[str]:
 def _head_lines(
     item_title: str,
     sha: str,
-    base: str | None,
+    links: RepoLinks,
     pr_number: int | None,
     labels: Labels,
 ) -> list[str]:
     link_parts = [f"**SHA**: {md_code(sha[:7])}"]
-    url = commit_url(base, sha)
+    url = links.commit(sha)
     if url:
         link_parts.append(f"🔗 [{labels.view_commit}]({url})")
-    pr = pull_url(base, pr_number)
+    pr = links.pull(pr_number)
     if pr:
         link_parts.append(f"🔀 [{labels.pull_request} #{pr_number}]({pr})")
     return [f"### {md_heading(item_title)}", " | ".join(link_parts), ""]
@@ -240,11 +235,11 @@ def _medium_detail(analysis: CommitAnalysis, labels: Labels) -> list[str]:
 
 
 def _item_lines(
-    item: DigestItem, anchor: str, base: str | None, labels: Labels, language: Language
+    item: DigestItem, anchor: str, links: RepoLinks, labels: Labels, language: Language
 ) -> list[str]:
     analysis = item.analysis
     out = [f'<a id="{anchor}"></a>', ""]
-    out += _head_lines(item.commit.title, item.commit.sha, base, item.pr_number, labels)
+    out += _head_lines(item.commit.title, item.commit.sha, links, item.pr_number, labels)
     low = analysis.importance is Importance.LOW
     out += _field_block(analysis, labels, language, single_line=low)
     if analysis.importance is Importance.HIGH:
@@ -293,7 +288,7 @@ def _repo_lines(
     digest: Digest, labels: Labels, language: Language, anchors: AnchorRegistry
 ) -> list[str]:
     """One repository's block: heading, table, statistics, overview, TOC and sections."""
-    base = repo_web_url(digest.repo, digest.repo_url)
+    links = RepoLinks.for_repo(digest.repo, digest.repo_url)
     repo_anchor = anchors.heading(digest.repo)
     out = [f"## {md_heading(digest.repo)}", ""]
     out += _commit_table(digest, labels) if digest.items else [md_line_start(labels.no_commits), ""]
@@ -328,12 +323,10 @@ def _repo_lines(
         body += [f"#### {title}", ""]
         for item in items:
             short_sha = item.commit.short_sha
-            anchor = anchors.unique(
-                short_sha if is_sha(short_sha) else github_slug(short_sha) or "commit"
-            )
+            anchor = anchors.unique(valid_sha(short_sha) or github_slug(short_sha) or "commit")
             short = md_inline(shorten_title(item.commit.title, TOC_TITLE_LIMIT), link_text=True)
             toc.append(f"    - [{short}](#{anchor})")
-            block = _item_lines(item, anchor, base, labels, language)
+            block = _item_lines(item, anchor, links, labels, language)
             _register_headings(block, anchors)
             body += block
     return [*out, f"## {labels.toc_heading}", "", *toc, "", *body]
@@ -382,9 +375,11 @@ def render_commit_markdown(
     labels = labels_for(language)
     if not repo and isinstance(subject, DigestItem):
         repo = subject.commit.repo
-    base = repo_web_url(repo, repo_url)
+    links = RepoLinks.for_repo(repo, repo_url)
     if isinstance(subject, DigestItem):
-        out = _head_lines(subject.commit.title, subject.commit.sha, base, subject.pr_number, labels)
+        out = _head_lines(
+            subject.commit.title, subject.commit.sha, links, subject.pr_number, labels
+        )
         when = local_time(subject.commit.committed_at, tz)
         byline = [
             _field(labels.author, md_inline(subject.commit.author), labels),
@@ -392,7 +387,7 @@ def render_commit_markdown(
         ]
         out = [out[0], out[1] + HARD_BREAK, " | ".join(byline), ""]
     else:
-        out = _head_lines(analysis.sha[:7], analysis.sha, base, None, labels)
+        out = _head_lines(analysis.sha[:7], analysis.sha, links, None, labels)
     out += _field_block(analysis, labels, language, single_line=False)
     out += _full_detail(analysis, labels)
     while out and out[-1] == "":

@@ -7,7 +7,7 @@ then one section per high/medium commit with a "Details" button (action_id `dige
 value "repo|sha") and the low commits as compact lines (moved to the thread on long days).
 Every message stays within 50 blocks, 3000 characters per section and 10,000 characters of
 text; what no message can take is counted in a closing note. All mrkdwn is `verbatim` and
-every string is escaped by formatters.escape; the only links are the repository's own pages.
+every string is escaped by formatters.text_safety; the only links are the repository's own pages.
 """
 
 from __future__ import annotations
@@ -24,14 +24,6 @@ from formatters.card_sections import (
     plan_card,
     scaled,
 )
-from formatters.escape import (
-    clip,
-    escape_plain,
-    escape_slack,
-    fit,
-    one_line,
-    text_length,
-)
 from formatters.labels import SEVERITY_EMOJI
 from formatters.limits import (
     SLACK_BUTTON_TEXT_MAX,
@@ -42,6 +34,14 @@ from formatters.limits import (
     SLACK_MESSAGE_TEXT_BUDGET,
     SLACK_MESSAGES_MAX,
     SLACK_SECTION_TEXT_MAX,
+)
+from formatters.text_safety import (
+    clip,
+    escape_plain,
+    escape_slack,
+    fit,
+    one_line,
+    text_length,
 )
 
 SlackMessage = dict[str, Any]

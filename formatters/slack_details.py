@@ -18,9 +18,7 @@ from formatters.card_sections import (
     clip_list,
     commit_details,
     scaled,
-    split_area,
 )
-from formatters.escape import clip, escape_slack, fit, text_length
 from formatters.labels import SEVERITY_EMOJI, card_labels_for, labels_for
 from formatters.limits import (
     SLACK_FALLBACK_TEXT_BUDGET,
@@ -43,6 +41,7 @@ from formatters.slack_blocks import (
     section,
     text_size,
 )
+from formatters.text_safety import clip, escape_slack, fit, split_area, text_length
 
 Variant = Literal["thread", "modal"]
 

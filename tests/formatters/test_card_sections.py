@@ -7,7 +7,6 @@ from formatters.card_sections import (
     LOW_LIST_MAX,
     commit_details,
     plan_card,
-    split_area,
 )
 from tests.data.reference_day import REPO_URL, reference_digest
 from tests.formatters.builders import copies, with_items, with_provenance, with_text
@@ -93,10 +92,3 @@ def test_details_keep_the_report_order_and_drop_empty_entries() -> None:
         "测试覆盖",
     ]
     assert details.risks == ("风险：内容",) and not details.empty
-
-
-def test_split_area() -> None:
-    assert split_area("代码安全：加保护") == ("代码安全", "加保护")
-    assert split_area("Code safety: guard it") == ("Code safety", "guard it")
-    assert split_area("`a: b` is code") == (None, "`a: b` is code")
-    assert split_area("no area here") == (None, "no area here")

@@ -124,10 +124,15 @@ def test_empty_digest_and_many() -> None:
 
 def test_commit_json_has_links_built_from_the_repo() -> None:
     item = reference_digest("zh").items[1]
-    data = json.loads(render_commit_json(item, repo_url="https://ghe.example.com/o/r/"))
-    assert data["url"] == f"https://ghe.example.com/o/r/commit/{item.commit.sha}"
-    assert data["pr_url"] == "https://ghe.example.com/o/r/pull/18438"
+    ghe = f"https://ghe.example.com/{item.commit.repo}"
+    data = json.loads(render_commit_json(item, repo_url=ghe + "/"))
+    assert data["url"] == f"{ghe}/commit/{item.commit.sha}"
+    assert data["pr_url"] == f"{ghe}/pull/18438"
     assert json.loads(render_commit_json(item, repo_url="javascript:x"))["url"] is None
+    # Only the repository's own address: another repository's path or plain http gives no link.
+    for foreign in ("https://ghe.example.com/o/r/", f"http://ghe.example.com/{item.commit.repo}"):
+        data = json.loads(render_commit_json(item, repo_url=foreign))
+        assert data["url"] is None and data["pr_url"] is None
 
 
 @given(st.text(), st.text(), st.text())

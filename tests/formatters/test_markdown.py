@@ -37,7 +37,7 @@ from bot.models import (
     Window,
 )
 from formatters.markdown import render_commit_markdown, render_markdown, render_markdown_many
-from formatters.text import lines, split_area
+from formatters.text_safety import lines, split_area
 from tests.data.reference_day import (
     REPO_URL,
     empty_digest,

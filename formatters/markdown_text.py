@@ -1,11 +1,4 @@
-"""Pure text helpers for renderers: truncation, Markdown escaping, anchor slugs and repo links.
-
-Everything here treats its input as untrusted (commit titles, author names, file names, LLM
-output). Markdown escaping keeps the neutral model's single-backtick inline code when it is
-safe and otherwise makes every structural character literal, so that untrusted text can never
-open a tag, a link, a heading, a list or a new table column. Links are only ever built from
-the repository's own web address, never taken from text.
-"""
+"""Untrusted text as inert GitHub-flavoured Markdown, plus GitHub heading anchors and TOC titles."""
 
 from __future__ import annotations
 
@@ -13,12 +6,12 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-ELLIPSIS = "…"
+from formatters.text_safety import lines, one_line
 
-# CommonMark/GFM line endings are \n, \r\n and \r only; U+2028 and friends are ordinary text.
-_LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
-# C0 controls (but tab) and DEL render as nothing useful and NUL is replaced by U+FFFD anyway.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Escaping keeps the neutral model's single-backtick inline code when it is safe and otherwise
+# makes every structural character literal, so that untrusted text (already cleaned by
+# formatters.text_safety) can never open a tag, a link, a heading, a list or a table column.
+
 _CODE_SPAN_RE = re.compile(r"`([^`\n]+)`")
 # What GFM's autolink extension would turn into a link (https://github.github.com/gfm/#autolinks-extension-),
 # matched generously so that anything link-like ends up inside a code span instead.
@@ -29,63 +22,7 @@ _LINKISH_RE = re.compile(
 _LINK_CLOSE_RE = re.compile(r"\]\s*[(\[:]|!\[")
 _ENTITY_RE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _ORDERED_MARKER_RE = re.compile(r"^(\d{1,9})([.)])")
-_AREA_RE = re.compile(r"^([^`：:\n]{1,24}?)(：|: )\s*(\S.*)$", re.DOTALL)
-_REPO_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
-_WEB_URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~-]+)*/?$")
-_SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
 _BAREPATH_RE = re.compile(r"^[\w./*@+-]+$")
-
-
-# --- plain text -------------------------------------------------------------------------
-
-
-def clean(text: str) -> str:
-    """Drop control characters and normalise line endings to \\n; tabs become spaces."""
-    return _CONTROL_RE.sub("", _LINE_BREAK_RE.sub("\n", text)).replace("\t", " ")
-
-
-def lines(text: str) -> list[str]:
-    """The non-empty, stripped lines of `text` (how multi-point fields are stored)."""
-    return [line.strip() for line in clean(text).split("\n") if line.strip()]
-
-
-def one_line(text: str) -> str:
-    """`text` on one line: line breaks and runs of spaces become single spaces."""
-    return " ".join(clean(text).split())
-
-
-def truncate(text: str, limit: int, ellipsis: str = ELLIPSIS) -> str:
-    """At most `limit` characters (code points); cut text ends with `ellipsis`."""
-    if limit < 0:
-        raise ValueError("limit must be >= 0")
-    if len(text) <= limit:
-        return text
-    if limit <= len(ellipsis):
-        return ellipsis[:limit]
-    return text[: limit - len(ellipsis)].rstrip() + ellipsis
-
-
-def shorten_title(title: str, limit: int = 60) -> str:
-    """The reference report's TOC shortening: past `limit` chars, keep limit-3 and add "..."."""
-    title = one_line(title)
-    return title if len(title) <= limit else title[: limit - 3] + "..."
-
-
-def split_area(text: str) -> tuple[str | None, str]:
-    """Split "area：advice" / "area: advice" into (area, advice); (None, text) without an area."""
-    match = _AREA_RE.match(clean(text).strip())
-    if not match:
-        return None, text
-    return match.group(1).strip(), match.group(3)
-
-
-def area_colon(text: str) -> str:
-    """The colon `text` uses after its area (full-width in Chinese text), for re-joining."""
-    match = _AREA_RE.match(clean(text).strip())
-    return "：" if match and match.group(2) == "：" else ": "
-
-
-# --- Markdown escaping ------------------------------------------------------------------
 
 
 def _escape_plain(text: str, brackets: bool) -> str:
@@ -129,7 +66,7 @@ def _escape_text_run(text: str, brackets: bool) -> str:
 
 
 def md_inline(text: str, *, link_text: bool = False) -> str:
-    """One line of untrusted text as inert inline Markdown (line breaks become spaces).
+    """One line of untrusted text as inert inline Markdown (cleaned; line breaks become spaces).
 
     Single-backtick code spans from the neutral model are kept; inside them `<` and `&` are
     literal by CommonMark's rules, so they stay inert. The result never starts a block,
@@ -196,9 +133,10 @@ def md_code(text: str) -> str:
     return _code_span(stripped) or md_inline(stripped)
 
 
-def is_sha(text: str) -> bool:
-    """A lower-case hexadecimal SHA or prefix of 7 to 40 digits."""
-    return bool(_SHA_RE.match(text))
+def shorten_title(title: str, limit: int = 60) -> str:
+    """The reference report's TOC shortening: past `limit` chars, keep limit-3 and add "..."."""
+    title = one_line(title)
+    return title if len(title) <= limit else title[: limit - 3] + "..."
 
 
 # --- anchors ----------------------------------------------------------------------------
@@ -237,27 +175,3 @@ class AnchorRegistry:
     def heading(self, text: str) -> str:
         """The anchor GitHub gives the next heading with this (unescaped) text."""
         return self.unique(github_slug(text))
-
-
-# --- links to the repository's own pages ---------------------------------------------------
-
-
-def repo_web_url(repo: str, repo_url: str = "") -> str | None:
-    """The repository's web address: `repo_url` if it is a plain http(s) URL, else github.com."""
-    if repo_url:
-        candidate = repo_url.strip()
-        return candidate.rstrip("/") if _WEB_URL_RE.match(candidate) else None
-    return f"https://github.com/{repo}" if _REPO_RE.match(repo) else None
-
-
-def commit_url(base: str | None, sha: str) -> str | None:
-    """`{base}/commit/{sha}` for a hexadecimal SHA, else None."""
-    sha = sha.strip().lower()
-    return f"{base}/commit/{sha}" if base and _SHA_RE.match(sha) else None
-
-
-def pull_url(base: str | None, number: int | None) -> str | None:
-    """`{base}/pull/{number}` for a positive PR number, else None."""
-    if base and isinstance(number, int) and number > 0:
-        return f"{base}/pull/{number}"
-    return None

@@ -1,45 +1,44 @@
-"""Tests for formatters.text: truncation, title shortening, escaping primitives, slugs, links."""
+"""formatters.markdown_text: inert Markdown escaping, GitHub anchors and TOC title shortening."""
 
 from __future__ import annotations
 
-from hypothesis import given
+import re
+
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from formatters.text import (
+from formatters.markdown_text import (
     AnchorRegistry,
-    commit_url,
     github_slug,
-    lines,
     md_cell,
+    md_code,
     md_heading,
     md_inline,
     md_line_start,
+    md_paragraph_lines,
     md_path,
-    pull_url,
-    repo_web_url,
     shorten_title,
-    split_area,
-    truncate,
 )
+from tests.formatters.digest_strategies import ATTACKS
 
 _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+PROPERTY = settings(max_examples=200, deadline=None)
+BIDI_AND_ZERO_WIDTH = re.compile(
+    r"[\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+)
+hostile = st.lists(
+    st.one_of(
+        st.text(max_size=8),
+        st.sampled_from(ATTACKS),
+        st.sampled_from("\u202e\u2066\u200b\u200e\ufeff\u061c"),
+    )
+).map("".join)
 
 
 def _inline_children(markdown: str) -> list[tuple[str, str]]:
     tokens = _MD.parse(markdown)
     return [(c.type, c.content) for t in tokens for c in (t.children or [])]
-
-
-@given(st.text(), st.integers(min_value=0, max_value=300))
-def test_truncate_never_exceeds_limit_and_keeps_a_prefix(text: str, limit: int) -> None:
-    result = truncate(text, limit)
-    assert len(result) <= limit
-    if len(text) <= limit:
-        assert result == text
-    elif limit > 1:
-        assert result.endswith("…")
-        assert text.startswith(result[:-1].rstrip())
 
 
 def test_shorten_title_matches_the_reference_toc() -> None:
@@ -55,19 +54,6 @@ def test_shorten_title_matches_the_reference_toc() -> None:
     )
     kept = "[diffusion] feat: support efficient sequence shard (#18161)"
     assert shorten_title(kept) == kept
-
-
-def test_split_area_recognises_full_width_and_ascii_colons() -> None:
-    assert split_area("代码安全：加保护") == ("代码安全", "加保护")
-    assert split_area("Code safety: guard it") == ("Code safety", "guard it")
-    assert split_area("see https://x.y/z for details")[0] is None
-    assert split_area("no area here")[0] is None
-    assert split_area("`a: b` is code")[0] is None
-
-
-def test_lines_splits_only_on_markdown_line_endings() -> None:
-    assert lines("a\r\nb\rc\n\n d ") == ["a", "b", "c", "d"]
-    assert lines("\x00\x01") == []
 
 
 def test_inline_escapes_html_links_and_pipes() -> None:
@@ -91,6 +77,10 @@ def test_inline_keeps_reference_brackets_unless_they_could_link() -> None:
     assert md_inline("[diffusion] feat: x") == "[diffusion] feat: x"
     assert md_inline("[a](b)") == "\\[a\\](b)"
     assert md_inline("[diffusion] x", link_text=True) == "\\[diffusion\\] x"
+
+
+def test_inline_drops_bidi_and_zero_width_controls() -> None:
+    assert md_inline("fix \u202eevil\u202c\u200b x") == "fix evil x"
 
 
 def test_intraword_underscores_stay_readable() -> None:
@@ -121,6 +111,11 @@ def test_path_becomes_code_only_when_bare() -> None:
     assert md_path("# not a path") == "\\# not a path"
 
 
+def test_code_is_inline_code_only_without_backtick_or_pipe() -> None:
+    assert md_code("00248d8") == "`00248d8`"
+    assert md_code("a|b") == "a\\|b"
+
+
 def test_github_slug_and_duplicates() -> None:
     assert github_slug("📊 统计摘要") == "-统计摘要"
     assert github_slug("🔴 高重要度变更 (1)") == "-高重要度变更-1"
@@ -129,16 +124,20 @@ def test_github_slug_and_duplicates() -> None:
     assert [registry.heading("A b") for _ in range(3)] == ["a-b", "a-b-1", "a-b-2"]
 
 
-def test_links_only_from_a_plain_repo_address() -> None:
-    base = repo_web_url("sgl-project/sglang")
-    assert base == "https://github.com/sgl-project/sglang"
-    assert commit_url(base, "00248D8") == f"{base}/commit/00248d8"
-    assert commit_url(base, "not-a-sha") is None
-    assert pull_url(base, 12) == f"{base}/pull/12"
-    assert pull_url(base, 0) is None
-    assert repo_web_url("x/y", "https://ghe.example.com/org/repo/") == (
-        "https://ghe.example.com/org/repo"
-    )
-    assert repo_web_url("x/y", "javascript:alert(1)") is None
-    assert repo_web_url("x/y", "https://e.com/a b") is None
-    assert repo_web_url("../../etc") is None
+@PROPERTY
+@given(hostile)
+def test_escaped_markdown_is_one_inert_paragraph_without_controls(text: str) -> None:
+    cell = md_cell(text).replace("<br>", " ")  # our own line breaks inside a table cell
+    for escaped in (md_inline(text), md_line_start(text), cell, md_path(text)):
+        assert not BIDI_AND_ZERO_WIDTH.search(escaped)
+        kinds = {kind for kind, _ in _inline_children(escaped)}
+        assert not kinds & {"html_inline", "link_open", "image"}, escaped
+    for line in md_paragraph_lines(text):
+        tokens = [t.type for t in _MD.parse(line)]
+        assert tokens in ([], ["paragraph_open", "inline", "paragraph_close"]), line
+
+
+@PROPERTY
+@given(st.text(), st.integers(4, 120))
+def test_shorten_title_never_exceeds_its_limit(title: str, limit: int) -> None:
+    assert len(shorten_title(title, limit)) <= limit
