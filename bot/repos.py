@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from bot.analysis.paths import DEFAULT_ROLES, PathRoles
-from bot.config import REPO_NAME_RE, AppConfig, RepoConfig
+from bot.config import REPO_NAME_RE, AppConfig, PathRolesConfig, RepoConfig
 from bot.errors import InvalidInputError, RepoNotAllowedError, UnknownRepoError
 
 
@@ -21,7 +20,9 @@ class RepoTarget:
     path: Path | None = None
     branch: str | None = None
     components: dict[str, str] = field(default_factory=dict)
-    path_roles: PathRoles = DEFAULT_ROLES
+    # `[repos.paths]`: the globs the analysis reads this repository's paths by (see
+    # bot/analysis/paths.PathRoles); plain data here, so the sources need no analysis.
+    paths: PathRolesConfig = field(default_factory=PathRolesConfig)
     exclude_authors: tuple[str, ...] = ()
     exclude_paths: tuple[str, ...] = ()
     configured: bool = False
@@ -39,9 +40,7 @@ def _from_config(entry: RepoConfig) -> RepoTarget:
         path=entry.path,
         branch=entry.branch,
         components=dict(entry.components),
-        path_roles=PathRoles(
-            core=entry.paths.core, kernels=entry.paths.kernels, public_api=entry.paths.public_api
-        ),
+        paths=entry.paths,
         exclude_authors=entry.exclude_authors,
         exclude_paths=entry.exclude_paths,
         configured=True,

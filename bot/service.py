@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from bot.analysis.base import AnalysisContext, AnalysisKey, Analyzer
 from bot.analysis.depth import TokenLedger
 from bot.analysis.facts import facts_current, with_facts
+from bot.analysis.paths import PathRoles
 from bot.costs import GITHUB_REQUESTS_PER_COMMIT, CommandCaps, RequestBudget, RequestMeter, metered
 from bot.errors import RequestBudgetError, WindowTooLargeError
 from bot.filters import CommitFilter
@@ -287,8 +288,9 @@ class DigestService:
         for nothing).
         """
         analyzer_id, version = self._analyzer.cache_id
-        if repo.path_roles.fingerprint:
-            version = f"{version}+paths.{repo.path_roles.fingerprint}"
+        path_roles = PathRoles.of(repo.paths)
+        if path_roles.fingerprint:
+            version = f"{version}+paths.{path_roles.fingerprint}"
         keys = {
             sha: AnalysisKey(repo.key, sha, analyzer_id, version, request.language) for sha in shas
         }
@@ -308,7 +310,7 @@ class DigestService:
         context = AnalysisContext(
             language=request.language,
             components=repo.components,
-            path_roles=repo.path_roles,
+            path_roles=path_roles,
             ledger=ledger,
         )
         fetched: list[Commit] = []

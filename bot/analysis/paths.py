@@ -37,6 +37,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.config import PathRolesConfig
+
 
 class PathKind(StrEnum):
     """What a changed file is, from its path alone."""
@@ -155,6 +157,13 @@ class PathRoles:
     core: tuple[str, ...] = ()
     kernels: tuple[str, ...] = ()
     public_api: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, config: PathRolesConfig) -> PathRoles:
+        """The roles a repository's `[repos.paths]` table asks for."""
+        if not (config.core or config.kernels or config.public_api):
+            return DEFAULT_ROLES
+        return cls(core=config.core, kernels=config.kernels, public_api=config.public_api)
 
     @property
     def fingerprint(self) -> str:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.analysis.paths import PathRoles
 from bot.config import AccessConfig, AppConfig, PathRolesConfig, RepoConfig
 from bot.errors import DigestbotError, InvalidInputError, RepoNotAllowedError, UnknownRepoError
 from bot.repos import RepoResolver
@@ -33,8 +34,9 @@ def test_alias_and_full_name_resolve_to_the_configured_entry() -> None:
         target = resolver.resolve(text)
         assert (target.kind, target.name, target.branch) == ("github", "sgl-project/sglang", "main")
         assert target.components == {"python/sglang/srt/**": "runtime"}
-        assert target.path_roles.is_public_api("python/sglang/srt/entrypoints/engine.py")
-        assert not target.path_roles.is_public_api("python/sglang/srt/layers/linear.py")
+        roles = PathRoles.of(target.paths)
+        assert roles.is_public_api("python/sglang/srt/entrypoints/engine.py")
+        assert not roles.is_public_api("python/sglang/srt/layers/linear.py")
 
 
 def test_unknown_alias_suggests_close_names() -> None:

@@ -12,7 +12,7 @@ import pytest
 from bot.analysis import facts as facts_module
 from bot.analysis.base import AnalysisContext
 from bot.analysis.heuristic import HeuristicAnalyzer
-from bot.analysis.paths import PathRoles
+from bot.config import PathRolesConfig
 from bot.errors import InvalidInputError, NotFoundError
 from bot.filters import CommitFilter
 from bot.models import (
@@ -336,7 +336,7 @@ async def test_configured_path_roles_reach_the_analysis_and_its_cache_key(tmp_pa
         kind="local",
         name="proj",
         path=b.path,
-        path_roles=PathRoles(public_api=("python/pkg/runtime/engine/**",)),
+        paths=PathRolesConfig(public_api=("python/pkg/runtime/engine/**",)),
     )
     service = _service(tmp_path, CountingSource(GitSource()))
     plain = await service.commit_details(default_repo, sha[:7], "en")
