@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import openai
 from github import Github, GithubException
 
-from bot.analysis.llm_client import OpenAIClient
+from bot.analysis.llm_factory import build_llm_client
 from bot.config import AppConfig, RepoConfig, Settings
 from bot.doctor import Check, check_local_repo
 from bot.errors import (
@@ -213,10 +213,8 @@ async def check_llm(settings: Settings) -> Check:
         return Check.skip("llm", "no OPENAI_API_KEY: commits get the offline heuristic analysis")
     endpoint = settings.openai_base_url or "https://api.openai.com/v1"
     mode = settings.llm_structured_mode
-    client = OpenAIClient.create(
-        api_key=settings.openai_api_key.get_secret_value(),
-        model=settings.llm_model,
-        base_url=settings.openai_base_url,
+    client = build_llm_client(
+        settings,
         timeout=min(settings.llm_timeout, DOCTOR_TIMEOUT),
         max_retries=0,  # the doctor reports the first answer
     )

@@ -157,10 +157,6 @@ class LLMAnalyzer:
                 ledger.settle(plan.cost, used)
                 ledger.settle_calls(spent.reserved_calls, spent.calls)
 
-    async def aclose(self) -> None:
-        """Close the LLM client's connections (the composition root calls this on shutdown)."""
-        await self._client.aclose()
-
     async def overview(self, items: Sequence[DigestItem], language: Language) -> str | None:
         return await self._overview.write(items, language)
 

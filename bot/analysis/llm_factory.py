@@ -1,4 +1,4 @@
-"""Builds the LLM analyzer from settings (called by the composition root when a key is set)."""
+"""Builds the one LLM client and what uses it (the analyzer, the thread answerer) from settings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from bot.analysis.answers import LLMAnswerer
 from bot.analysis.depth import DepthBudgets, DepthPlanner
 from bot.analysis.heuristic import HeuristicAnalyzer
 from bot.analysis.llm import LLMAnalyzer
-from bot.analysis.llm_client import OpenAIClient
+from bot.analysis.llm_client import LLMClient, OpenAIClient
 from bot.analysis.tokens import default_counter
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -23,22 +23,26 @@ def depth_budgets(settings: Settings) -> DepthBudgets:
     )
 
 
-def _client(settings: Settings) -> OpenAIClient:
-    """A client of the configured endpoint; a missing or empty key is a configuration error."""
+def build_llm_client(
+    settings: Settings, *, timeout: float | None = None, max_retries: int | None = None
+) -> OpenAIClient:
+    """The client of the configured endpoint (the process builds one and shares it); a missing
+    or empty key is a configuration error. `timeout`/`max_retries` override the settings."""
     if settings.openai_api_key is None or not settings.openai_api_key.get_secret_value():
         raise ConfigError("OPENAI_API_KEY is not set.")
     return OpenAIClient.create(
         api_key=settings.openai_api_key.get_secret_value(),
         model=settings.llm_model,
         base_url=settings.openai_base_url,
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_max_retries,
+        timeout=settings.llm_timeout if timeout is None else timeout,
+        max_retries=settings.llm_max_retries if max_retries is None else max_retries,
     )
 
 
-def build_llm_analyzer(settings: Settings, heuristic: HeuristicAnalyzer) -> LLMAnalyzer:
-    """`LLMAnalyzer` over the configured endpoint, falling back to (and planned by) `heuristic`."""
-    client = _client(settings)
+def build_llm_analyzer(
+    settings: Settings, client: LLMClient, heuristic: HeuristicAnalyzer
+) -> LLMAnalyzer:
+    """`LLMAnalyzer` over `client`, falling back to (and planned by) `heuristic`."""
     return LLMAnalyzer(
         client,
         fallback=heuristic,
@@ -51,12 +55,8 @@ def build_llm_analyzer(settings: Settings, heuristic: HeuristicAnalyzer) -> LLMA
     )
 
 
-def build_answerer(settings: Settings) -> tuple[LLMAnswerer, OpenAIClient] | None:
-    """The thread-question answerer when an API key is set (with its client, to close)."""
-    if not settings.llm_enabled:
-        return None
-    client = _client(settings)
-    answerer = LLMAnswerer(
+def build_answerer(settings: Settings, client: LLMClient) -> LLMAnswerer:
+    """The thread-question answerer over `client`, within the standard input budget."""
+    return LLMAnswerer(
         client, counter=default_counter(), input_budget=settings.llm_input_token_budget
     )
-    return answerer, client

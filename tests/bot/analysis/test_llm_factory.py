@@ -8,7 +8,7 @@ import pytest
 
 from bot.analysis.base import AnalysisContext
 from bot.analysis.heuristic import HeuristicAnalyzer
-from bot.analysis.llm_factory import build_llm_analyzer
+from bot.analysis.llm_factory import build_answerer, build_llm_analyzer, build_llm_client
 from bot.analysis.prompt_templates import PROMPT_VERSION
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -37,18 +37,17 @@ def docs_commit() -> Commit:
 async def test_factory_uses_settings() -> None:
     with FakeOpenAI() as fake:
         fake.enqueue(valid(sample_analysis()))
-        analyzer = build_llm_analyzer(
-            settings(
-                openai_api_key="sk-canary-factory",
-                openai_base_url=fake.base_url,
-                llm_model="qwen-plus",
-                llm_structured_mode="json_object",
-                llm_max_output_tokens=777,
-                llm_triage="heuristic",
-                llm_max_retries=0,
-            ),
-            HeuristicAnalyzer(),
+        configured = settings(
+            openai_api_key="sk-canary-factory",
+            openai_base_url=fake.base_url,
+            llm_model="qwen-plus",
+            llm_structured_mode="json_object",
+            llm_max_output_tokens=777,
+            llm_triage="heuristic",
+            llm_max_retries=0,
         )
+        client = build_llm_client(configured)
+        analyzer = build_llm_analyzer(configured, client, HeuristicAnalyzer())
         assert analyzer.cache_id == ("qwen-plus", PROMPT_VERSION)
         triaged = await analyzer.analyze(docs_commit(), AnalysisContext())
         assert triaged.provenance.triaged and fake.requests == []
@@ -64,8 +63,12 @@ async def test_factory_uses_settings() -> None:
         body = fake.requests[0]
         assert (body["model"], body["max_tokens"]) == ("qwen-plus", 777)
         assert body["response_format"] == {"type": "json_object"}
+        # The thread answerer is built over the same client: one client per process.
+        answerer = build_answerer(configured, client)
+        assert answerer._client is client
+        await client.aclose()
 
 
 def test_factory_needs_a_key() -> None:
     with pytest.raises(ConfigError):
-        build_llm_analyzer(settings(), HeuristicAnalyzer())
+        build_llm_client(settings())
