@@ -214,11 +214,11 @@ def _o200k() -> TokenCounter:
 
 
 async def _run(args: argparse.Namespace, fake: FakeOpenAI) -> tuple[list[Any], float, Any]:
-    from bot.app import build_core
     from bot.config import Settings
     from bot.models import PullRequest
     from bot.service import DigestRequest
     from bot.windows import parse_window
+    from digestbot.wiring import build_core
 
     data = Path(tempfile.mkdtemp(prefix="audit-"))
     settings = Settings(

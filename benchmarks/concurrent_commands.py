@@ -30,11 +30,11 @@ from benchmarks.fake_model import LLMRecorder
 from benchmarks.measure import GitHubCounts, github_counts
 from benchmarks.report import README, write_section
 from benchmarks.scenarios import BASE_DAY, Scenario, busy_day, load
-from bot.app import build_core
 from bot.config import Settings
-from handlers.conversation import Conversation
+from digestbot.wiring import build_core
 from handlers.ports import InboundEvent
 from tests.fakes.chat import RecordingAdapter
+from tests.fakes.conversations import conversation_of
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -98,13 +98,13 @@ async def _commands(
     )
     core = build_core(settings, config_file=config, clock=lambda: NOW)
     try:
-        conversation = Conversation.from_core(core)
+        conversation = conversation_of(core)
         adapter = RecordingAdapter()
         day = BASE_DAY.date().isoformat()
 
         async def one(n: int) -> None:
             await asyncio.sleep(n * spacing)
-            await conversation.handle(_event(n, day), adapter)
+            await conversation.respond(_event(n, day), adapter)
 
         began = time.perf_counter()
         await asyncio.gather(*(one(n) for n in range(count)))

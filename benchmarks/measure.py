@@ -32,9 +32,9 @@ _PRELOAD = (
     "openai.resources.chat",
     "benchmarks.naive",
     "bot.analysis.llm_factory",
-    "bot.app",
+    "digestbot.wiring",
     "formatters.markdown",
-    "formatters.platform_payloads",
+    "handlers.registry",
 )
 _RESULT_PREFIX = "BENCH-RESULT "
 
@@ -122,10 +122,10 @@ def rss_mb(field_name: str = "VmHWM") -> float:
 async def _digest_job(job: dict[str, Any]) -> dict[str, Any]:
     from pydantic import SecretStr
 
-    from bot.app import build_core
     from bot.config import Settings
     from bot.models import Window
     from bot.service import DigestRequest
+    from digestbot.wiring import build_core
     from formatters.markdown import render_markdown
 
     data_dir = Path(job["data_dir"])
@@ -204,7 +204,7 @@ def _naive_job(job: dict[str, Any]) -> dict[str, Any]:
 def _render_job(job: dict[str, Any]) -> dict[str, Any]:
     from benchmarks.fake_model import synthetic_digest
     from formatters.markdown import render_markdown
-    from formatters.platform_payloads import render_payloads
+    from handlers.registry import platform_named
 
     digest = synthetic_digest(job["commits"], seed=job["seed"])
     formats: dict[str, dict[str, float]] = {}
@@ -217,7 +217,7 @@ def _render_job(job: dict[str, Any]) -> dict[str, Any]:
     }
     for fmt in ("slack", "feishu", "discord"):
         started = time.perf_counter()
-        payloads = render_payloads(digest, fmt)
+        payloads = platform_named(fmt).render_digest(digest)
         seconds = time.perf_counter() - started
         size = sum(len(json.dumps(p, ensure_ascii=False).encode()) for p in payloads)
         formats[fmt] = {"seconds": seconds, "messages": len(payloads), "bytes": size}

@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.conversation import Conversation
-from handlers.slack_app import SlackBot, SlackConfig
+from handlers.slack.service import SlackBot
+from handlers.slack.settings import SlackConfig
 from tests.fakes.chat import DAY, build_chat_core, make_widget_repo
+from tests.fakes.conversations import conversation_of
 from tests.fakes.git_repo import GitRepoBuilder
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.slack_requests import (
@@ -88,7 +89,7 @@ async def run(
     with FakeSlackApi() as fake:
         config = SlackConfig(bot_token="xoxb-bench", mode="http", signing_secret=SIGNING_SECRET)
         client = AsyncWebClient(token="xoxb-bench", base_url=fake.base_url)
-        bot = SlackBot(Conversation.from_core(core), config, client=client)
+        bot = SlackBot(conversation_of(core), config, client=client)
         await bot.start()  # HTTP mode: no connection to open, just the shared HTTP session
 
         async def one(index: int) -> None:

@@ -65,27 +65,6 @@ class Settings(BaseSettings):
     llm_digest_token_ceiling: int = Field(default=1_500_000, ge=0)
     llm_triage: Literal["heuristic", "short", "off"] = "short"
 
-    # Chat platforms
-    slack_bot_token: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    slack_mode: Literal["socket", "http"] = "socket"
-    slack_api_url: str | None = None
-    slack_details_view: Literal["thread", "modal"] = "thread"
-    feishu_app_id: str | None = None
-    feishu_app_secret: SecretStr | None = None
-    feishu_domain: str = "https://open.feishu.cn"
-    feishu_mode: Literal["ws", "http"] = "ws"
-    feishu_encrypt_key: SecretStr | None = None
-    feishu_verification_token: SecretStr | None = None
-    discord_bot_token: SecretStr | None = None
-    discord_guild_ids: str = ""
-    # Details button: an ephemeral message to the clicker, or a reply in the digest's thread.
-    discord_details_mode: Literal["ephemeral", "thread"] = "ephemeral"
-    # The privileged Message Content intent (enable it in the Developer Portal first): thread
-    # questions without mentioning the bot. Off: only messages that @mention the bot.
-    discord_message_content: bool = False
-
     # Serving
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
@@ -101,6 +80,17 @@ class Settings(BaseSettings):
     @property
     def llm_enabled(self) -> bool:
         return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+
+def secret_values(*models: BaseModel) -> list[str]:
+    """Every secret set in these settings models, so the log filter can redact them."""
+    values = []
+    for model in models:
+        for name in type(model).model_fields:
+            value = getattr(model, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                values.append(value.get_secret_value())
+    return values
 
 
 class PathRolesConfig(BaseModel):

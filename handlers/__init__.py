@@ -1,1 +1,1 @@
-"""What the bot does when someone talks to it: the command layer and one adapter per platform."""
+"""The chat floor: the neutral conversation layer, the shared runtime, one package per platform."""

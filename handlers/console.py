@@ -9,11 +9,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import TextIO
 
-from bot.analysis.llm_factory import build_answerer
-from bot.app import Core
 from bot.models import Digest, DigestItem, Language
 from formatters.markdown import render_commit_markdown, render_markdown
-from handlers.conversation import Conversation
+from handlers.conversation.conversation import Conversation
 from handlers.ports import InboundEvent, MessageRef, PartKey, ReplyTarget
 
 PLATFORM = "console"
@@ -127,7 +125,7 @@ async def run_console(
             received_at=datetime.now(UTC),
             is_channel_manager=True,  # the person at the terminal runs the bot
         )
-        await conversation.handle(event, adapter)
+        await conversation.respond(event, adapter)
     return 0
 
 
@@ -136,15 +134,3 @@ def _login() -> str:
         return getpass.getuser()
     except (OSError, KeyError):
         return "console"
-
-
-async def run_chat(core: Core, stdin: TextIO, stdout: TextIO) -> int:
-    """`digestbot chat`: the same conversation layer as the chat platforms, in a terminal."""
-    built = build_answerer(core.settings)
-    answerer, client = built if built is not None else (None, None)
-    conversation = Conversation.from_core(core, answerer=answerer, local_operator=True)
-    try:
-        return await run_console(conversation, stdin, stdout)
-    finally:
-        if client is not None:
-            await client.aclose()

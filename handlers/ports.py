@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 from bot.models import Digest, DigestItem, Language
-
-if TYPE_CHECKING:
-    from handlers.commands import SubscribeCommand, UnsubscribeCommand
 
 EventKind = Literal["command", "message", "mention", "button"]
 
@@ -170,13 +167,3 @@ class PartLookup(Protocol):
         message, for parts in its thread; `payload`: the part as rendered. PlatformError when
         the platform refused the read; None when it cannot tell."""
         ...
-
-
-class SubscriptionCommands(Protocol):
-    """The subscription use cases (implemented by the scheduling feature); reply texts out."""
-
-    async def subscribe(self, event: InboundEvent, command: SubscribeCommand) -> str: ...
-
-    async def unsubscribe(self, event: InboundEvent, command: UnsubscribeCommand) -> str: ...
-
-    async def list(self, event: InboundEvent) -> str: ...

@@ -26,8 +26,8 @@ import yaml
 from aiohttp import web
 
 from bot.config import Settings
-from handlers.health import HEALTH_PATH, HealthCheck
-from handlers.serve import SHUTDOWN_TIMEOUT
+from digestbot.serve import SHUTDOWN_TIMEOUT
+from handlers.runtime.health import HEALTH_PATH, HealthCheck
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -123,7 +123,10 @@ def copy_sources() -> list[str]:
 
 def test_copied_sources_exist_and_are_in_the_build_context() -> None:
     sources = copy_sources()
-    assert {"pyproject.toml", "README.md", "bot", "handlers", "formatters"} <= set(sources)
+    packages = {
+        p.rstrip("*") for p in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    assert {"pyproject.toml", "README.md", *packages} <= set(sources)
     patterns = dockerignore()
     for source in sources:
         assert (ROOT / source).exists(), source
@@ -187,7 +190,7 @@ def test_entrypoint_is_the_console_script_and_cmd_is_serve() -> None:
     module, _, function = target.partition(":")
     assert callable(getattr(importlib.import_module(module), function))
     assert cmd.words() == ["serve"]
-    from bot.cli import _parser
+    from digestbot.cli import _parser
 
     assert _parser().parse_args(cmd.words()).command == "serve"
 
@@ -227,7 +230,7 @@ def _healthcheck_command(port: int) -> str:
 
 async def test_the_healthcheck_command_passes_on_200_and_fails_on_503() -> None:
     """Runs the HEALTHCHECK's own command (as Docker does, with /bin/sh) against a /healthz
-    served by handlers.health."""
+    served by handlers.runtime.health."""
     state = {"up": True}
     app = web.Application()
     app.router.add_get(HEALTH_PATH, HealthCheck({"scheduler": lambda: state["up"]}).handle)
@@ -329,7 +332,7 @@ def test_wheel_carries_every_prompt_template_and_the_entry_point(wheel: Path) ->
     assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
     entry = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry).decode()
-    assert "digestbot = bot.cli:main" in text
+    assert "digestbot = digestbot.cli:main" in text
 
 
 def test_installed_wheel_runs_its_console_script(wheel: Path, tmp_path: Path) -> None:

@@ -21,17 +21,21 @@ from typing import Any
 import pytest
 from discord.http import Route
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings
 
-import bot.cli
-from bot.analysis.llm_factory import build_answerer
-from bot.app import build_core
-from bot.config import Settings
+import digestbot.cli
+from bot.config import Settings, secret_values
 from bot.logs import configure_logging
-from handlers.conversation import Conversation
-from handlers.pacing import ChannelPacer
-from handlers.slack_adapter import RetryAfterHandler
-from handlers.slack_app import SlackBot, SlackConfig
+from digestbot.chat_wiring import build_answerer
+from digestbot.settings_loading import load_platform_settings
+from digestbot.wiring import build_core
+from handlers.registry import PLATFORMS
+from handlers.runtime.pacing import ChannelPacer
+from handlers.slack.outbound import RetryAfterHandler
+from handlers.slack.service import SlackBot
+from handlers.slack.settings import SlackConfig, SlackSettings
 from tests.fakes.chat import preserved_logging
+from tests.fakes.conversations import conversation_of
 from tests.fakes.discord_api import FakeDiscordApi
 from tests.fakes.feishu_api import APP_ID, FakeFeishuApi
 from tests.fakes.github_server import FakeFile, FakeGitHub, FakePull
@@ -154,9 +158,15 @@ def test_the_evidence_check_catches_a_leak() -> None:
 
 
 def test_every_secret_setting_has_a_canary() -> None:
+    """The core's secret settings and every registered platform's, under its env prefix."""
+    models: list[tuple[str, type[BaseSettings]]] = [
+        ("", Settings),
+        *((p.settings.model_config.get("env_prefix", ""), p.settings) for p in PLATFORMS),
+    ]
     secret_fields = {
-        name.upper()
-        for name, info in Settings.model_fields.items()
+        f"{prefix}{name}".upper()
+        for prefix, model in models
+        for name, info in model.model_fields.items()
         if info.annotation is not None and SecretStr in getattr(info.annotation, "__args__", ())
     }
     assert secret_fields == set(CANARIES)
@@ -166,19 +176,19 @@ def test_every_secret_setting_has_a_canary() -> None:
 def raw_records(monkeypatch: pytest.MonkeyPatch) -> Iterator[RawRecords]:
     """Installed after every configure_logging (which replaces the root handlers)."""
     collector = RawRecords()
-    real = bot.cli.configure_logging
+    real = digestbot.cli.configure_logging
 
     def configure(*args: Any, **kwargs: Any) -> None:
         real(*args, **kwargs)
         logging.getLogger().addHandler(collector)
 
-    monkeypatch.setattr(bot.cli, "configure_logging", configure)
+    monkeypatch.setattr(digestbot.cli, "configure_logging", configure)
     with preserved_logging():
         yield collector
 
 
 def run_cli(capfd: pytest.CaptureFixture[str], evidence: Evidence, *args: str) -> int:
-    code = bot.cli.main(list(args))
+    code = digestbot.cli.main(list(args))
     out, err = capfd.readouterr()
     evidence.add(f"stdout {args}", out)
     evidence.add(f"stderr {args}", err)
@@ -241,22 +251,23 @@ async def test_slack_chat_commands_at_debug(
         env.setenv("SLACK_MODE", "http")
         env.setenv("SLACK_API_URL", slack.base_url)
         settings = Settings(_env_file=None)  # type: ignore[call-arg]
-        configure_logging("DEBUG", log_format, bot.cli.secrets_of(settings))
+        # What the CLI redacts: the core's secrets and every platform's.
+        secrets = secret_values(settings, *load_platform_settings().values())
+        configure_logging("DEBUG", log_format, secrets)
         logging.getLogger().addHandler(collector)
         # A library echoing a token at DEBUG (as HTTP clients do with headers) is redacted.
         logging.getLogger("slack_sdk.web").debug("Authorization: Bearer %s", config_token())
         core = build_core(settings, clock=lambda: NOW)
-        built = build_answerer(settings)
-        assert built is not None
-        answerer, llm_client = built
-        config = SlackConfig.from_settings(settings)
+        answerer = build_answerer(core)  # over the core's LLM client, closed with the core
+        assert answerer is not None
+        config = SlackConfig.from_settings(SlackSettings(_env_file=None))  # type: ignore[call-arg]
         assert config is not None and config.signing_secret == CANARIES["SLACK_SIGNING_SECRET"]
 
         async def no_sleep(_seconds: float) -> None:
             return None
 
         slack_bot = SlackBot(
-            Conversation.from_core(core, answerer=answerer),
+            conversation_of(core, answerer=answerer),
             config,
             pacer=ChannelPacer(1.0, clock=lambda: 0.0, sleep=no_sleep),
             retry_handler=RetryAfterHandler(sleep=no_sleep),
@@ -285,7 +296,6 @@ async def test_slack_chat_commands_at_debug(
             await dispatch(slash_command(f"{REPO} 2026-02-07", trigger_id="c2"), FORM)
         finally:
             await slack_bot.stop(timeout=5)
-            await llm_client.aclose()
             await core.aclose()
         assert len(llm.requests) >= 3  # analyses, overview and the thread answer
         evidence.add("llm request bodies", llm.requests)

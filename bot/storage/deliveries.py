@@ -8,7 +8,7 @@ claim cannot change anything the next holder does.
 
 Time: leases and due checks use the database's clock — `now()` on PostgreSQL, so replicas with
 skewed or stepped clocks agree — and, on SQLite, the one process that may open the file (see
-handlers/serve.py: a second `serve` refuses to start) is the single clock source.
+digestbot/serve.py: a second `serve` refuses to start) is the single clock source.
 
 The `posting_since` column of schema v3 is no longer read or written: the parts table holds
 where each message's platform call began (schema v5).

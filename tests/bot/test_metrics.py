@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from bot.app import Core, build_core
 from bot.config import Settings
 from bot.errors import (
     AccessDeniedError,
@@ -29,6 +28,7 @@ from bot.repos import RepoTarget
 from bot.service import DigestRequest
 from bot.sources.github import GitHubSource
 from bot.windows import parse_window
+from digestbot.wiring import Core, build_core
 from tests.fakes.github_server import FakeFile, FakeGitHub
 from tests.fakes.openai_server import FakeOpenAI, Scripted, sample_analysis, valid
 

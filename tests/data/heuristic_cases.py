@@ -504,7 +504,7 @@ def _extras() -> list[Case]:
                     ("bot/analysis/heuristic.py", 380, 0, "added"),
                     ("bot/analysis/footprint.py", 150, 0, "added"),
                     ("tests/bot/analysis/test_heuristic.py", 200, 0, "added"),
-                    ("bot/app.py", 4, 1),
+                    ("digestbot/wiring.py", 4, 1),
                 ],
             ),
             ChangeType.FEATURE,

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.analysis.heuristic import HeuristicAnalyzer
-from bot.app import Core, build_core
 from bot.config import Settings
 from bot.models import Commit, CommitSummary, Digest, DigestItem, Language, Window
 from bot.repos import RepoTarget
 from bot.service import DigestService
 from bot.sources.base import CommitSource
+from digestbot.wiring import Core, build_core
 from handlers.ports import MessageRef, ReplyTarget
 from tests.fakes.git_repo import GitRepoBuilder
 

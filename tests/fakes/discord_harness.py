@@ -16,11 +16,13 @@ from typing import Any
 
 from discord.http import Route
 
-from bot.app import Core
-from handlers.conversation import Conversation
-from handlers.discord_app import DiscordBot, DiscordConfig
-from handlers.pacing import ChannelPacer
+from digestbot.wiring import Core
+from handlers.conversation.conversation import Conversation
+from handlers.discord.service import DiscordBot
+from handlers.discord.settings import DiscordConfig
+from handlers.runtime.pacing import ChannelPacer
 from tests.fakes.chat import DAY, TimedSource, build_chat_core, make_widget_repo, use_timed_source
+from tests.fakes.conversations import conversation_of
 from tests.fakes.discord_api import FakeDiscordApi
 from tests.fakes.discord_payloads import APPLICATION_ID, BOT_TOKEN, snowflake_at
 from tests.fakes.git_repo import GitRepoBuilder
@@ -140,7 +142,7 @@ async def discord_env(tmp_path: Path) -> AsyncIterator[Env]:
     Route.BASE = fake.base_url
     core = build_chat_core(tmp_path, repo_path)
     timed = use_timed_source(core)
-    conversation = Conversation.from_core(core)
+    conversation = conversation_of(core)
     environment = Env(fake, core, conversation, timed, shas, Clock(), [])
     try:
         yield environment

@@ -52,6 +52,7 @@ class DiscordWorld:
         self.interactions: dict[str, InteractionState] = {}
         self.callbacks: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.application_flags = 0  # e.g. the Message Content intent (1 << 18 or 1 << 19)
         self.routes: list[Route] = [
             ("GET", re.compile(r"/users/@me"), self._me),
             ("GET", re.compile(r"/oauth2/applications/@me"), self._application),
@@ -86,7 +87,7 @@ class DiscordWorld:
             "bot_public": False,
             "bot_require_code_grant": False,
             "verify_key": "0" * 64,
-            "flags": 0,
+            "flags": self.application_flags,
             "owner": {**BOT_USER, "id": "1100000000000000009", "username": "owner", "bot": False},
             "team": None,
             "summary": "",

@@ -13,12 +13,14 @@ from typing import Any
 
 import lark_oapi as lark
 
-from bot.app import Core
-from handlers.conversation import Conversation
-from handlers.feishu_adapter import RetryPolicy
-from handlers.feishu_app import HTTP_PATH, FeishuBot, FeishuConfig
-from handlers.pacing import ChannelPacer
+from digestbot.wiring import Core
+from handlers.conversation.conversation import Conversation
+from handlers.feishu.outbound import RetryPolicy
+from handlers.feishu.service import HTTP_PATH, FeishuBot
+from handlers.feishu.settings import FeishuConfig
+from handlers.runtime.pacing import ChannelPacer
 from tests.fakes.chat import NOW, make_widget_repo
+from tests.fakes.conversations import conversation_of
 from tests.fakes.feishu_api import FakeFeishuApi, FakeMessage
 from tests.fakes.feishu_callbacks import callback_request
 
@@ -73,7 +75,7 @@ async def started_bot(
     **kw: Any,
 ) -> FeishuBot:
     bot = FeishuBot(
-        conversation or Conversation.from_core(core),
+        conversation or conversation_of(core),
         config_for(fake),
         pacer=pacer or ChannelPacer(0.2, sleep=Sleeps()),
         retry=RetryPolicy(sleep=sleeps or Sleeps()),

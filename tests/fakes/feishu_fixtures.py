@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Core
+from digestbot.wiring import Core
 from tests.fakes.chat import build_chat_core
 from tests.fakes.feishu_api import FakeFeishuApi
 from tests.fakes.feishu_bot import widget_with_origin

@@ -18,7 +18,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.analysis.heuristic import HeuristicAnalyzer
-from bot.app import Core
 from bot.errors import PlatformError
 from bot.models import Commit, CommitSummary, Digest, DigestItem, Language, Window
 from bot.repos import RepoTarget
@@ -26,11 +25,13 @@ from bot.service import DigestService
 from bot.sources.base import CommitSource
 from bot.sources.git import GitSource
 from bot.windows import days_window
-from handlers.conversation import Conversation
-from handlers.digest_parts import post_all
+from digestbot.chat_wiring import Scheduling
+from digestbot.wiring import Core
+from handlers.conversation.conversation import Conversation
 from handlers.ports import MessageRef, PartKey, ReplyTarget
-from handlers.subscriptions import Scheduling, build_scheduling
+from handlers.runtime.digest_parts import post_all
 from tests.fakes.chat import build_chat_core
+from tests.fakes.conversations import scheduling_of
 from tests.fakes.git_repo import GitRepoBuilder
 
 
@@ -213,8 +214,7 @@ def start_bot(
             store=core.store,
             clock=core.clock,
         )
-    conversation = Conversation.from_core(core)
-    scheduling = build_scheduling(core, conversation, {platform.platform: platform})
+    scheduling, conversation = scheduling_of(core, {platform.platform: platform})
     return Bot(core, conversation, scheduling)
 
 

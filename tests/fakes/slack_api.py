@@ -6,7 +6,8 @@ views.open, conversations.history and conversations.replies — with oldest/late
 limit and cursor paging, and message ts taken from the wall clock like Slack's). Every call is
 recorded with its arguments and arrival time; answers can be scripted per method: HTTP 429 with
 Retry-After, or `ok: false` errors; `refuse` can refuse chosen posts, and channels in
-`unreadable` answer history reads with not_in_channel (a bot posting via chat:write.public).
+`unreadable` answer history reads with not_in_channel (a bot posting via chat:write.public);
+auth.test reports `granted_scopes` in its x-oauth-scopes header.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ from tests.fakes.http_fake import LocalHttpFake, read_body, send_bytes, send_jso
 BOT_USER_ID = "U0DIGESTBOT"
 BOT_ID = "B0DIGESTBOT"
 TEAM_ID = "T0TEAM"
+# The bot scopes slack_manifest.yaml asks for: what a fresh install grants.
+MANIFEST_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "app_mentions:read",
+    "channels:history",
+    "groups:history",
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,8 @@ class FakeSlackApi(LocalHttpFake):
         # chat.postMessage args -> an error to answer instead (None: post it)
         self.refuse: Callable[[dict[str, Any]], str | None] | None = None
         self.unreadable: set[str] = set()
+        # auth.test's x-oauth-scopes header (https://api.slack.com/methods/auth.test); None: absent
+        self.granted_scopes: str | None = ",".join(MANIFEST_SCOPES)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -170,6 +182,8 @@ class FakeSlackApi(LocalHttpFake):
             body = {"ok": False, "error": "not_authed"}
         else:
             body = self._answer(method, args)
+            if method == "auth.test" and self.granted_scopes is not None:
+                headers["x-oauth-scopes"] = self.granted_scopes
         with self._lock:
             self.calls.append(SlackCall(method, args, token, arrived, status, body))
         send_json(handler, status, body, headers, ensure_ascii=True)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from digestbot.cli import main
 from handlers.console import ConsoleAdapter, run_console, terminal_safe
-from handlers.conversation import Conversation
 from handlers.ports import ReplyTarget
 from tests.fakes.chat import build_chat_core, make_widget_repo, preserved_logging, write_config
+from tests.fakes.conversations import conversation_of
 
 
 async def test_a_session_digest_then_thread_questions(tmp_path: Path) -> None:
@@ -31,7 +31,7 @@ async def test_a_session_digest_then_thread_questions(tmp_path: Path) -> None:
             "digest widget today\n"  # after quit: never read
         )
         out = io.StringIO()
-        assert await run_console(Conversation.from_core(core), stdin, out, user="me") == 0
+        assert await run_console(conversation_of(core), stdin, out, user="me") == 0
         text = out.getvalue()
     finally:
         await core.aclose()
@@ -96,7 +96,7 @@ async def test_chat_platforms_still_refuse_local_paths(tmp_path: Path) -> None:
     try:
         out = io.StringIO()
         stdin = io.StringIO(f"digest {tmp_path / 'widget'} today\nquit\n")
-        await run_console(Conversation.from_core(core), stdin, out, user="me")
+        await run_console(conversation_of(core), stdin, out, user="me")
     finally:
         await core.aclose()
     assert "Local paths cannot be used here" in out.getvalue()

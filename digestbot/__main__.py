@@ -1,0 +1,5 @@
+"""`python -m digestbot` runs the digestbot CLI."""
+
+from digestbot.cli import main
+
+raise SystemExit(main())

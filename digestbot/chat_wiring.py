@@ -1,0 +1,207 @@
+"""The chat floor's wiring (`serve` and `digestbot chat`): the conversation layer, the scheduler,
+every configured platform and the HTTP endpoints, each built once over the core."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.analysis.answers import QuestionAnswerer
+from bot.delivery import DeliveryRunner, DeliverySettings, ServiceDigestBuilder
+from bot.errors import ConfigError
+from bot.models import Language
+from bot.scheduler import SchedulerSettings, SubscriptionScheduler, config_specs
+from bot.storage.conversations import ConversationStore, SqlConversationStore
+from bot.storage.deliveries import SqlDeliveryStore
+from bot.storage.subscriptions import SqlSubscriptionStore
+from digestbot.wiring import Core
+from handlers.conversation.authz import Authorizer
+from handlers.conversation.conversation import Conversation, ConversationSettings
+from handlers.conversation.rate_limits import RateLimiter, RatePolicy
+from handlers.conversation.subscriptions import ChatSubscriptions, SubscriptionCommands
+from handlers.platform import PlatformContext, PlatformSettings, Service
+from handlers.ports import ChatAdapter
+from handlers.registry import PLATFORMS
+from handlers.runtime.health import HEALTH_PATH, HealthCheck, adapter_connected, store_reachable
+from handlers.runtime.http import METRICS_PATH, HttpServer, metrics_endpoint
+from handlers.runtime.scheduled_posts import ChatPoster
+
+
+def build_answerer(core: Core) -> QuestionAnswerer | None:
+    """The thread-question answerer over the core's LLM client; None without a key."""
+    if core.llm_client is None:
+        return None
+    from bot.analysis.llm_factory import build_answerer as answerer_over
+
+    return answerer_over(core.settings, core.llm_client)
+
+
+def build_conversation(
+    core: Core,
+    *,
+    authorizer: Authorizer,
+    conversations: ConversationStore,
+    answerer: QuestionAnswerer | None,
+    subscriptions: SubscriptionCommands | None = None,
+) -> Conversation:
+    """The conversation layer over the core's service and store, with the given ports."""
+    language = core.default_language()
+    return Conversation(
+        service=core.service,
+        digests=core.store,
+        conversations=conversations,
+        authorizer=authorizer,
+        limiter=RateLimiter(core.clock),
+        policy=RatePolicy(core.config.access),
+        clock=core.clock,
+        commit_filter=core.commit_filter,
+        settings=ConversationSettings(
+            default_timezone=core.default_timezone(),
+            default_language="zh" if language == "zh" else "en",
+        ),
+        answerer=answerer,
+        subscriptions=subscriptions,
+        metrics=core.metrics,
+        caps=core.command_caps(),
+    )
+
+
+def build_console_conversation(core: Core) -> Conversation:
+    """`digestbot chat`: the person at the terminal runs the bot and may name local paths."""
+    return build_conversation(
+        core,
+        authorizer=Authorizer(core.resolver, core.config.access, local_operator=True),
+        conversations=SqlConversationStore(core.store.engine),
+        answerer=build_answerer(core),
+    )
+
+
+@dataclass
+class Scheduling:
+    """The scheduling feature wired for `serve`: a Service, the chat commands, the poster."""
+
+    scheduler: SubscriptionScheduler
+    commands: ChatSubscriptions
+    poster: ChatPoster
+    subscriptions: SqlSubscriptionStore
+    deliveries: SqlDeliveryStore
+
+
+def build_scheduling(
+    core: Core,
+    adapters: Mapping[str, ChatAdapter],
+    *,
+    authorizer: Authorizer,
+    conversations: ConversationStore,
+) -> Scheduling:
+    """Stores, runner, scheduler and the chat commands over the core's database. `adapters` is
+    read when a post is due: `serve` fills it with each platform it connects before starting.
+    ConfigError for a bad `[[subscriptions]]` entry."""
+    engine = core.store.engine
+    subscriptions = SqlSubscriptionStore(engine)
+    deliveries = SqlDeliveryStore(engine, core.clock)
+    poster = ChatPoster(
+        adapters,
+        digests=core.store,
+        conversations=conversations,
+        clock=core.clock,
+        metrics=core.metrics,
+    )
+    runner = DeliveryRunner(
+        subscriptions=subscriptions,
+        deliveries=deliveries,
+        builder=ServiceDigestBuilder(core.service, core.resolver, core.commit_filter),
+        poster=poster,
+        settings=DeliverySettings.from_config(core.config.scheduler),
+        observer=core.metrics,
+    )
+    language: Language = "zh" if core.default_language() == "zh" else "en"
+    specs = config_specs(
+        core.config,
+        core.resolver,
+        default_timezone=core.default_timezone(),
+        default_language=language,
+    )
+    scheduler = SubscriptionScheduler(
+        runner=runner,
+        clock=core.clock,
+        # SQLite is one process by design; PostgreSQL allows replicas (README "Daily posts").
+        settings=SchedulerSettings.from_config(
+            core.config.scheduler, single_process=engine.dialect.name == "sqlite"
+        ),
+        config_subscriptions=specs,
+    )
+    commands = ChatSubscriptions(
+        store=subscriptions,
+        authorizer=authorizer,
+        clock=core.clock,
+        default_timezone=core.default_timezone(),
+        default_language=language,
+        schedule=scheduler,
+    )
+    return Scheduling(scheduler, commands, poster, subscriptions, deliveries)
+
+
+@dataclass
+class Runtime:
+    """Everything `serve` runs, wired: the platforms that are configured, then the scheduler."""
+
+    conversation: Conversation
+    http: HttpServer
+    services: list[Service]
+    adapters: dict[str, ChatAdapter]
+    scheduling: Scheduling
+
+
+def no_platform_message() -> str:
+    hints = " or ".join(p.enable_hint for p in PLATFORMS)
+    return (
+        f"No chat platform is configured. Set {hints}. To try the bot without a platform, "
+        "run `digestbot chat`."
+    )
+
+
+def build_runtime(core: Core, platform_settings: Mapping[str, PlatformSettings]) -> Runtime:
+    """Build every configured platform, the scheduler and the HTTP endpoints, each dependency
+    once; ConfigError when a platform is half configured or none is configured at all."""
+    conversations = SqlConversationStore(core.store.engine)
+    authorizer = Authorizer(core.resolver, core.config.access)
+    adapters: dict[str, ChatAdapter] = {}
+    scheduling = build_scheduling(
+        core, adapters, authorizer=authorizer, conversations=conversations
+    )
+    conversation = build_conversation(
+        core,
+        authorizer=authorizer,
+        conversations=conversations,
+        answerer=build_answerer(core),
+        subscriptions=scheduling.commands,
+    )
+    http = HttpServer(core.settings.http_host, core.settings.http_port)
+    http.add_route("GET", METRICS_PATH, metrics_endpoint(core.metrics))
+    context = PlatformContext(
+        conversation=conversation,
+        clock=core.clock,
+        routes=http,
+        repo_names=core.resolver.names,
+        language=core.explicit_language(),
+    )
+    services: list[Service] = []
+    for platform in PLATFORMS:
+        service = platform.build(platform_settings[platform.name], context)
+        if service is not None:
+            adapters[platform.name] = service.adapter
+            services.append(service)
+    if not services:
+        raise ConfigError(no_platform_message())
+    scheduler = scheduling.scheduler
+    health = HealthCheck(
+        {
+            "scheduler": lambda: scheduler.running,
+            "store": store_reachable(scheduling.subscriptions.ping),
+            **{name: adapter_connected(adapter) for name, adapter in adapters.items()},
+        }
+    )
+    http.add_route("GET", HEALTH_PATH, health.handle)
+    services.append(scheduler)
+    return Runtime(conversation, http, services, adapters, scheduling)

@@ -1,0 +1,222 @@
+"""The `digestbot` command line: digest, details, serve, chat, doctor and discord-sync."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, cast
+
+from pydantic import ValidationError
+
+from bot.config import Settings, secret_values, validate_timezone
+from bot.errors import ConfigError, DigestbotError, InvalidInputError
+from bot.logs import configure_logging
+from bot.models import LANGUAGES, Digest, DigestItem, Importance, Language
+from bot.progress import RichProgress
+from bot.service import DigestRequest
+from bot.windows import WINDOW_HELP, parse_window
+from digestbot.settings_loading import invalid_setting, load_platform_settings
+from digestbot.wiring import Core, build_core
+from handlers.discord.settings import DiscordSettings, parse_guild_ids
+from handlers.platform import PlatformSettings, secret_text
+from handlers.registry import PLATFORMS, platform_named
+
+log = logging.getLogger("digestbot")
+
+FORMATS = ("markdown", "json", *(platform.name for platform in PLATFORMS))
+LONG_RUNNING = {"serve"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="digestbot",
+        description="Daily, importance-ranked digests of what changed in a repository.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="TOML config file (default: DIGESTBOT_CONFIG or ./digestbot.toml)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level on stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    digest = sub.add_parser("digest", help="print the digest of a repository for a window")
+    digest.add_argument("repo", help="owner/name, a configured alias, or a local git checkout path")
+    digest.add_argument("when", nargs="?", default="today", help=WINDOW_HELP + " (default: today)")
+    digest.add_argument("--tz", help="IANA time zone of the days (default: config, else UTC)")
+    digest.add_argument("--lang", choices=LANGUAGES, help="language of the report")
+    digest.add_argument("--format", choices=FORMATS, default="markdown", dest="fmt")
+    digest.add_argument(
+        "--min",
+        choices=[i.value for i in Importance],
+        default="low",
+        help="lowest importance shown",
+    )
+    digest.add_argument(
+        "--no-cache", action="store_true", help="ignore cached commits and analyses"
+    )
+
+    details = sub.add_parser("details", help="print the full analysis of one commit")
+    details.add_argument("repo")
+    details.add_argument("sha", help="7 to 40 hex characters")
+    details.add_argument("--lang", choices=LANGUAGES)
+    details.add_argument("--format", choices=FORMATS, default="markdown", dest="fmt")
+    details.add_argument("--no-cache", action="store_true")
+
+    sub.add_parser("serve", help="run the chat bots (every platform whose settings are set)")
+    sub.add_parser("chat", help="talk to the bot in this terminal (no chat platform needed)")
+    sub.add_parser("doctor", help="check the settings and every configured dependency")
+
+    sync = sub.add_parser("discord-sync", help="register the /digest command with Discord")
+    sync.add_argument(
+        "--guild",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="sync to this server only (instant; repeatable). "
+        "Default: DISCORD_GUILD_IDS, else globally",
+    )
+    sync.add_argument(
+        "--global",
+        action="store_true",
+        dest="sync_global",
+        help="sync globally even when DISCORD_GUILD_IDS is set",
+    )
+    sync.add_argument(
+        "--clear", action="store_true", help="remove the commands from those servers (or globally)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "doctor":  # reports bad settings in its table instead of exiting
+        from digestbot.doctor import main as doctor_main
+
+        return doctor_main(args.config, verbose=args.verbose)
+    try:
+        settings = Settings()
+        platforms = load_platform_settings()
+    except ValidationError as exc:
+        print(f"digestbot: {invalid_setting(exc)}", file=sys.stderr)
+        return ConfigError.exit_code
+    except ConfigError as exc:
+        print(f"digestbot: {exc.user_message}", file=sys.stderr)
+        return exc.exit_code
+    secrets = secret_values(settings, *platforms.values())
+    configure_logging(_log_level(args, settings), settings.log_format, secrets)
+    try:
+        return asyncio.run(_run(args, settings, platforms))
+    except DigestbotError as exc:
+        log.debug("command failed: %s", exc, exc_info=True)
+        print(f"digestbot: {exc.user_message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("digestbot: interrupted", file=sys.stderr)
+        return 130
+
+
+def _log_level(args: argparse.Namespace, settings: Settings) -> str:
+    """One-shot commands keep stderr for errors unless asked; long-running ones log at INFO."""
+    if args.verbose:
+        return "DEBUG"
+    if "log_level" in settings.model_fields_set or args.command in LONG_RUNNING:
+        return settings.log_level
+    return "ERROR"  # the one-line error message is printed anyway
+
+
+async def _run(
+    args: argparse.Namespace, settings: Settings, platforms: Mapping[str, PlatformSettings]
+) -> int:
+    if args.command == "discord-sync":  # talks to Discord only: no store, no sources
+        return await _discord_sync(args, cast(DiscordSettings, platforms["discord"]), sys.stdout)
+    core = build_core(settings, config_file=args.config)
+    try:
+        if args.command == "digest":
+            return await _digest(core, args, sys.stdout)
+        if args.command == "details":
+            return await _details(core, args, sys.stdout)
+        if args.command == "serve":
+            from digestbot.serve import run_serve
+
+            return await run_serve(core, platforms)
+        if args.command == "chat":
+            from digestbot.chat_wiring import build_console_conversation
+            from handlers.console import run_console
+
+            return await run_console(build_console_conversation(core), sys.stdin, sys.stdout)
+        raise InvalidInputError(f"Unknown command {args.command}.")
+    finally:
+        await core.aclose()
+
+
+async def _discord_sync(args: argparse.Namespace, settings: DiscordSettings, out: IO[str]) -> int:
+    from handlers.discord.app_commands import sync_commands
+
+    token = secret_text(settings.bot_token)
+    if token is None:
+        raise ConfigError("Set DISCORD_BOT_TOKEN (Developer Portal → your app → Bot → Token).")
+    guilds = [] if args.sync_global else parse_guild_ids(args.guild or [settings.guild_ids])
+    for line in await sync_commands(token, guilds, clear=args.clear):
+        out.write(f"synced {line}\n")
+    return 0
+
+
+async def _digest(core: Core, args: argparse.Namespace, out: IO[str]) -> int:
+    repo = core.resolver.resolve(args.repo)
+    tz = args.tz or core.default_timezone()
+    validate_timezone(tz)
+    window = parse_window(args.when, tz, core.clock())
+    language: Language = args.lang or core.default_language()
+    request = DigestRequest(
+        language=language,
+        min_importance=Importance(args.min),
+        use_cache=not args.no_cache,
+        commit_filter=core.commit_filter(repo),
+    )
+    progress = RichProgress(sys.stderr) if sys.stderr.isatty() else None
+    digest = await core.service.build_digest(repo, window, request, progress)
+    out.write(render_digest(digest, args.fmt))
+    return 0
+
+
+async def _details(core: Core, args: argparse.Namespace, out: IO[str]) -> int:
+    repo = core.resolver.resolve(args.repo)
+    language: Language = args.lang or core.default_language()
+    item = await core.service.commit_details(repo, args.sha, language, use_cache=not args.no_cache)
+    repo_url = core.service.source_for(repo).repo_url(repo)
+    out.write(render_details(item, repo_url, language, args.fmt, core.default_timezone()))
+    return 0
+
+
+def render_digest(digest: Digest, fmt: str) -> str:
+    from formatters.json_out import render_json
+    from formatters.markdown import render_markdown
+
+    if fmt == "markdown":
+        return render_markdown(digest)
+    if fmt == "json":
+        return render_json(digest)
+    payloads = platform_named(fmt).render_digest(digest)
+    return json.dumps(payloads, ensure_ascii=False, indent=2) + "\n"
+
+
+def render_details(item: DigestItem, repo_url: str, language: Language, fmt: str, tz: str) -> str:
+    from formatters.json_out import render_commit_json
+    from formatters.markdown import render_commit_markdown
+
+    if fmt == "markdown":
+        return render_commit_markdown(item, language, repo_url=repo_url, tz=tz)
+    if fmt == "json":
+        return render_commit_json(item, repo_url=repo_url, tz=tz)
+    payload = platform_named(fmt).render_details(item, repo_url, language)
+    return json.dumps(payload, ensure_ascii=False, indent=2) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""Discord: `/digest`, Details buttons and mentions in, embeds out (discord.py gateway)."""
+
+from __future__ import annotations
+
+from bot.doctor import Check
+from formatters.discord_details import render_discord_details
+from formatters.discord_embeds import render_discord
+from handlers.discord.settings import DiscordConfig, DiscordSettings
+from handlers.platform import Platform, PlatformContext, PlatformService
+
+
+def _build(settings: DiscordSettings, context: PlatformContext) -> PlatformService | None:
+    if DiscordConfig.from_settings(settings) is None:
+        return None  # not configured: discord.py is never loaded
+    from handlers.discord.service import build
+
+    return build(settings, context)
+
+
+async def _doctor(settings: DiscordSettings) -> Check | None:
+    from handlers.discord.doctor import doctor_check
+
+    return await doctor_check(settings)
+
+
+DISCORD = Platform(
+    name="discord",
+    settings=DiscordSettings,
+    enable_hint="DISCORD_BOT_TOKEN (README: Run on Discord)",
+    build=_build,
+    doctor=_doctor,
+    render_digest=render_discord,
+    render_details=render_discord_details,
+)

@@ -1,0 +1,1 @@
+"""What the platform packages share at run time: posting, pacing, background work, health."""

@@ -1,0 +1,34 @@
+"""Slack: slash command, mentions and thread replies in, Block Kit messages out (slack-bolt)."""
+
+from __future__ import annotations
+
+from bot.doctor import Check
+from formatters.slack_blocks import render_slack
+from formatters.slack_details import render_slack_details
+from handlers.platform import Platform, PlatformContext, PlatformService
+from handlers.slack.settings import SlackConfig, SlackSettings
+
+
+def _build(settings: SlackSettings, context: PlatformContext) -> PlatformService | None:
+    if SlackConfig.from_settings(settings) is None:
+        return None  # not configured: slack-bolt is never loaded
+    from handlers.slack.service import build
+
+    return build(settings, context)
+
+
+async def _doctor(settings: SlackSettings) -> Check | None:
+    from handlers.slack.doctor import doctor_check
+
+    return await doctor_check(settings)
+
+
+SLACK = Platform(
+    name="slack",
+    settings=SlackSettings,
+    enable_hint="SLACK_BOT_TOKEN and SLACK_APP_TOKEN (README: Run on Slack)",
+    build=_build,
+    doctor=_doctor,
+    render_digest=render_slack,
+    render_details=render_slack_details,  # the thread-reply variant
+)

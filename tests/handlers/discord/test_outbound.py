@@ -1,0 +1,142 @@
+"""The Discord ChatAdapter against the fake API: scheduled posts (nonces, threads, pacing,
+reconciliation), 429s, repeated Missing Access, and inert text within Discord's limits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.errors import MissingAccessError, PlatformError
+from bot.models import Digest
+from formatters.discord_embeds import render_discord
+from handlers.discord.messages import delivery_nonce, delivery_tag, text_payload
+from handlers.ports import PartKey, ReplyTarget
+from tests.data.reference_day import big_digest
+from tests.fakes.discord_api import rate_limited
+from tests.fakes.discord_harness import (
+    CHANNEL,
+    NO_MENTIONS,
+    Env,
+    assert_inert,
+    channel_posts,
+    discord_env,
+    visible_texts,
+)
+from tests.formatters.digest_strategies import digests
+from tests.formatters.payload_checks import allowed_urls, check_discord_message
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[Env]:
+    async with discord_env(tmp_path) as environment:
+        yield environment
+
+
+# -- scheduled posts, limits, rate limits and access -----------------------------------------
+
+
+async def test_scheduled_post_uses_nonces_threads_and_can_be_found_again(env: Env) -> None:
+    bot = await env.bot()
+    adapter = bot.adapter
+    target = ReplyTarget("discord", CHANNEL)
+    key = "subscription:7:2026-02-08"
+    refs = await adapter.send_digest(target, big_digest(), delivery_key=key)
+
+    posts = channel_posts(env.fake, CHANNEL) + channel_posts(env.fake, refs[0].message_id)
+    assert len(refs) == len(posts) > 2
+    assert [p["nonce"] for p in posts] == [delivery_nonce(key, i) for i in range(len(posts))]
+    assert all(p["enforce_nonce"] is True and len(p["nonce"]) <= 25 for p in posts)
+    assert delivery_tag(key) in posts[0]["embeds"][0]["footer"]["text"]
+    assert refs[0].thread_id is None and {r.thread_id for r in refs[1:]} == {refs[0].message_id}
+    # Continuations are paced one per second in their thread (the root went elsewhere).
+    assert bot is env.bots[0] and env.sleeps == [1.0] * (len(posts) - 2)
+
+    before = len(env.fake.messages(CHANNEL)) + len(env.fake.messages(refs[0].message_id))
+    again = await adapter.send_digest(target, big_digest(), delivery_key=key)
+    after = len(env.fake.messages(CHANNEL)) + len(env.fake.messages(refs[0].message_id))
+    assert [r.message_id for r in again] == [r.message_id for r in refs] and after == before
+
+    # Each part is found again within the span it was posted in — reading by time (`after`),
+    # not the channel's newest messages.
+    payloads = adapter.render_digest(big_digest(), delivery_key=key)
+    span = (datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC) + timedelta(minutes=1))
+    for index, ref in enumerate(refs):
+        root = refs[0] if index else None
+        found = await adapter.find_part(
+            target, PartKey(key, index), root=root, between=span, payload=payloads[index]
+        )
+        assert found == [ref]
+    other = PartKey("subscription:7:2026-02-09", 0)
+    assert await adapter.find_part(target, other, root=None, between=span, payload="{}") == []
+    earlier = (span[0] - timedelta(hours=3), span[0] - timedelta(hours=2))
+    first = PartKey(key, 0)
+    assert await adapter.find_part(target, first, root=None, between=earlier, payload="{}") == []
+    reads = env.fake.calls_to("GET", rf"/channels/{CHANNEL}/messages")
+    assert reads and all("after" in c.query for c in reads)
+    assert_inert(env.fake)
+
+
+async def test_rate_limit_is_waited_out(env: Env) -> None:
+    bot = await env.bot()
+    env.fake.fail_next("POST", f"/channels/{CHANNEL}/messages", rate_limited(0.01))
+    (ref,) = await bot.adapter.send_text(ReplyTarget("discord", CHANNEL), "hello")
+    assert len(channel_posts(env.fake, CHANNEL)) == 2
+    assert [m["id"] for m in env.fake.messages(CHANNEL)] == [ref.message_id]
+
+
+async def test_repeated_missing_access_pauses_the_channel(env: Env) -> None:
+    bot = await env.bot()
+    denied = "1100000000000000201"
+    env.fake.add_channel(denied)
+    env.fake.deny_channel(denied)
+    target = ReplyTarget("discord", denied)
+    failures = []
+    for _ in range(4):
+        with pytest.raises(MissingAccessError) as caught:
+            await bot.adapter.send_text(target, "hello")
+        failures.append((caught.value.failures, caught.value.pause))
+    assert failures == [(1, False), (2, False), (3, True), (3, True)]
+    assert len(channel_posts(env.fake, denied)) == 3  # the fourth never reached Discord
+    assert isinstance(caught.value, PlatformError) and "View Channel" in caught.value.user_message
+
+    env.clock.now += timedelta(hours=2)
+    env.fake.allow_channel(denied)
+    (ref,) = await bot.adapter.send_text(target, "back")
+    assert ref.message_id and len(channel_posts(env.fake, denied)) == 4
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=5000))
+def test_text_payload_is_inert_and_within_limits(text: str) -> None:
+    payload = text_payload(text)
+    assert payload["allowed_mentions"] == NO_MENTIONS
+    if "content" in payload:
+        assert 0 < len(payload["content"]) <= 2000
+    else:
+        assert len(payload["embeds"][0]["description"]) <= 4096
+    for value in visible_texts(payload):
+        assert not re.search(r"@(everyone|here)\b", value)
+        assert not re.search(r"(?<!\\)<[@#]", value)
+
+
+@given(st.text(max_size=300), st.integers(min_value=0, max_value=100))
+def test_nonces_fit_discord(key: str, index: int) -> None:
+    nonce = delivery_nonce(key, index)
+    assert len(nonce) <= 25 and nonce == delivery_nonce(key, index)
+    assert nonce != delivery_nonce(key, index + 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(digests(max_commits=400), st.text(max_size=200))
+def test_the_delivery_tag_survives_any_digest_within_limits(digest: Digest, key: str) -> None:
+    tag = delivery_tag(key)
+    messages = render_discord(digest, footer_tag=tag)
+    assert messages[0]["embeds"][0]["footer"]["text"].endswith(tag)
+    for message in messages:
+        check_discord_message(message, allowed_urls(digest))

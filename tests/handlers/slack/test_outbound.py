@@ -1,0 +1,95 @@
+"""The Slack adapter against the fake Web API: finding a scheduled post's parts again by key."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import PlatformError
+from handlers.ports import PartKey, ReplyTarget
+from handlers.runtime.pacing import ChannelPacer
+from handlers.slack.outbound import SlackAdapter
+from tests.data.reference_day import big_digest, empty_digest, reference_digest
+from tests.fakes.slack_api import FakeSlackApi
+
+
+@pytest.fixture
+async def adapter() -> AsyncIterator[tuple[SlackAdapter, FakeSlackApi]]:
+    with FakeSlackApi() as fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url)
+        pacer = ChannelPacer(0.0)
+        yield SlackAdapter(client, pacer=pacer, clock=lambda: datetime.now(UTC)), fake
+
+
+async def test_every_part_of_a_scheduled_post_is_found_by_its_key(
+    adapter: tuple[SlackAdapter, FakeSlackApi],
+) -> None:
+    slack, fake = adapter
+    target = ReplyTarget("slack", "C1")
+    await slack.send_text(target, "unrelated chatter")
+    posted = await slack.send_digest(target, big_digest(), delivery_key="dg-7-20260208")
+    await slack.send_digest(target, reference_digest("en"), delivery_key="dg-8-20260208")
+    assert len(posted) >= 2  # the reference day needs a continuation in the thread
+    span = (datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC) + timedelta(minutes=1))
+
+    for index, ref in enumerate(posted):
+        root = posted[0] if index else None
+        key = PartKey("dg-7-20260208", index)
+        assert await slack.find_part(target, key, root=root, between=span, payload="") == [ref]
+    assert posted[0].thread_id is None and posted[1].thread_id == posted[0].message_id
+    missing = PartKey("dg-9-20260208", 0)
+    assert await slack.find_part(target, missing, root=None, between=span, payload="") == []
+    other = ReplyTarget("slack", "C2")
+    key = PartKey("dg-7-20260208", 0)
+    assert await slack.find_part(other, key, root=None, between=span, payload="") == []
+    reads = fake.calls_to("conversations.history") + fake.calls_to("conversations.replies")
+    assert reads and all(c.args.get("include_all_metadata") in ("1", "true", True) for c in reads)
+
+
+async def test_a_busy_channel_does_not_hide_the_post_and_the_read_is_bounded_by_time(
+    adapter: tuple[SlackAdapter, FakeSlackApi],
+) -> None:
+    """250 messages after the post (more than any "newest N" page) and 150 before it: the
+    lookup reads only the span the post could have been made in."""
+    slack, fake = adapter
+    target = ReplyTarget("slack", "C1")
+    for n in range(150):
+        fake.add_user_message("C1", f"earlier {n}")
+    time.sleep(0.01)
+    began = datetime.now(UTC)
+    (root,) = await slack.send_digest(target, empty_digest(), delivery_key="dg-1-20260301")
+    ended = datetime.now(UTC)
+    time.sleep(0.01)
+    for n in range(250):
+        fake.add_user_message("C1", f"later {n}")
+    fake.reset()
+
+    key = PartKey("dg-1-20260301", 0)
+    found = await slack.find_part(target, key, root=None, between=(began, ended), payload="")
+
+    assert found == [root]
+    (read,) = fake.calls_to("conversations.history")
+    assert len(read.response["messages"]) == 1  # one message read, not the last 200
+    assert float(read.args["oldest"]) <= float(root.message_id) <= float(read.args["latest"])
+
+
+async def test_a_channel_the_bot_cannot_read_makes_the_lookup_fail_loudly(
+    adapter: tuple[SlackAdapter, FakeSlackApi],
+) -> None:
+    """A bot posting with chat:write.public is not a member: history answers not_in_channel.
+    The lookup raises (the scheduler's policy decides), posting itself still works."""
+    slack, fake = adapter
+    fake.unreadable.add("C1")
+    target = ReplyTarget("slack", "C1")
+    posted = await slack.send_digest(target, empty_digest(), delivery_key="dg-1-20260301")
+    assert len(posted) == 1
+    span = (datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC))
+    with pytest.raises(PlatformError) as raised:
+        await slack.find_part(
+            target, PartKey("dg-1-20260301", 0), root=None, between=span, payload=""
+        )
+    assert "not_in_channel" in (str(raised.value))
