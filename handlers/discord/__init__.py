@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from bot.doctor import Check
+from typing import TYPE_CHECKING
+
 from formatters.discord_details import render_discord_details
 from formatters.discord_embeds import render_discord
 from handlers.discord.settings import DiscordConfig, DiscordSettings
 from handlers.platform import Platform, PlatformContext, PlatformService
 
+if TYPE_CHECKING:  # bot.doctor loads SQLAlchemy: not for naming a platform
+    from bot.doctor import Check
+
+
+def _configured(settings: DiscordSettings) -> bool:
+    return DiscordConfig.from_settings(settings) is not None
+
 
 def _build(settings: DiscordSettings, context: PlatformContext) -> PlatformService | None:
-    if DiscordConfig.from_settings(settings) is None:
+    if not _configured(settings):
         return None  # not configured: discord.py is never loaded
     from handlers.discord.service import build
 
@@ -27,6 +35,7 @@ DISCORD = Platform(
     name="discord",
     settings=DiscordSettings,
     enable_hint="DISCORD_BOT_TOKEN (README: Run on Discord)",
+    configured=_configured,
     build=_build,
     doctor=_doctor,
     render_digest=render_discord,

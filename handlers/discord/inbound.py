@@ -62,7 +62,8 @@ def message_event(
 ) -> InboundEvent | None:
     """The event of a gateway message to `me` (the bot user), or None for what is not for us:
     bots (ourselves included), webhooks, system messages, DMs, and plain messages outside
-    threads or (without `message_content`, the Message Content intent) not mentioning us."""
+    threads or (without `message_content`, the Message Content intent) not mentioning us —
+    the bot user or the bot's own role."""
     author = message.author
     if me is None or author.bot or author.id == me.id or message.webhook_id is not None:
         return None
@@ -70,7 +71,10 @@ def message_event(
         return None
     if message.guild is None:
         return None
-    mentioned = any(user.id == me.id for user in message.mentions)
+    role = self_role_id(message.guild)
+    mentioned = any(user.id == me.id for user in message.mentions) or any(
+        mentioned_role.id == role for mentioned_role in message.role_mentions
+    )
     in_thread = isinstance(message.channel, discord.Thread)
     if not mentioned and not (in_thread and message_content):
         return None
@@ -92,7 +96,7 @@ def message_event(
         user_id=str(author.id),
         channel_id=channel_id,
         kind="mention" if mentioned else "message",
-        text=strip_mention(message.content, me.id),
+        text=strip_mention(message.content, me.id, role),
         thread_id=thread_id,
         message_id=str(message.id),
         received_at=received_at,
@@ -111,9 +115,21 @@ def split_channel(
     return str(channel_id), None
 
 
-def strip_mention(text: str, user_id: int) -> str:
-    """Remove `<@ID>` / `<@!ID>` of our bot (other mentions stay as they are)."""
-    return re.sub(rf"<@!?{user_id}>", " ", text).strip()
+def self_role_id(guild: discord.Guild) -> int | None:
+    """The id of the role Discord made for the bot in `guild` (its managed integration role).
+    Typing "@digestbot" often picks that role rather than the bot user, so a mention of it is
+    a mention of the bot (and no other role is)."""
+    role = guild.self_role
+    return role.id if role is not None else None
+
+
+def strip_mention(text: str, user_id: int, role_id: int | None = None) -> str:
+    """Remove `<@ID>` / `<@!ID>` of our bot and `<@&ID>` of its own role (other mentions stay
+    as they are)."""
+    text = re.sub(rf"<@!?{user_id}>", " ", text)
+    if role_id is not None:
+        text = re.sub(rf"<@&{role_id}>", " ", text)
+    return text.strip()
 
 
 def manages(message: discord.Message) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from bot.errors import ConfigError, PlatformError
 from handlers.conversation.conversation import Conversation
 from handlers.discord.app_commands import build_command_tree
 from handlers.discord.buttons import DetailsButton
-from handlers.discord.doctor import INTENTS_HELP, invite_url
+from handlers.discord.gateway import TOKEN_REFUSED, Backoff, GatewayLink
 from handlers.discord.inbound import interaction_event, message_event
 from handlers.discord.outbound import POST_INTERVAL_SECONDS, DiscordAdapter
 from handlers.discord.settings import DiscordConfig, DiscordSettings
@@ -29,8 +28,6 @@ log = logging.getLogger(__name__)
 WORKING = "Working on it…"
 # discord.py waits out 429s up to this long, then raises RateLimited (we report it).
 MAX_RATELIMIT_WAIT = 60.0
-READY_TIMEOUT = 60.0  # how long `start` waits for the gateway before carrying on
-TOKEN_REFUSED = "Discord refused DISCORD_BOT_TOKEN; copy the bot token again."
 
 
 def intents_for(config: DiscordConfig) -> discord.Intents:
@@ -46,6 +43,9 @@ class DigestClient(discord.Client):
     """discord.Client carrying the `/digest` tree, the Details button and our handlers."""
 
     def __init__(self, bot: DiscordBot, *, intents: discord.Intents) -> None:
+        # No voice here: discord.py would warn at every start that its voice libraries
+        # (PyNaCl, davey) are missing.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
@@ -63,6 +63,11 @@ class DigestClient(discord.Client):
     async def on_message(self, message: discord.Message) -> None:
         await self._bot.on_message(message)
 
+    def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
+        # Synchronous, before the listeners run: `connected` flips with the event itself.
+        self._bot.on_gateway_event(event)
+        super().dispatch(event, *args, **kwargs)
+
 
 class DiscordBot:
     """Owns the client and the adapter; a `serve` service (start/stop)."""
@@ -76,6 +81,7 @@ class DiscordBot:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         pacer: ChannelPacer | None = None,
         inflight: InFlight | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         self.config = config
         self.conversation = conversation
@@ -89,14 +95,24 @@ class DiscordBot:
             clock=clock,
             details_mode=config.details_mode,
         )
-        self._gateway: asyncio.Task[None] | None = None
+        self.link = GatewayLink(self.client, config.token, backoff=backoff)
+        self._connecting: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
         return "discord"
 
+    @property
+    def connected(self) -> bool:
+        """The gateway session is ready (READY or RESUMED since the last disconnect)."""
+        return self.link.connected
+
+    def on_gateway_event(self, event: str) -> None:
+        self.link.seen(event)
+
     async def login(self) -> None:
-        """REST login (GET /users/@me, the application): enough to answer interactions."""
+        """REST login only (GET /users/@me, the application): enough to post and to answer
+        interactions; `start` does this itself, in the background."""
         try:
             await self.client.login(self.config.token)
         except discord.LoginFailure as exc:
@@ -105,33 +121,29 @@ class DiscordBot:
             raise PlatformError("Discord login failed.", detail=f"{exc.status} {exc.text}") from exc
 
     async def start(self) -> None:
-        await self.login()
-        self._gateway = asyncio.create_task(self.client.connect(reconnect=True), name="discord")
-        ready = asyncio.create_task(self.client.wait_until_ready())
-        done, _ = await asyncio.wait(
-            {self._gateway, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-        )
-        ready.cancel()
-        if self._gateway in done:
-            error = self._gateway.exception()
-            if isinstance(error, discord.PrivilegedIntentsRequired):
-                raise ConfigError(INTENTS_HELP) from error
-            raise PlatformError("The Discord gateway connection ended.", detail=repr(error))
-        if not done:
-            log.warning("Discord gateway not ready after %.0f s; still trying", READY_TIMEOUT)
-        log.info(
-            "Discord bot started as %s; invite it with %s",
-            self.client.user,
-            invite_url(self.client.application_id),
-        )
+        """Connect in the background and return at once: an unreachable Discord is retried
+        (one log line per attempt) while the rest of `serve` runs; `connected` says when the
+        session is up. A refused token or intents stop the retries with one clear line."""
+        if self._connecting is None:
+            self._connecting = asyncio.create_task(self.link.run(), name="discord-gateway")
 
     async def stop(self, timeout: float = 60.0) -> None:
-        """Take no new events, let in-flight replies finish, close the connection."""
+        """Take no new events, let in-flight replies finish, close the connection — all within
+        `timeout`, whatever the connection's state."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        connecting = self._connecting
+        if connecting is not None and not self.connected:
+            connecting.cancel()  # logging in, handshaking or waiting to retry: nothing to keep
         await self.inflight.drain(timeout)
-        await self.client.close()
-        if self._gateway is not None:
-            with contextlib.suppress(asyncio.CancelledError, discord.DiscordException, OSError):
-                await self._gateway
+        try:
+            async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                await self.client.close()  # the gateway loop then ends by itself
+        except TimeoutError:
+            log.warning("Discord connection not closed within %.0f s; leaving it", timeout)
+        if connecting is not None and not connecting.done():
+            connecting.cancel()
+            await asyncio.wait({connecting}, timeout=max(0.01, deadline - loop.time()))
 
     # -- handlers (called by the client, the command tree and the Details button) --------------
 
@@ -170,7 +182,7 @@ class DiscordBot:
         # silent acknowledgement; the details appear in the digest's thread.
         if not await self._defer(interaction, ephemeral=ephemeral, thinking=ephemeral):
             return
-        button = ButtonPayload("details", repo, sha)
+        button = ButtonPayload("details", repo, sha, private=ephemeral)
         event = interaction_event(
             interaction,
             "button",

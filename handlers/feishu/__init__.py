@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from bot.doctor import Check
+from typing import TYPE_CHECKING
+
 from formatters.feishu_card import render_feishu
 from formatters.feishu_details import render_feishu_details
 from handlers.feishu.settings import FeishuConfig, FeishuSettings
 from handlers.platform import Platform, PlatformContext, PlatformService
 
+if TYPE_CHECKING:  # bot.doctor loads SQLAlchemy: not for naming a platform
+    from bot.doctor import Check
+
+
+def _configured(settings: FeishuSettings) -> bool:
+    return FeishuConfig.from_settings(settings) is not None
+
 
 def _build(settings: FeishuSettings, context: PlatformContext) -> PlatformService | None:
-    if FeishuConfig.from_settings(settings, context.language) is None:
+    if not _configured(settings):
         return None  # not configured: lark-oapi is never loaded
     from handlers.feishu.service import build
 
@@ -27,6 +35,7 @@ FEISHU = Platform(
     name="feishu",
     settings=FeishuSettings,
     enable_hint="FEISHU_APP_ID and FEISHU_APP_SECRET (README: Run on Feishu / Lark)",
+    configured=_configured,
     build=_build,
     doctor=_doctor,
     render_digest=render_feishu,

@@ -8,7 +8,9 @@ Pure functions over the decrypted JSON, so they are tested without a platform:
   mentions become `@name`. In a group the bot answers messages that mention it, start with
   `/digest`, or sit in a thread (`root_id`; the conversation layer answers only under its own
   digests); in a one-to-one chat every message is for it. Messages from apps and bots (our own
-  included) are ignored. The delivery-stable id is the `message_id`: Feishu re-pushes an
+  included) are ignored. While the bot's own open_id is unknown (bot/v3/info did not answer
+  yet) it cannot tell a mention of itself from a mention of someone else, so it answers
+  one-to-one chats only. The delivery-stable id is the `message_id`: Feishu re-pushes an
   unacknowledged event after about 15 s, 5 min, 1 h and 6 h, always for the same message.
 - `card.action.trigger` (https://open.feishu.cn/document/feishu-cards/card-callback-communication):
   the Details button of a digest card, whose value formatters.feishu_card encodes as
@@ -41,7 +43,7 @@ _SPACES = re.compile(r"[ \t]+")
 class BotIdentity:
     """Who the bot is on this tenant (from /open-apis/bot/v3/info).
 
-    `open_id` None means unknown: then every mention in a message counts as a mention of us."""
+    `open_id` None means unknown: then only one-to-one chats are answered (`needs_identity`)."""
 
     open_id: str | None = None
     name: str | None = None
@@ -55,6 +57,8 @@ def message_event(
     language: Language | None = None,
 ) -> InboundEvent | None:
     """The InboundEvent for an im.message.receive_v1 body, or None when it is not for us."""
+    if bot.open_id is None and needs_identity(body):
+        return None
     event = _mapping(body.get("event"))
     sender = _mapping(event.get("sender"))
     if sender.get("sender_type") != "user":
@@ -98,6 +102,15 @@ def message_event(
         is_channel_manager=chat_type == "p2p",  # one's own chat with the bot
         context={"chat_type": chat_type},
     )
+
+
+def needs_identity(body: Mapping[str, Any]) -> bool:
+    """True for a user's message outside a one-to-one chat: whether it is for us depends on
+    who was mentioned, so it can only be answered once the bot knows its own open_id."""
+    event = _mapping(body.get("event"))
+    if _mapping(event.get("sender")).get("sender_type") != "user":
+        return False
+    return _text(_mapping(event.get("message")).get("chat_type")) != "p2p"
 
 
 def card_action_event(
@@ -199,7 +212,7 @@ def _is_bot(mention: Mapping[str, Any], bot: BotIdentity) -> bool:
     if _text(mention.get("key")) == "@_all":
         return False
     if bot.open_id is None:
-        return True
+        return False  # unknown: never assume a mention is ours
     return _text(_mapping(mention.get("id")).get("open_id")) == bot.open_id
 
 

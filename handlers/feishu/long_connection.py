@@ -8,9 +8,22 @@ started in a dedicated thread, with a new event loop patched into the module's `
 dispatcher calls our handlers on that thread; they only hand the event over to the main loop
 (`asyncio.run_coroutine_threadsafe`) and return, so the platform gets its answer at once.
 
-The SDK also drops `card` frames instead of dispatching them
-(https://github.com/larksuite/oapi-sdk-python/issues/126); `_Client` routes them through the
-dispatcher like `event` frames, so card.action.trigger works whichever frame type carries it.
+The public API of `ws.Client` is its constructor, `start()` (which never returns) and the
+`on_reconnecting` / `on_reconnected` hooks. Three things we need are not in it, so this module
+reaches into the client's private parts, all listed in `PRIVATE_PARTS` and checked when the
+client is built (a changed SDK stops the connection with a clear error instead of misbehaving):
+
+- **card frames**: the SDK drops `card` frames instead of dispatching them
+  (https://github.com/larksuite/oapi-sdk-python/issues/126; Feishu pushes card.action.trigger
+  in them while the app's callback subscription is being switched to the long connection).
+  `_Client._handle_data_frame` routes them through the dispatcher like `event` frames.
+- **connection state**: `_conn` is the open websocket, None while connecting, after
+  "connect failed" and between reconnects; `LongConnection.connected` reads it.
+- **stopping**: there is no `stop()`; we clear `_auto_reconnect` and await `_disconnect()`.
+
+These were read in lark-oapi 1.7.0 and 1.7.5 (identical there), hence the `lark-oapi>=1.7,<1.8`
+pin in pyproject.toml; tests/handlers/feishu/test_long_connection.py runs them over a real
+websocket (tests/fakes/feishu_ws.py).
 """
 
 from __future__ import annotations
@@ -34,6 +47,16 @@ from lark_oapi.ws.model import Response
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 10.0  # seconds to wait for the thread to build its client
+# The private parts of lark_oapi.ws.client this module relies on (see the module docstring).
+PRIVATE_PARTS = (
+    "_conn",
+    "_auto_reconnect",
+    "_disconnect",
+    "_handle_data_frame",
+    "_combine",
+    "_write_message",
+    "_event_handler",
+)
 
 _active_lock = threading.Lock()
 _active: list[LongConnection] = []  # the SDK's module-level `loop` allows one client per process
@@ -71,6 +94,11 @@ def _header(frame: Any, key: str) -> str | None:
         if header.key == key:
             return str(header.value)
     return None
+
+
+def missing_parts(client: Any) -> list[str]:
+    """The private parts of `client` this module needs but does not find (an SDK change)."""
+    return [name for name in PRIVATE_PARTS if not hasattr(client, name)]
 
 
 ClientFactory = Callable[..., Any]
@@ -134,8 +162,30 @@ class LongConnection:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def connected(self) -> bool:
+        """The websocket is open right now: False while connecting, after "connect failed",
+        between reconnects and once stopped. Read from any thread (one attribute read)."""
+        client = self.client
+        return (
+            self.running
+            and not self._stopping.is_set()
+            and client is not None
+            and getattr(client, "_conn", None) is not None
+        )
+
     def _run(self) -> None:
+        quiet = _QuietStop(self._stopping)
+        sdk_log = logging.getLogger("Lark")
+        sdk_log.addFilter(quiet)
+        try:
+            self._run_loop()
+        finally:
+            sdk_log.removeFilter(quiet)
+
+    def _run_loop(self) -> None:
         loop = asyncio.new_event_loop()
+        loop.set_exception_handler(self._unhandled)
         asyncio.set_event_loop(loop)
         previous = ws_client.loop
         ws_client.loop = loop  # the SDK's module-level loop: ours, on this thread
@@ -145,9 +195,17 @@ class LongConnection:
         finally:
             ws_client.loop = previous  # leave the module as we found it
 
+    def _unhandled(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """Once we stop, the SDK's receive loop ends by raising ConnectionClosed in a task no
+        one awaits ("Task exception was never retrieved"): expected then, not an error."""
+        if self._stopping.is_set():
+            log.debug("after stop, on the Feishu websocket loop: %s", context.get("message"))
+            return
+        loop.default_exception_handler(context)
+
     def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            self.client = self._factory(
+            client = self._factory(
                 self._app_id,
                 self._app_secret,
                 event_handler=self._dispatcher,
@@ -155,15 +213,25 @@ class LongConnection:
                 # INFO would log the connection URL with its access ticket.
                 log_level=lark.LogLevel.WARNING,
             )
+            missing = missing_parts(client)
+            if missing:
+                raise RuntimeError(
+                    "this lark-oapi version changed its websocket client (no "
+                    f"{', '.join(missing)}); digestbot's long connection needs lark-oapi 1.7.x"
+                )
         except Exception as exc:  # a bad domain or SDK change: reported, the thread ends
             self.error = exc
             log.exception("cannot build the Feishu websocket client")
             self._ready.set()
             _close(loop)
             return
+        # Public hooks: say so when the link drops and comes back (the SDK logs at WARNING).
+        client.on_reconnecting = lambda: log.warning("Feishu long connection down; reconnecting")
+        client.on_reconnected = lambda: log.info("Feishu long connection re-established")
+        self.client = client
         self._ready.set()
         try:
-            self.client.start()
+            client.start()
         except RuntimeError as exc:  # "Event loop stopped before Future completed" on stop()
             if not self._stopping.is_set():
                 self.error = exc
@@ -173,6 +241,19 @@ class LongConnection:
             log.exception("the Feishu long connection failed")
         finally:
             _close(loop)
+
+
+class _QuietStop(logging.Filter):
+    """On the SDK's "Lark" logger: after our stop(), lark-oapi logs the receive loop's exit on
+    the socket we closed at ERROR; that is the expected end, so it is dropped."""
+
+    def __init__(self, stopping: threading.Event) -> None:
+        super().__init__()
+        self._stopping = stopping
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ended = record.getMessage().startswith("receive message loop exit")
+        return not (ended and self._stopping.is_set())
 
 
 def _close(loop: asyncio.AbstractEventLoop) -> None:

@@ -132,7 +132,8 @@ class FeishuAdapter:
     async def send_digest(
         self, target: ReplyTarget, digest: Digest, *, delivery_key: str | None = None
     ) -> list[MessageRef]:
-        payloads = self.render_digest(digest, delivery_key=delivery_key)
+        # Rendering is CPU work (about 90 ms for 229 commits): off the event loop, as Slack does.
+        payloads = await asyncio.to_thread(self.render_digest, digest, delivery_key=delivery_key)
         return await post_all(self, target, payloads, delivery_key)
 
     def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
@@ -159,8 +160,8 @@ class FeishuAdapter:
     async def send_details(
         self, target: ReplyTarget, item: DigestItem, repo_url: str, language: Language
     ) -> list[MessageRef]:
-        card = render_feishu_details(item, repo_url, language)
-        return await post_all(self, target, [json.dumps(p) for p in fit_card(card)])
+        payloads = await asyncio.to_thread(_details_payloads, item, repo_url, language)
+        return await post_all(self, target, payloads)
 
     async def send_text(self, target: ReplyTarget, text: str) -> list[MessageRef]:
         return await post_all(self, target, [json.dumps(p) for p in fit_card(text_card(text))])
@@ -239,8 +240,9 @@ class FeishuAdapter:
 
     # -- platform facts ----------------------------------------------------------------------
 
-    async def bot_identity(self) -> BotIdentity:
-        """The bot's open_id on this tenant (GET /open-apis/bot/v3/info).
+    async def bot_identity(self, *, attempts: int | None = None) -> BotIdentity:
+        """The bot's open_id on this tenant (GET /open-apis/bot/v3/info), in at most
+        `attempts` tries (default: the retry policy's).
 
         ConfigError when Feishu refuses the app credentials; PlatformError when unreachable."""
         request = (
@@ -251,7 +253,7 @@ class FeishuAdapter:
             .build()
         )
         try:
-            response = await self._call(self.client.arequest, request)
+            response = await self._call(self.client.arequest, request, attempts=attempts)
         except CredentialsError as exc:
             raise ConfigError(
                 "Feishu refused FEISHU_APP_ID / FEISHU_APP_SECRET (or FEISHU_DOMAIN is "
@@ -338,19 +340,26 @@ class FeishuAdapter:
         return _Posted(str(message_id), getattr(data, "root_id", None) or None)
 
     async def _call(
-        self, method: Callable[[Any], Awaitable[Any]], request: Any, *, pace: str | None = None
+        self,
+        method: Callable[[Any], Awaitable[Any]],
+        request: Any,
+        *,
+        pace: str | None = None,
+        attempts: int | None = None,
     ) -> Any:
-        """One OpenAPI call with our retry policy; the response when its code is 0."""
+        """One OpenAPI call with our retry policy (at most `attempts` tries when given); the
+        response when its code is 0."""
         name = getattr(method, "__name__", "request")
         renewed = False
-        for attempt in range(1, self._retry.max_attempts + 1):
+        max_attempts = attempts or self._retry.max_attempts
+        for attempt in range(1, max_attempts + 1):
             if pace is not None:
                 await self._pacer.wait(pace)
             await self._tenant_token()
             try:
                 response = await method(request)
             except (httpx.HTTPError, ValueError) as exc:  # unreachable, or not a JSON answer
-                if attempt == self._retry.max_attempts:
+                if attempt == max_attempts:
                     raise PlatformError(
                         "Feishu could not be reached.", detail=f"{name}: {exc!r}"
                     ) from exc
@@ -367,7 +376,7 @@ class FeishuAdapter:
                 renewed = True
                 TokenManager.cache.set(f"self_tenant_token:{self._app_id}", "", 0)
                 continue
-            if status >= 500 and attempt < self._retry.max_attempts:
+            if status >= 500 and attempt < max_attempts:
                 # A gateway or server error: safe to retry, the uuid dedupes a late success.
                 log.info("Feishu answered %s on %s; retrying", status, name)
                 await self._retry.sleep(self._retry.wait_for(None, attempt))
@@ -376,7 +385,7 @@ class FeishuAdapter:
                 reset = _reset_seconds(raw.headers if raw is not None else {})
                 if reset is not None and reset > self._retry.max_wait:
                     break
-                if attempt < self._retry.max_attempts:
+                if attempt < max_attempts:
                     wait = self._retry.wait_for(reset, attempt)
                     log.info("Feishu rate limit on %s; retrying in %.1f s", name, wait)
                     await self._retry.sleep(wait)
@@ -401,6 +410,11 @@ class FeishuAdapter:
             raise CredentialsError("Feishu refused the app credentials.", detail=repr(exc)) from exc
         except requests.RequestException as exc:
             raise PlatformError("Feishu could not be reached.", detail=repr(exc)) from exc
+
+
+def _details_payloads(item: DigestItem, repo_url: str, language: Language) -> list[str]:
+    card = render_feishu_details(item, repo_url, language)
+    return [json.dumps(part) for part in fit_card(card)]
 
 
 def delivery_marker(delivery_key: str) -> str:

@@ -2,28 +2,35 @@
 conversation layer: group @mentions, `/digest …`, thread replies, one-to-one chats, and the
 Details button of digest cards (card.action.trigger).
 
-Both modes share one `lark.EventDispatcherHandler`: HTTP mode passes each raw request to its
-`do()` (url_verification challenge, AES-256-CBC decryption with the encrypt key, the
-X-Lark-Signature check over timestamp + nonce + encrypt key + body, the verification token);
-the long connection (handlers.feishu.long_connection) calls it from its own thread. Our handlers
-only turn the payload into an InboundEvent and hand it to the main loop, so Feishu gets its
-answer well inside its 3 s; the ack reply, the digest and everything else run after, as
-background tasks.
+Both modes share one `lark.EventDispatcherHandler`: HTTP mode checks each raw request first
+(handlers.feishu.webhook: a JSON body, the signature, a fresh timestamp, the token) and passes
+what it accepts to the dispatcher's `do()` (url_verification challenge, AES-256-CBC
+decryption, the same checks again); the long connection (handlers.feishu.long_connection) calls
+it from its own thread. Our handlers only turn the payload into an InboundEvent and hand it to
+the main loop, so Feishu gets its answer well inside its 3 s; the ack reply, the digest and
+everything else run after, as background tasks.
+
+The bot needs its own open_id (GET /open-apis/bot/v3/info) to tell a mention of itself from a
+mention of someone else. When Feishu does not answer at start, the bot retries in the
+background with a capped backoff and, until it knows, answers one-to-one chats only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import lark_oapi as lark
 from aiohttp import web
+from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
     P2CardActionTrigger,
     P2CardActionTriggerResponse,
@@ -31,10 +38,16 @@ from lark_oapi.event.callback.model.p2_card_action_trigger import (
 
 from bot.errors import ConfigError, PlatformError
 from handlers.conversation.conversation import Conversation
-from handlers.feishu.inbound import BotIdentity, card_action_event, message_event
+from handlers.feishu.inbound import (
+    BotIdentity,
+    card_action_event,
+    message_event,
+    needs_identity,
+)
 from handlers.feishu.long_connection import LongConnection
 from handlers.feishu.outbound import FeishuAdapter, RetryPolicy
 from handlers.feishu.settings import FEISHU_DOMAIN, LARK_DOMAIN, FeishuConfig, FeishuSettings
+from handlers.feishu.webhook import check_callback
 from handlers.platform import PlatformContext
 from handlers.ports import InboundEvent
 from handlers.runtime.inflight import InFlight
@@ -47,7 +60,9 @@ HTTP_PATH = "/feishu/events"
 # (shared by the bots in a group), so one post per 0.2 s per chat.
 POST_INTERVAL_SECONDS = 0.2
 REQUEST_TIMEOUT_SECONDS = 15.0
-MESSAGE_EVENT = "im.message.receive_v1"
+# The toast Feishu shows on a Details click: the card.action.trigger answer
+# (https://open.feishu.cn/document/feishu-cards/card-callback-communication, "响应回调").
+DETAILS_TOAST = {"zh": "详情见下方", "en": "Details below ↓"}
 # The headers `EventDispatcherHandler.do` reads, by their exact names (it looks them up in a
 # plain dict).
 _FORWARDED_HEADERS = (
@@ -78,6 +93,23 @@ def build_client(config: FeishuConfig) -> Any:
         ) from exc
 
 
+@dataclass(frozen=True)
+class IdentityRetry:
+    """How the bot retries reading its identity in the background: `first` seconds after the
+    failed start, doubling up to `cap` (then every `cap` seconds until Feishu answers).
+    `sleep` is injectable so tests control the waits."""
+
+    first: float = 2.0
+    cap: float = 300.0
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def waits(self) -> Iterator[float]:
+        wait = self.first
+        while True:
+            yield wait
+            wait = min(wait * 2, self.cap)
+
+
 def route_sdk_logs() -> None:
     """lark-oapi logs through a stdout handler of its own, past the redacting formatter and
     LOG_FORMAT (and into stdout, which carries the CLI's output): drop it, so its records go
@@ -102,6 +134,7 @@ class FeishuBot:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         inflight: InFlight | None = None,
         connection_factory: Callable[[lark.EventDispatcherHandler], LongConnection] | None = None,
+        identity_retry: IdentityRetry | None = None,
     ) -> None:
         self.config = config
         self.conversation = conversation
@@ -114,15 +147,20 @@ class FeishuBot:
         )
         self.inflight = inflight or InFlight()
         self.identity = BotIdentity()
+        self._identity_retry = identity_retry or IdentityRetry()
+        self._identity_task: asyncio.Task[None] | None = None
         self._clock = clock
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connection_factory = connection_factory or self._long_connection
         self._connection: LongConnection | None = None
+        self._serving = False  # HTTP mode: between start() and stop()
         self.dispatcher = (
             lark.EventDispatcherHandler.builder(
                 config.encrypt_key or "", config.verification_token or ""
             )
-            .register_p2_customized_event(MESSAGE_EVENT, self.on_message)
+            # The typed model keeps what inbound.message_event reads: sender, message_id,
+            # chat_id, chat_type, root_id, message_type, content and the mentions (key, id, name).
+            .register_p2_im_message_receive_v1(self.on_message)
             .register_p2_card_action_trigger(self.on_card_action)
             .build()
         )
@@ -131,50 +169,126 @@ class FeishuBot:
     def name(self) -> str:
         return f"feishu ({self.config.mode} mode)"
 
+    @property
+    def connected(self) -> bool:
+        """Long connection: its websocket is open right now. HTTP mode: started (and not
+        stopped), the route then answers."""
+        if self.config.mode == "ws":
+            return self._connection is not None and self._connection.connected
+        return self._serving
+
     async def start(self) -> None:
         """Learn the bot's open_id (which also checks the credentials), then connect."""
         self._loop = asyncio.get_running_loop()
         try:
-            self.identity = await self.adapter.bot_identity()
-        except PlatformError as exc:  # unreachable now: every mention will count as ours
-            log.warning("cannot read the Feishu bot's identity: %s", exc)
+            # One attempt: when Feishu does not answer, `serve` starts anyway and the identity
+            # is retried in the background.
+            self.identity = await self.adapter.bot_identity(attempts=1)
+        except PlatformError as exc:
+            log.warning(
+                "cannot read the Feishu bot's identity (%s); answering one-to-one chats only "
+                "and retrying in the background",
+                exc,
+            )
+            self._identity_task = asyncio.create_task(
+                self._learn_identity(), name="feishu-identity"
+            )
         if self.config.mode == "ws":
             self._connection = self._connection_factory(self.dispatcher)
             await asyncio.to_thread(self._connection.start)
+        else:
+            self._serving = True
+            if not self.config.encrypt_key:
+                log.warning(
+                    "FEISHU_MODE=http without FEISHU_ENCRYPT_KEY: Feishu signs nothing, so a "
+                    "replayed callback cannot be told from a fresh one"
+                )
         log.info("Feishu bot started in %s mode", self.config.mode)
 
     async def stop(self, timeout: float = 60.0) -> None:
         """Take no new events, let in-flight replies finish, close the long connection."""
+        self._serving = False
+        if self._identity_task is not None:
+            self._identity_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._identity_task
         if self._connection is not None:
             await asyncio.to_thread(self._connection.stop)
         await self.inflight.drain(timeout)
 
+    async def _learn_identity(self) -> None:
+        """Ask for the bot's identity until Feishu answers (backoff capped at
+        `IdentityRetry.cap`); group messages are answered again from then on."""
+        for attempt, wait in enumerate(self._identity_retry.waits(), start=2):
+            await self._identity_retry.sleep(wait)
+            try:
+                identity = await self.adapter.bot_identity(attempts=1)
+            except (PlatformError, ConfigError) as exc:
+                log.info("Feishu bot identity, attempt %d: %s", attempt, exc)
+                continue
+            if identity.open_id is None:
+                log.info("Feishu bot identity, attempt %d: no open_id in the answer", attempt)
+                continue
+            self.identity = identity
+            log.info("Feishu bot identity known after %d attempts; answering groups", attempt)
+            return
+
     def http_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        """The aiohttp handler for HTTP mode: the SDK verifies, decrypts and dispatches."""
+        """The aiohttp handler for HTTP mode: our gate (handlers.feishu.webhook) first, then
+        the SDK decrypts and dispatches. Refusals are one log line and a fixed short body."""
 
         async def handle(request: web.Request) -> web.StreamResponse:
+            body = await request.read()
+            verdict = check_callback(
+                body,
+                request.headers,
+                encrypt_key=self.config.encrypt_key,
+                verification_token=self.config.verification_token,
+                now=self._clock(),
+            )
+            if not verdict.dispatch:
+                if verdict.status == 200:
+                    log.info("Feishu callback ignored: %s", verdict.reason)
+                else:
+                    log.warning(
+                        "Feishu callback from %s refused with %d: %s",
+                        request.remote,
+                        verdict.status,
+                        verdict.reason,
+                    )
+                return web.json_response({"msg": verdict.answer}, status=verdict.status)
             raw = lark.RawRequest()
             raw.uri = request.path
-            raw.body = await request.read()
+            raw.body = body
             found = request.headers
             raw.headers = {name: found[name] for name in _FORWARDED_HEADERS if name in found}
             response = self.dispatcher.do(raw)
-            status, body = response.status_code, response.content or b""
-            if status == 500 and _REJECTED.search(body):
-                # lark-oapi answers a bad signature or token with 500; it is the caller's fault.
-                status, body = 401, b'{"msg":"unauthorized"}'
+            if response.status_code != 200:
+                # lark-oapi logged why; its body carries the exception's text: never echoed.
+                return web.json_response({"msg": "internal error"}, status=500)
             return web.Response(
-                status=status, body=body, content_type="application/json", charset="utf-8"
+                status=200,
+                body=response.content or b"",
+                content_type="application/json",
+                charset="utf-8",
             )
 
         return handle
 
     # -- dispatcher callbacks (SDK thread in ws mode, the loop's thread in HTTP mode) ---------
 
-    def on_message(self, data: lark.CustomizedEvent) -> None:
-        body = {"header": _plain(data.header), "event": data.event or {}}
+    def on_message(self, data: P2ImMessageReceiveV1) -> None:
+        body = _plain(data)
+        identity = self.identity
+        if identity.open_id is None and needs_identity(body):
+            message = getattr(getattr(data.event, "message", None), "message_id", None)
+            log.info(
+                "Feishu group message %s ignored: the bot's own open_id is not known yet",
+                message if isinstance(message, str) and _ID.fullmatch(message) else "?",
+            )
+            return
         event = message_event(
-            body, self.identity, received_at=self._clock(), language=self.config.language
+            body, identity, received_at=self._clock(), language=self.config.language
         )
         if event is not None:
             self._hand_off(event)
@@ -183,9 +297,17 @@ class FeishuBot:
         event = card_action_event(
             _plain(data), received_at=self._clock(), language=self.config.language
         )
-        if event is not None:
-            self._hand_off(event)
-        return P2CardActionTriggerResponse()  # `{}`: the details follow in the thread
+        if event is None:
+            return P2CardActionTriggerResponse()  # `{}`: not our button, nothing to say
+        self._hand_off(event)
+        # A toast, so the click visibly did something; the details follow in the thread.
+        language = self.config.language
+        toast = {
+            "type": "info",
+            "content": DETAILS_TOAST[language],
+            "i18n": {"zh_cn": DETAILS_TOAST["zh"], "en_us": DETAILS_TOAST["en"]},
+        }
+        return P2CardActionTriggerResponse({"toast": toast})
 
     def _hand_off(self, event: InboundEvent) -> None:
         """Give `event` to the main loop and return at once (never wait for our work)."""
@@ -221,7 +343,7 @@ class FeishuBot:
         )
 
 
-_REJECTED = re.compile(rb"signature|verification_token|token|decrypt|padding", re.IGNORECASE)
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # a platform id, safe to log as it is
 
 
 def _plain(value: Any) -> dict[str, Any]:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from bot.doctor import Check
+from typing import TYPE_CHECKING
+
 from formatters.slack_blocks import render_slack
 from formatters.slack_details import render_slack_details
 from handlers.platform import Platform, PlatformContext, PlatformService
 from handlers.slack.settings import SlackConfig, SlackSettings
 
+if TYPE_CHECKING:  # bot.doctor loads SQLAlchemy: not for naming a platform
+    from bot.doctor import Check
+
+
+def _configured(settings: SlackSettings) -> bool:
+    return SlackConfig.from_settings(settings) is not None
+
 
 def _build(settings: SlackSettings, context: PlatformContext) -> PlatformService | None:
-    if SlackConfig.from_settings(settings) is None:
+    if not _configured(settings):
         return None  # not configured: slack-bolt is never loaded
     from handlers.slack.service import build
 
@@ -27,6 +35,7 @@ SLACK = Platform(
     name="slack",
     settings=SlackSettings,
     enable_hint="SLACK_BOT_TOKEN and SLACK_APP_TOKEN (README: Run on Slack)",
+    configured=_configured,
     build=_build,
     doctor=_doctor,
     render_digest=render_slack,

@@ -70,8 +70,11 @@ def message_event(
     )
 
 
-def button_event(body: dict[str, Any], *, received_at: datetime) -> InboundEvent | None:
-    """The InboundEvent of a Details button click; None for a click outside a message."""
+def button_event(
+    body: dict[str, Any], *, received_at: datetime, private: bool = False
+) -> InboundEvent | None:
+    """The InboundEvent of a Details button click; None for a click outside a message.
+    `private`: the details open in a modal for the clicker (SLACK_DETAILS_VIEW=modal)."""
     actions = body.get("actions") or []
     if not actions:
         return None
@@ -92,7 +95,7 @@ def button_event(body: dict[str, Any], *, received_at: datetime) -> InboundEvent
         kind="button",
         thread_id=str(thread_ts) if thread_ts and thread_ts != ts else None,
         message_id=str(ts),
-        button=ButtonPayload("details", repo, sha),
+        button=ButtonPayload("details", repo, sha, private=private),
         received_at=received_at,
         context={"trigger_id": trigger},
     )

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from formatters.slack_blocks import DETAILS_ACTION_ID
@@ -21,6 +26,8 @@ from handlers.platform import PlatformContext
 from handlers.ports import InboundEvent
 from handlers.runtime.inflight import InFlight
 from handlers.runtime.pacing import ChannelPacer
+from handlers.slack.connection import Backoff, Connection, describe_failure
+from handlers.slack.http_events import Rejection, read_body, screen
 from handlers.slack.inbound import button_event, command_event, message_event
 from handlers.slack.outbound import RetryAfterHandler, SlackAdapter, install_retry_handler
 from handlers.slack.settings import SlackConfig, SlackSettings
@@ -32,6 +39,8 @@ HTTP_PATH = "/slack/events"
 # https://api.slack.com/apis/rate-limits#posting-messages: about one message per second per
 # channel.
 POST_INTERVAL_SECONDS = 1.0
+# stop() keeps this share of its timeout (at most 0.5 s) for closing the HTTP session.
+_CLOSE_RESERVE = 0.1
 
 
 class SlackBot:
@@ -48,6 +57,7 @@ class SlackBot:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         inflight: InFlight | None = None,
         on_ack: Callable[[InboundEvent], None] | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         self.config = config
         self._on_ack = on_ack  # observability: called the moment a command is acked
@@ -64,13 +74,32 @@ class SlackBot:
         )
         self.inflight = inflight or InFlight()
         self._clock = clock
-        self._socket: AsyncSocketModeHandler | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._started = False
+
+        async def authorize(context: AsyncBoltContext) -> AuthorizeResult:
+            return await self._authorize(context)
+
         self.app = AsyncApp(
-            client=self.client,
+            # Without a token of its own: bolt takes the bot token from `authorize`, our bounded,
+            # cached auth.test (bolt's built-in one waits as long as the client's 30 s timeout).
+            client=_without_token(self.client),
             signing_secret=config.signing_secret,
             # Socket Mode requests are not signed; bolt skips verification for them anyway.
             request_verification_enabled=config.signing_secret is not None,
+            authorize=authorize,
+        )
+        self.connection = Connection(
+            self.app,
+            self.client,
+            mode=config.mode,
+            app_token=config.app_token,
+            # 1 s, doubling, capped at a minute: apps.connections.open is a Tier 1 method (about
+            # one call a minute, https://api.slack.com/methods/apps.connections.open).
+            backoff=backoff or Backoff(first=1.0, cap=60.0),
+        )
+        self._verifier = (
+            SignatureVerifier(config.signing_secret) if config.signing_secret is not None else None
         )
         self._register()
 
@@ -78,37 +107,87 @@ class SlackBot:
     def name(self) -> str:
         return f"slack ({self.config.mode} mode)"
 
+    @property
+    def connected(self) -> bool:
+        """Socket Mode: the websocket is open now; HTTP mode: started (and not stopped)."""
+        if self.config.mode == "http":
+            return self._started
+        return self._started and self.connection.connected
+
     async def start(self) -> None:
+        """Returns at once: the connection (auth.test, Socket Mode) is made in the background,
+        retried with backoff while Slack is unreachable."""
         if self.client.session is None:
             # One connection pool for every Web API call (slack_sdk opens a session per call
             # otherwise).
             self._session = aiohttp.ClientSession()
             self.client.session = self._session
-        if self.config.mode == "socket":
-            assert self.config.app_token is not None  # checked by SlackConfig.from_settings
-            self._socket = AsyncSocketModeHandler(self.app, self.config.app_token)
-            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        self.connection.start()
+        self._started = True
         log.info("Slack bot started in %s mode", self.config.mode)
 
     async def stop(self, timeout: float = 60.0) -> None:
-        """Take no new events, let in-flight replies finish, close connections."""
-        if self._socket is not None:
-            await self._socket.close_async()  # type: ignore[no-untyped-call]
-        await self.inflight.drain(timeout)
+        """Take no new events, let in-flight replies finish, close connections; returns within
+        `timeout` whatever the link's state (connecting, connected, reconnecting)."""
+        deadline = time.monotonic() + timeout
+        reserve = min(0.5, timeout * _CLOSE_RESERVE)
+        self._started = False
+        await self.connection.stop(max(0.0, deadline - reserve - time.monotonic()))
+        await self.inflight.drain(max(0.0, deadline - reserve - time.monotonic()))
         if self._session is not None:
-            await self._session.close()
+            session, self._session = self._session, None
             self.client.session = None
-            self._session = None
+            try:
+                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                    await session.close()
+            except TimeoutError:
+                log.warning("Slack: the HTTP session did not close in time")
 
     def http_handler(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        """The aiohttp handler for HTTP mode: bolt checks the signature and the timestamp."""
+        """The aiohttp handler for HTTP mode: our screen (size, encoding, signature, shape),
+        then bolt. A refused request gets a 4xx and one log line, never a 500."""
 
         async def handle(request: web.Request) -> web.StreamResponse:
-            bolt_request = await to_bolt_request(request)
-            response = await self.app.async_dispatch(bolt_request)
+            assert self._verifier is not None  # HTTP mode needs SLACK_SIGNING_SECRET
+            body = await read_body(request)
+            checked = (
+                body
+                if isinstance(body, Rejection)
+                else screen(body, request.headers, request.query_string, self._verifier)
+            )
+            if isinstance(checked, Rejection):
+                log.warning(
+                    "Slack HTTP: refused a request from %s: %s (HTTP %d)",
+                    request.remote,
+                    checked.reason,
+                    checked.status,
+                )
+                if checked.status == 401:  # bolt's answer to a bad signature
+                    return web.json_response({"error": "invalid request"}, status=401)
+                return web.json_response({"error": "bad request"}, status=checked.status)
+            response = await self.app.async_dispatch(checked)
             return await to_aiohttp_response(response)
 
         return handle
+
+    async def _authorize(self, context: AsyncBoltContext) -> AuthorizeResult:
+        """bolt's authorize step: the bot token and, from auth.test, the bot user id. When
+        auth.test fails or takes too long, the event goes on without the bot user id (one log
+        line) instead of holding its 3 s acknowledgement."""
+        try:
+            found = await self.connection.identity()
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning(
+                "Slack auth.test failed (%s); handling the event without it", describe_failure(exc)
+            )
+            return AuthorizeResult(
+                enterprise_id=context.enterprise_id,
+                team_id=context.team_id,
+                bot_token=self.config.bot_token,
+            )
+        return AuthorizeResult.from_auth_test_response(
+            auth_test_response=found, bot_token=self.config.bot_token
+        )
 
     # -- listeners ---------------------------------------------------------------------------
 
@@ -153,7 +232,11 @@ class SlackBot:
         @app.action(DETAILS_ACTION_ID)
         async def on_details(ack: AsyncAck, body: dict[str, Any]) -> None:
             await ack()
-            inbound = button_event(body, received_at=self._clock())
+            inbound = button_event(
+                body,
+                received_at=self._clock(),
+                private=self.config.details_view == "modal",
+            )
             if inbound is not None:
                 self._spawn(inbound)
 
@@ -161,6 +244,19 @@ class SlackBot:
         self.inflight.spawn(
             self.conversation.respond(event, self.adapter), name=f"slack-{event.event_id}"
         )
+
+
+def _without_token(client: AsyncWebClient) -> AsyncWebClient:
+    """The client's settings without its token: bolt's app client, copied for each request."""
+    return AsyncWebClient(
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        session=client.session,
+        headers=client.headers,
+        retry_handlers=list(client.retry_handlers),
+    )
 
 
 def build(settings: SlackSettings, context: PlatformContext) -> SlackBot | None:

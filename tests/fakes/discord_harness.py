@@ -8,23 +8,27 @@ import contextlib
 import copy
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yarl
+from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from digestbot.wiring import Core
 from handlers.conversation.conversation import Conversation
+from handlers.discord.gateway import Backoff
 from handlers.discord.service import DiscordBot
 from handlers.discord.settings import DiscordConfig
 from handlers.runtime.pacing import ChannelPacer
 from tests.fakes.chat import DAY, TimedSource, build_chat_core, make_widget_repo, use_timed_source
 from tests.fakes.conversations import conversation_of
 from tests.fakes.discord_api import FakeDiscordApi
-from tests.fakes.discord_payloads import APPLICATION_ID, BOT_TOKEN, snowflake_at
+from tests.fakes.discord_gateway import FakeGateway
+from tests.fakes.discord_payloads import APPLICATION_ID, BOT_TOKEN, BOT_USER_ID, snowflake_at
 from tests.fakes.git_repo import GitRepoBuilder
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "discord"
@@ -40,11 +44,47 @@ OTHER_BOT = {
 }
 DISCORD_INJECTION = "fix: drop <@&111> <@222> @everyone [free nitro](https://evil.example) cache"
 NO_MENTIONS: dict[str, list[str]] = {"parse": []}
+# The role Discord creates for the bot when it joins a server (managed, tagged with the bot).
+BOT_ROLE_ID = "1100000000000000110"
+OTHER_ROLE_ID = "1100000000000000120"
+# Retries in milliseconds, so tests see several attempts without sleeping for real.
+FAST_BACKOFF = {"first": 0.02, "cap": 0.1}
 
 
 def load(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((DATA / name).read_text(encoding="utf-8"))
     return data
+
+
+def _role(role_id: str, name: str, *, bot_id: str | None = None) -> dict[str, Any]:
+    role: dict[str, Any] = {
+        "id": role_id,
+        "name": name,
+        "permissions": "0",
+        "position": 1,
+        "color": 0,
+        "hoist": False,
+        "managed": bot_id is not None,
+        "mentionable": True,
+        "icon": None,
+        "unicode_emoji": None,
+        "flags": 0,
+    }
+    if bot_id is not None:
+        role["tags"] = {"bot_id": bot_id}
+    return role
+
+
+def guild_payload() -> dict[str, Any]:
+    """GUILD_CREATE of the test server: its channel, @everyone, the bot's own managed role
+    and one ordinary role."""
+    guild = load("guild_create.json")
+    guild["roles"] = [
+        *guild["roles"],
+        _role(BOT_ROLE_ID, "digestbot", bot_id=BOT_USER_ID),
+        _role(OTHER_ROLE_ID, "maintainers"),
+    ]
+    return guild
 
 
 class Clock:
@@ -85,7 +125,21 @@ class Env:
             pacer=ChannelPacer(1.0, clock=lambda: monotonic[0], sleep=sleep),
         )
         await bot.login()
-        bot.client._connection.parse_guild_create(load("guild_create.json"))
+        bot.client._connection.parse_guild_create(guild_payload())  # type: ignore[arg-type]
+        self.bots.append(bot)
+        return bot
+
+    def unstarted_bot(self, *, backoff: Backoff | None = None, **config: Any) -> DiscordBot:
+        """A bot `start` connects (login and gateway in the background), retrying fast."""
+        bot = DiscordBot(
+            self.conversation,
+            DiscordConfig(token=BOT_TOKEN, **config),
+            repo_names=self.core.resolver.names,
+            clock=self.clock,
+            backoff=backoff or Backoff(**FAST_BACKOFF),
+        )
+        # READY waits this long for more GUILD_CREATEs before on_ready (discord.py: 2 s).
+        bot.client._connection.guild_ready_timeout = 0.05
         self.bots.append(bot)
         return bot
 
@@ -104,6 +158,29 @@ class Env:
         )
         payload.update(changes)
         return payload
+
+
+@contextlib.asynccontextmanager
+async def fake_gateway() -> AsyncIterator[FakeGateway]:
+    """A fake gateway discord.py connects to instead of wss://gateway.discord.gg."""
+    gateway = await FakeGateway(guild_payload()).start()
+    old = DiscordWebSocket.DEFAULT_GATEWAY
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway.url)
+    try:
+        yield gateway
+    finally:
+        DiscordWebSocket.DEFAULT_GATEWAY = old
+        await gateway.close()
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll `condition` on the loop (the gateway works in the background) until it holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)
 
 
 async def settle() -> None:

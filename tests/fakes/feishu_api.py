@@ -12,6 +12,9 @@ info endpoint answers `{code, msg, bot}` as the real one does). Endpoints:
 - GET  /open-apis/im/v1/messages (list a chat's messages, newest or oldest first, paginated;
   cards come back without their `element_id`s unless card_msg_content_type=raw_card_content)
 - GET  /open-apis/im/v1/chats/{chat_id} (owner and managers)
+- POST /callback/ws/endpoint (the long connection's endpoint discovery: `{AppID, AppSecret}` in,
+  `{code, msg, data: {URL, ClientConfig}}` out, as lark_oapi.ws.client `_get_conn_url` reads
+  it; the URL and ClientConfig come from a tests.fakes.feishu_ws gateway attached to the fake)
 
 Every call is recorded. Answers can be scripted per kind of call: HTTP 429 or HTTP 400 with code
 99991400 and an `x-ogw-ratelimit-reset` header, or any other error code. Bodies larger than
@@ -49,7 +52,7 @@ UUID_WINDOW_SECONDS = 3600.0
 INVALID_TOKEN = "Invalid access token for authorization. Please make a request with token attached."
 TOO_MANY_ELEMENTS = "Failed to create card content, ext=ErrMsg: card element number over limit;"
 
-Kind = str  # "token" | "bot" | "create" | "reply" | "list" | "chat"
+Kind = str  # "token" | "bot" | "create" | "reply" | "list" | "chat" | "endpoint"
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,11 @@ class FakeFeishuApi(LocalHttpFake):
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._last_ms = 0
+        # Set by a tests.fakes.feishu_ws gateway: the websocket URL the endpoint hands out and
+        # the ClientConfig (reconnect and ping timings) that comes with it.
+        self.ws_url: str | None = None
+        self.ws_client_config: dict[str, int] = {}
+        self._devices = itertools.count(1)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -223,6 +231,9 @@ class FakeFeishuApi(LocalHttpFake):
         if kind == "token":
             send_json(handler, 200, self._tenant_token(body or {}))
             return
+        if kind == "endpoint":
+            send_json(handler, 200, self._ws_endpoint(body or {}))
+            return
         if token != self.token:
             send_json(handler, 400, {"code": 99991663, "msg": INVALID_TOKEN})
             return
@@ -233,6 +244,21 @@ class FakeFeishuApi(LocalHttpFake):
         if body.get("app_id") != self.app_id or body.get("app_secret") != self.app_secret:
             return {"code": 10014, "msg": "app secret invalid"}
         return {"code": 0, "msg": "ok", "tenant_access_token": self.token, "expire": 7200}
+
+    def _ws_endpoint(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body.get("AppID") != self.app_id or body.get("AppSecret") != self.app_secret:
+            # Any code but 0, 1 (busy) and 1000040343 (internal) is a ClientException for
+            # lark-oapi: it gives up instead of reconnecting.
+            return {"code": 1000040351, "msg": "invalid app_id or app_secret"}
+        if self.ws_url is None:
+            return {"code": 1, "msg": "system busy"}
+        device = f"device{next(self._devices)}"
+        url = f"{self.ws_url}?device_id={device}&service_id=7&access_key=fake-ticket"
+        return {
+            "code": 0,
+            "msg": "ok",
+            "data": {"URL": url, "ClientConfig": dict(self.ws_client_config)},
+        }
 
     def _answer(
         self, kind: Kind, path: str, query: dict[str, str], body: dict[str, Any], size: int
@@ -382,6 +408,8 @@ def _kind(method: str, path: str) -> Kind:
         return "token"
     if path == "/open-apis/bot/v3/info":
         return "bot"
+    if path == "/callback/ws/endpoint":
+        return "endpoint"
     if path.startswith("/open-apis/im/v1/chats/"):
         return "chat"
     if path == "/open-apis/im/v1/messages":

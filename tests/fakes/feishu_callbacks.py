@@ -11,6 +11,12 @@ from typing import Any
 
 from Crypto.Cipher import AES
 
+from tests.fakes.chat import NOW
+
+# X-Lark-Request-Timestamp (seconds) of a delivery made at tests.fakes.chat.NOW, the clock the
+# test bots run on: fresh unless a test says otherwise.
+NOW_TIMESTAMP = str(int(NOW.timestamp()))
+
 
 def encrypt(plaintext: str, encrypt_key: str, iv: bytes | None = None) -> str:
     """AES-256-CBC the way Feishu encrypts callback bodies: the key is SHA-256(encrypt key), a
@@ -33,7 +39,7 @@ def callback_request(
     payload: dict[str, Any],
     encrypt_key: str | None,
     *,
-    timestamp: str = "1770550000",
+    timestamp: str = NOW_TIMESTAMP,
     nonce: str = "5b1e6c0d",
     sign_with: str | None = None,
 ) -> tuple[bytes, dict[str, str]]:

@@ -7,13 +7,16 @@ limit and cursor paging, and message ts taken from the wall clock like Slack's).
 recorded with its arguments and arrival time; answers can be scripted per method: HTTP 429 with
 Retry-After, or `ok: false` errors; `refuse` can refuse chosen posts, and channels in
 `unreadable` answer history reads with not_in_channel (a bot posting via chat:write.public);
-auth.test reports `granted_scopes` in its x-oauth-scopes header.
+auth.test reports `granted_scopes` in its x-oauth-scopes header. `SilentSlack` is a Slack that
+accepts connections and never answers; `refused_base_url()` one that refuses them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -289,3 +292,47 @@ def _page(messages: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any
     body: dict[str, Any] = {"ok": True, "messages": page, "has_more": more}
     body["response_metadata"] = {"next_cursor": str(start + limit) if more else ""}
     return body
+
+
+class SilentSlack:
+    """A Slack that accepts TCP connections and never answers (a hung proxy, a black hole):
+    every request waits until the client gives up. Runs in the test's event loop."""
+
+    def __init__(self) -> None:
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+        self.accepted = 0
+
+    async def start(self) -> SilentSlack:
+        self._server = await asyncio.start_server(self._hold, "127.0.0.1", 0)
+        return self
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/api/"
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in self._writers:
+                writer.close()
+            await self._server.wait_closed()
+
+    async def _hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        self._writers.append(writer)
+        try:
+            while await reader.read(65536):
+                pass  # read the request, never answer
+        finally:
+            writer.close()
+
+
+def refused_base_url() -> str:
+    """An API URL on a local port nobody listens on: every connection is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/"

@@ -4,6 +4,9 @@ Speaks the Socket Mode protocol (https://api.slack.com/apis/socket-mode): a `hel
 connect, then envelopes `{"envelope_id", "type", "payload", "accepts_response_payload",
 "retry_attempt"}`; the app answers each with `{"envelope_id", "payload"?}`. Runs in the test's
 event loop; point FakeSlackApi.socket_url at `url`.
+
+Outages are scripted: `drop()` closes the open socket from Slack's side, `refusing = True`
+answers new handshakes with HTTP 503, `disconnect()` sends Slack's "please reconnect" message.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from aiohttp import WSMsgType, web
 class FakeSocketMode:
     def __init__(self) -> None:
         self.connected = asyncio.Event()
+        self.connections = 0  # websockets accepted so far
+        self.refusing = False  # answer handshakes with 503 (Slack down)
         self.acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._ws: web.WebSocketResponse | None = None
         self._runner: web.AppRunner | None = None
@@ -42,10 +47,30 @@ class FakeSocketMode:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+    async def drop(self) -> None:
+        """Slack closes the link (a deploy, a network blip): the client sees a close frame."""
+        assert self._ws is not None, "no client connected"
+        self.connected.clear()
+        await self._ws.close()
+
+    async def disconnect(self, reason: str = "refresh_requested") -> None:
+        """Slack's `disconnect` message (https://api.slack.com/apis/socket-mode#disconnect)."""
+        assert self._ws is not None, "no client connected"
+        await self._ws.send_json({"type": "disconnect", "reason": reason})
+
+    async def wait_for_connections(self, count: int, timeout: float = 5.0) -> None:
+        """Until `count` websockets have been accepted in all."""
+        async with asyncio.timeout(timeout):
+            while self.connections < count:
+                await asyncio.sleep(0.01)
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        if self.refusing:
+            return web.Response(status=503, text="slack is down")
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self._ws = ws
+        self.connections += 1
         await ws.send_json(
             {
                 "type": "hello",

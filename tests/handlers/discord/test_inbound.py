@@ -19,7 +19,15 @@ from handlers.discord.inbound import (
     strip_mention,
 )
 from handlers.ports import ButtonPayload, InboundEvent
-from tests.fakes.discord_harness import CHANNEL, OTHER_BOT, USER, load
+from tests.fakes.discord_harness import (
+    BOT_ROLE_ID,
+    CHANNEL,
+    OTHER_BOT,
+    OTHER_ROLE_ID,
+    USER,
+    guild_payload,
+    load,
+)
 from tests.fakes.discord_payloads import BOT_USER, BOT_USER_ID, GUILD_ID
 
 WHEN = datetime(2026, 2, 8, 20, 0, tzinfo=UTC)
@@ -62,7 +70,7 @@ async def client() -> AsyncIterator[discord.Client]:
     client = discord.Client(intents=discord.Intents.none())
     state = client._connection
     state.user = discord.ClientUser(state=state, data=copy.deepcopy(BOT_USER))  # type: ignore[arg-type]
-    state.parse_guild_create(load("guild_create.json"))
+    state.parse_guild_create(guild_payload())  # type: ignore[arg-type]
     state.parse_thread_create(copy.deepcopy(THREAD_CREATE))  # type: ignore[arg-type]
     yield client
     await client.close()
@@ -219,6 +227,20 @@ async def test_channel_managers(client: discord.Client) -> None:
 
 def test_strip_mention_keeps_other_mentions() -> None:
     assert strip_mention("<@!42> details abc1234 <@7>", 42) == "details abc1234 <@7>"
+    assert strip_mention("<@&5> details abc1234 <@&6>", 42, 5) == "details abc1234 <@&6>"
+    assert strip_mention("<@&5> details", 42) == "<@&5> details"
+
+
+async def test_a_mention_of_the_bots_own_role_is_a_mention(client: discord.Client) -> None:
+    # Typing "@digestbot" in Discord often picks the bot's managed role, not the bot user.
+    me = client.user
+    text = f"<@&{BOT_ROLE_ID}> details abc1234"
+    own = message(client, text, THREAD, mention_roles=[BOT_ROLE_ID])
+    event = message_event(own, me, message_content=False, received_at=WHEN)
+    assert event is not None and (event.kind, event.text) == ("mention", "details abc1234")
+    assert (event.channel_id, event.thread_id) == (CHANNEL, THREAD)
+    other = message(client, f"<@&{OTHER_ROLE_ID}> details abc1234", mention_roles=[OTHER_ROLE_ID])
+    assert message_event(other, me, message_content=False, received_at=WHEN) is None
 
 
 # -- interactions ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ reconciliation), 429s, repeated Missing Access, and inert text within Discord's 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,9 @@ from hypothesis import strategies as st
 
 from bot.errors import MissingAccessError, PlatformError
 from bot.models import Digest
+from formatters.discord_details import render_discord_details
 from formatters.discord_embeds import render_discord
+from handlers.discord import outbound
 from handlers.discord.messages import delivery_nonce, delivery_tag, text_payload
 from handlers.ports import PartKey, ReplyTarget
 from tests.data.reference_day import big_digest
@@ -80,6 +83,34 @@ async def test_scheduled_post_uses_nonces_threads_and_can_be_found_again(env: En
     reads = env.fake.calls_to("GET", rf"/channels/{CHANNEL}/messages")
     assert reads and all("after" in c.query for c in reads)
     assert_inert(env.fake)
+
+
+async def test_digests_and_details_are_rendered_off_the_event_loop(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = await env.bot()
+    loop_thread = threading.get_ident()
+    rendered_in: list[tuple[str, int]] = []
+
+    def digest_renderer(digest: Digest, **options: object) -> object:
+        rendered_in.append(("digest", threading.get_ident()))
+        return render_discord(digest, **options)  # type: ignore[arg-type]
+
+    def details_renderer(*args: object) -> object:
+        rendered_in.append(("details", threading.get_ident()))
+        return render_discord_details(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(outbound, "render_discord", digest_renderer)
+    monkeypatch.setattr(outbound, "render_discord_details", details_renderer)
+    digest = big_digest(229)
+    refs = await bot.adapter.send_digest(ReplyTarget("discord", CHANNEL), digest)
+    in_thread = ReplyTarget("discord", CHANNEL, thread_id=refs[0].message_id)
+    await bot.adapter.send_details(in_thread, digest.items[0], digest.repo_url, "en")
+
+    assert [what for what, _ in rendered_in] == ["digest", "details"]
+    assert all(thread != loop_thread for _, thread in rendered_in)
+    # The continuations and the details went to the digest's thread.
+    assert len(channel_posts(env.fake, refs[0].message_id)) == len(refs) - 1 + 1
 
 
 async def test_rate_limit_is_waited_out(env: Env) -> None:

@@ -24,6 +24,7 @@ from handlers.platform import PlatformContext, RequestHandler
 from tests.fakes.chat import use_timed_source
 from tests.fakes.conversations import conversation_of
 from tests.fakes.discord_harness import (
+    BOT_ROLE_ID,
     CHANNEL,
     NO_MENTIONS,
     OTHER_BOT,
@@ -108,7 +109,8 @@ async def test_unknown_repo_is_answered_ephemerally_and_does_no_work(env: Env) -
     await dispatch(env, bot, payload)
     (answer,) = followups(env.fake, payload["token"])
     assert answer["flags"] == EPHEMERAL and "repository" in answer["content"]
-    assert "\\[x\\](https://evil.example)" in answer["content"]  # echoed, escaped
+    assert "\\[x\\](" in answer["content"]  # echoed, escaped (the link defanged, too)
+    assert "https://evil.example" not in answer["content"].replace("\\", "")
     assert env.timed.started == []
     assert env.fake.messages(CHANNEL) == []
     assert_inert(env.fake)
@@ -241,6 +243,40 @@ async def test_without_message_content_only_mentions_are_answered(env: Env) -> N
     await gateway_message(bot, mention)
     (details,) = channel_posts(env.fake, thread)
     assert "add streaming endpoint" in details["embeds"][0]["title"]
+
+
+@pytest.mark.parametrize("how", ["user-mention", "role-mention", "reply-with-ping"])
+async def test_the_discord_hint_is_answered_without_message_content(env: Env, how: str) -> None:
+    """`@digestbot details <sha>` works with the default DISCORD_MESSAGE_CONTENT=false, however
+    the Discord client fills in the mention: the bot user, the bot's own role (what the
+    mention picker often offers), or a reply to the digest that pings its author."""
+    bot = await env.bot()
+    assert not bot.client.intents.message_content
+    root = await post_digest(env, bot)
+    sha7 = env.shas["feature"][:7]
+    if how == "reply-with-ping":
+        where = CHANNEL
+        message = env.message(
+            f"details {sha7}",  # the ping rides in `mentions`, not in the text
+            CHANNEL,
+            type=19,
+            mentions=[BOT_USER],
+            message_reference={"type": 0, "message_id": root["id"], "channel_id": CHANNEL},
+        )
+    else:
+        where = await start_user_thread(env, bot, root)
+        mention = f"<@{BOT_USER_ID}>" if how == "user-mention" else f"<@&{BOT_ROLE_ID}>"
+        message = env.message(
+            f"{mention} details {sha7}",
+            where,
+            mentions=[BOT_USER] if how == "user-mention" else [],
+            mention_roles=[BOT_ROLE_ID] if how == "role-mention" else [],
+        )
+    env.fake.reset_calls()
+    await gateway_message(bot, message)
+    (details,) = channel_posts(env.fake, where)
+    assert "add streaming endpoint" in details["embeds"][0]["title"]
+    assert_inert(env.fake)
 
 
 async def test_duplicate_message_gets_one_reply_and_bots_are_ignored(env: Env) -> None:

@@ -17,6 +17,7 @@ from handlers.feishu.inbound import (
     details_button,
     message_event,
     message_text,
+    needs_identity,
 )
 from handlers.ports import ButtonPayload
 from tests.fakes.feishu_api import BOT_OPEN_ID
@@ -99,11 +100,26 @@ def test_a_mention_of_someone_else_is_not_a_mention_of_the_bot() -> None:
     assert event is not None and (event.kind, event.text) == ("message", "@Alice digest widget")
 
 
-def test_unknown_identity_counts_every_mention_as_ours() -> None:
+def test_unknown_identity_answers_one_to_one_chats_only() -> None:
+    """Without its open_id the bot cannot tell a mention of itself from one of someone else:
+    no group message is taken for it (before, every mention counted as ours)."""
     other = {"key": "@_user_1", "id": {"open_id": "ou_someone"}, "name": "Someone"}
-    payload = with_message(load("message_text_group_mention"), mentions=[other])
-    event = message_event(payload, BotIdentity(), received_at=NOW)
-    assert event is not None and (event.kind, event.text) == ("mention", "digest widget today")
+    unknown = BotIdentity()
+    for payload in (
+        with_message(load("message_text_group_mention"), mentions=[other]),
+        load("message_text_group_mention"),  # the bot's own mention, but it cannot know
+        with_message(load("message_text_group_mention"), content=content("/digest widget")),
+        load("message_text_thread", SHA_PLACEHOLDER="00248d8"),
+    ):
+        assert needs_identity(payload)
+        assert message_event(payload, unknown, received_at=NOW) is None
+    direct = load("message_text_p2p")
+    assert not needs_identity(direct)
+    event = message_event(direct, unknown, received_at=NOW)
+    assert event is not None and (event.kind, event.text) == ("mention", "help")
+    from_app = load("message_text_group_mention")
+    from_app["event"]["sender"]["sender_type"] = "app"
+    assert not needs_identity(from_app)  # not a user's: ignored anyway, nothing to wait for
 
 
 def test_placeholders_do_not_collide_and_at_all_stays_text() -> None:

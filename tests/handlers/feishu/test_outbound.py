@@ -4,8 +4,10 @@ too large for the platform, idempotent scheduled posts and finding them again, e
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,8 @@ from bot.models import Importance
 from bot.service import DigestRequest
 from bot.windows import parse_window
 from digestbot.wiring import Core
+from formatters.feishu_card import render_feishu
+from formatters.feishu_details import render_feishu_details
 from handlers.feishu.service import POST_INTERVAL_SECONDS, FeishuBot
 from handlers.ports import PartKey, ReplyTarget
 from handlers.runtime.pacing import ChannelPacer
@@ -183,3 +187,39 @@ async def test_posts_are_paced_per_chat(core: Core, fake: FakeFeishuApi) -> None
     await bot.adapter.send_text(ReplyTarget("feishu", "oc_other"), "elsewhere")
     assert waits.waits == pytest.approx([0.2, 0.4])  # ≤ 5 per second in one chat only
     assert len(fake.posted()) == 4
+
+
+async def test_cards_are_rendered_off_the_event_loop(
+    core: Core, fake: FakeFeishuApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large digest takes tens of milliseconds to render (92 ms for 229 commits): it is built
+    in a worker thread so the loop keeps answering events meanwhile."""
+    rendered_on: list[tuple[str, int]] = []
+
+    def spying(name: str, render: Any) -> Any:
+        def spy(*args: Any, **kwargs: Any) -> Any:
+            rendered_on.append((name, threading.get_ident()))
+            return render(*args, **kwargs)
+
+        return spy
+
+    outbound = "handlers.feishu.outbound"
+    monkeypatch.setattr(f"{outbound}.render_feishu", spying("digest", render_feishu))
+    monkeypatch.setattr(
+        f"{outbound}.render_feishu_details", spying("details", render_feishu_details)
+    )
+    bot = await started_bot(core, fake)
+    repo = core.resolver.resolve("widget")
+    window = parse_window("today", "UTC", NOW)
+    request = DigestRequest(
+        language="en", min_importance=Importance.LOW, commit_filter=core.commit_filter(repo)
+    )
+    digest = await core.service.build_digest(repo, window, request)
+    target = ReplyTarget("feishu", CHAT)
+    [root, *_] = await bot.adapter.send_digest(target, digest)
+    thread = ReplyTarget("feishu", CHAT, thread_id=root.message_id)
+    await bot.adapter.send_details(thread, digest.items[0], "https://github.com/acme/widget", "en")
+    loop_thread = threading.get_ident()
+    assert [name for name, _ in rendered_on] == ["digest", "details"]
+    assert all(ident != loop_thread for _, ident in rendered_on)
+    assert len(cards(fake)) >= 2

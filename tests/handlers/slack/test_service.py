@@ -178,19 +178,27 @@ async def test_details_button_replies_in_the_digest_thread(slack: Harness) -> No
     reply = slack.messages()[-1]
     assert reply.args["thread_ts"] == root
     assert sha[:7] in json.dumps(reply.args["blocks"])
+    posted = len(slack.messages())
+    for n in range(2):  # the same button again: acked, nothing more in the thread
+        again = block_action(value, trigger_id=f"trig-again-{n}", message_ts=root)
+        assert (await slack.dispatch(signed_request(again, content_type=FORM))).status == 200
+    await slack.settle()
+    assert len(slack.messages()) == posted
+    assert not slack.fake.calls_to("chat.postEphemeral")
 
 
 async def test_details_button_can_open_a_modal(slack_modal: Harness) -> None:
     slack = slack_modal
     root = await slack.post_digest()
     sha = slack.shas["feature"]
-    body = block_action(f"acme/widget|{sha}", trigger_id="trig-modal", message_ts=root)
     before = len(slack.messages())
-    await slack.dispatch(signed_request(body, content_type=FORM))
-    await slack.settle()
-    (opened,) = slack.fake.calls_to("views.open")
-    assert opened.args["trigger_id"] == "trig-modal"
-    assert opened.args["view"]["type"] == "modal"
+    for n in range(2):  # a modal is the clicker's alone: every click opens one
+        body = block_action(f"acme/widget|{sha}", trigger_id=f"trig-modal-{n}", message_ts=root)
+        await slack.dispatch(signed_request(body, content_type=FORM))
+        await slack.settle()
+    opened = slack.fake.calls_to("views.open")
+    assert [o.args["trigger_id"] for o in opened] == ["trig-modal-0", "trig-modal-1"]
+    assert opened[0].args["view"]["type"] == "modal"
     assert len(slack.messages()) == before
 
 
@@ -342,10 +350,10 @@ async def test_injection_strings_never_reach_slack_unescaped(slack: Harness) -> 
     posted = slack.fake.posted()
     assert len(posted) >= 4
     dumped = json.dumps([c.args for c in posted], ensure_ascii=False)
-    # the hostile commit is shown, inert: as entities and with broken broadcast keywords
-    assert (
-        "&lt;!channel&gt; @\u200dhere &lt;@U123ABC&gt; &lt;https://evil.example|click&gt;" in dumped
-    )
+    # the hostile commit is shown, inert: as entities, with broken broadcast keywords and its
+    # link defanged (formatters/text_safety.py decides how)
+    assert "&lt;!channel&gt; @\u200dhere &lt;@U123ABC&gt; &lt;" in dumped
+    assert "evil.example" not in dumped
     assert INJECTION_TITLE not in dumped
     for call in posted:
         for value in _strings(call.args):
