@@ -2,10 +2,13 @@
 
 The first message has a head embed (title linked to the repository, counts, overview, notes
 in the footer); then one embed per severity with a field per high/medium commit (short SHA and
-PR linked, type, author, summary, notes) and the low commits as compact description lines.
-Each high/medium commit gets a button whose custom_id is "dg:details:<repo>:<sha12>". A
-message holds at most 10 embeds, 6000 embed characters, 25 fields per embed and 5 × 5 buttons;
-the rest continues in further messages, and what none can take is counted in the last one.
+PR linked, type, author, summary, notes) and the low commits as compact description lines,
+folded into short "sha title" lines when a big digest needs it (formatters.card_packing).
+Each high/medium commit gets a button whose custom_id is "dg:details:<repo>:<sha12>"; commits
+listed as lines come with the hint to mention the bot (`@bot details <sha>`), since a plain
+reply does not reach it. A message holds at most 10 embeds, 6000 embed characters, 25 fields
+per embed and 5 × 5 buttons; the rest continues in further messages, and what even the
+tightest fold cannot list is counted in the last one, with how to see it.
 Every payload carries `allowed_mentions: {"parse": []}`; all text is escaped.
 """
 
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.models import Digest, Importance
-from formatters.card_packing import Unit, leftover_counts, pack, units_of
+from formatters.card_packing import Unit, leftover_commits, pack_folded
 from formatters.card_sections import (
     CardPlan,
     CommitView,
@@ -56,9 +59,13 @@ CUSTOM_ID_PREFIX = "dg:details:"
 COLOURS = {Importance.HIGH: 0xE74C3C, Importance.MEDIUM: 0xF39C12, Importance.LOW: 0x2ECC71}
 NEUTRAL = 0x95A5A6
 LOW_CHUNK = 6
+FOLD_CHUNK = 15  # folded "sha title" lines per piece: about 200 characters each
+# Room a piece of lines leaves in an embed description for the section's other pieces.
+LINES_MAX = DISCORD_EMBED_DESCRIPTION_MAX - 200
 MAX_BUTTONS = 25  # DISCORD_ACTION_ROWS_MAX × DISCORD_BUTTONS_PER_ROW_MAX
 NO_MENTIONS: dict[str, list[str]] = {"parse": []}
 FOOTER_TAG_MAX = 40
+OMITTED_NOTE_MAX = 600  # the count, the breakdown and the repository and days to ask for
 
 
 def details_custom_id(repo: str, sha: str) -> str:
@@ -123,15 +130,36 @@ class _Piece:
     buttons: tuple[dict[str, Any], ...] = ()
 
 
+def _folded_lines(unit: Unit, links: bool, title: int) -> list[str]:
+    """The unit's commits as short lines: "• sha title", or only SHAs, several per line."""
+    shas = [
+        md_link(view.commit_url if links else None, f"`{view.short_sha}`") for view in unit.commits
+    ]
+    if not title:
+        return [" · ".join(shas[i : i + 10]) for i in range(0, len(shas), 10)]
+    return [
+        f"• {sha} {fit(view.title, title, escape_discord)}".rstrip()
+        for sha, view in zip(shas, unit.commits, strict=True)
+    ]
+
+
 def _render_unit(plan: CardPlan, unit: Unit, scale: float) -> _Piece:
     if unit.compact:
+        hint = [escape_discord(plan.details_hint)] if unit.hinted else []
+        if unit.style == "folded":
+            candidates = [_folded_lines(unit, unit.fold.links, unit.fold.title)]
+        else:
+            candidates = [
+                [_low_line(view, min(scale, step)) for view in unit.commits]
+                for step in (scale, 0.25, 0.0)
+            ]
+        # Last resort, when a long repository address makes linked lines too long: no links
+        # (folded lines without links always fit: FOLD_CHUNK × at most 60 characters).
+        candidates.append(_folded_lines(unit, links=False, title=min(unit.fold.title, 40)))
         text = ""
-        for step in (scale, 0.25, 0.0):
-            lines = [_low_line(view, min(scale, step)) for view in unit.commits]
-            if unit.last and unit.section.omitted:
-                lines.append(escape_discord(plan.section_omitted_note(unit.section)))
-            text = "\n".join(lines)
-            if text_length(text) <= DISCORD_EMBED_DESCRIPTION_MAX - 200:
+        for lines in candidates:
+            text = "\n".join(lines + hint)
+            if text_length(text) <= LINES_MAX:
                 break
         return _Piece(unit.section, lines=text)
     view = unit.commits[0]
@@ -199,7 +227,7 @@ def _assemble(plan: CardPlan, pieces: Sequence[_Piece], continued: set[str]) -> 
 
 
 def _head(plan: CardPlan) -> Embed:
-    repo = escape_discord(plan.repo or plan.links.base or "-")
+    repo = escape_discord(plan.repo_label)
     lines = [f"[{repo}]({plan.links.base})" if plan.links.base else repo]
     lines.append(escape_discord(plan.stats_line))
     if plan.overview:
@@ -231,8 +259,8 @@ def _footer(plan: CardPlan, low_moved: int, tag: str | None = None) -> dict[str,
     return {"text": clip(escape_plain(" · ".join(notes)), room) + suffix}
 
 
-def _note(plan: CardPlan, leftover: Sequence[Unit]) -> Embed:
-    text = escape_discord(plan.omitted_note(leftover_counts(leftover)))
+def _note(plan: CardPlan, commits: Sequence[CommitView]) -> Embed:
+    text = fit(plan.omitted_note(commits), OMITTED_NOTE_MAX, escape_discord)
     return {"description": text, "color": NEUTRAL}
 
 
@@ -251,12 +279,10 @@ def render_discord(digest: Digest, *, footer_tag: str | None = None) -> list[Dis
     `footer_tag` (≤ FOOTER_TAG_MAX plain characters) ends the first message's footer: the
     Discord adapter puts a scheduled post's delivery key there, so a restarted scheduler can
     find the post again by reading the channel."""
-    plan = plan_card(digest)
+    plan = plan_card(digest, details_by_mention=True)
     head = _head(plan)
     head_size = embed_size({**head, "footer": _footer(plan, 10**6, footer_tag)})
-    note_size = embed_size(
-        _note(plan, [Unit(s, s.commits, True, True, False) for s in plan.sections])
-    )
+    note_size = embed_size(_note(plan, [view for s in plan.sections for view in s.commits]))
     headings = {section.heading for section in plan.sections}
 
     def fits(index: int, pieces: Sequence[_Piece]) -> bool:
@@ -274,15 +300,19 @@ def render_discord(digest: Digest, *, footer_tag: str | None = None) -> list[Dis
     def render(unit: Unit, scale: float) -> _Piece:
         return _render_unit(plan, unit, scale)
 
-    packed = pack(
-        units_of(plan, LOW_CHUNK),
+    packed = pack_folded(
+        plan,
         render,
         fits,
         max_messages=DISCORD_MESSAGES_MAX,
-        starts_message=lambda unit: plan.long_day and unit.compact and unit.first,
+        lines_chunk=LOW_CHUNK,
+        fold_chunk=FOLD_CHUNK,
     )
     low_moved = sum(
-        len(u.commits) for message in packed.messages[1:] for u, _ in message if u.compact
+        len(u.commits)
+        for message in packed.messages[1:]
+        for u, _ in message
+        if u.section.importance is Importance.LOW
     )
     count = len(packed.messages)
     messages: list[DiscordMessage] = []
@@ -293,7 +323,7 @@ def render_discord(digest: Digest, *, footer_tag: str | None = None) -> list[Dis
             [{**head, "footer": _footer(plan, low_moved, footer_tag)}] if index == 0 else []
         ) + assembly.embeds
         if index == count - 1 and packed.leftover:
-            embeds.append(_note(plan, packed.leftover))
+            embeds.append(_note(plan, leftover_commits(packed.leftover)))
         messages.append(
             {
                 "content": _content(plan, index, count),

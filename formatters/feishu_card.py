@@ -5,10 +5,12 @@ the highest severity), the counts, the overview, then per severity a heading and
 or medium commit its line (short SHA and PR linked, title, author, type, summary, notes) and a
 `collapsible_panel` (expanded=false) with scope, insights, risks, recommendations and a
 "Details" button whose callback value is {"action": "digest_details", "repo", "sha"}
-(card.action.trigger). Low commits are compact lines, folded into collapsed panels on long
-days. No `table` component is used. Each card's request body, with the card serialised by
-`card_content`, stays under FEISHU_CARD_BUDGET_BYTES and 180 tagged elements; what no card
-can take is counted in the last card. All markdown is escaped by formatters.text_safety.
+(card.action.trigger). Low commits are compact lines, in collapsed panels on long days; a big
+digest folds them (and, if it must, the medium and high ones) into short "sha title" lines
+(formatters.card_packing). No `table` component is used. Each card's request body, with the
+card serialised by `card_content`, stays under FEISHU_CARD_BUDGET_BYTES and 180 tagged
+elements; what even the tightest fold cannot list is counted in the last card, with how to see
+it. All markdown is escaped by formatters.text_safety.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.models import Digest, Importance
-from formatters.card_packing import Unit, leftover_counts, pack, units_of
+from formatters.card_packing import Unit, leftover_commits, pack_folded
 from formatters.card_sections import (
     SCALES,
     CardPlan,
@@ -46,6 +48,8 @@ Element = dict[str, Any]
 DETAILS_ACTION = "digest_details"
 TEMPLATES = {Importance.HIGH: "red", Importance.MEDIUM: "orange", Importance.LOW: "green"}
 LOW_CHUNK = 10
+FOLD_CHUNK = 10  # folded "sha title" lines per panel
+OMITTED_NOTE_MAX = 600  # the count, the breakdown and the repository and days to ask for
 # One commit never takes more than about half a card, so a card holds several commits even
 # when analyses are long (their full text is one button away).
 UNIT_BUDGET_BYTES = 12_000
@@ -210,6 +214,20 @@ def _commit_elements(plan: CardPlan, view: CommitView, scale: float) -> list[Ele
     return [markdown("\n".join(lines)), panel(escape_feishu(plan.card.details_panel), inner)]
 
 
+def _folded_lines(unit: Unit) -> list[str]:
+    """The unit's commits as short lines: "- sha title", or only SHAs, several per line."""
+    fold = unit.fold
+    shas = [
+        md_link(view.commit_url if fold.links else None, view.short_sha) for view in unit.commits
+    ]
+    if not fold.title:
+        return [" · ".join(shas)]
+    return [
+        f"- {sha} {fit(view.title, fold.title, escape_feishu)}".rstrip()
+        for sha, view in zip(shas, unit.commits, strict=True)
+    ]
+
+
 def _low_line(view: CommitView, scale: float) -> str:
     title = fit(view.title, scaled(120, scale, 50), escape_feishu)
     pr = f" {md_link(view.pr_url, f'#{view.pr_number}')}" if view.pr_url else ""
@@ -247,17 +265,20 @@ def _build_unit(plan: CardPlan, unit: Unit, scale: float) -> _Rendered:
     if unit.first:
         elements.append(markdown(f"**{escape_feishu(unit.section.heading)}**"))
     if unit.compact:
-        lines = "\n".join(_low_line(view, scale) for view in unit.commits)
+        if unit.style == "folded":
+            lines = "\n".join(_folded_lines(unit))
+        else:
+            lines = "\n".join(_low_line(view, scale) for view in unit.commits)
         if plan.long_day:
-            title = escape_feishu(plan.card.low_panel.format(count=len(unit.commits)))
-            elements.append(panel(title, [markdown(lines)]))
+            importance = plan.labels.importance[unit.section.importance]
+            label = plan.card.fold_panel.format(count=len(unit.commits), importance=importance)
+            elements.append(panel(escape_feishu(label), [markdown(lines)]))
         else:
             elements.append(markdown(lines))
-        if unit.last and unit.section.omitted:
-            note = escape_feishu(plan.section_omitted_note(unit.section))
-            elements.append(markdown(note, notation=True))
     else:
         elements += _commit_elements(plan, unit.commits[0], scale)
+    if unit.hinted:
+        elements.append(markdown(escape_feishu(plan.details_hint), notation=True))
     return _rendered(elements)
 
 
@@ -296,8 +317,8 @@ def _tail(plan: CardPlan, low_moved: int) -> list[Element]:
     return [markdown(escape_feishu("\n".join(notes)), notation=True)]
 
 
-def _note(plan: CardPlan, leftover: Sequence[Unit]) -> Element:
-    return markdown(escape_feishu(plan.omitted_note(leftover_counts(leftover))), notation=True)
+def _note(plan: CardPlan, commits: Sequence[CommitView]) -> Element:
+    return markdown(fit(plan.omitted_note(commits), OMITTED_NOTE_MAX, escape_feishu), notation=True)
 
 
 def _subtitle(plan: CardPlan, index: int, count: int) -> str:
@@ -311,8 +332,7 @@ def render_feishu(digest: Digest) -> list[Card]:
     plan = plan_card(digest)
     head = _head(plan)
     # Worst cases reserved: the longest subtitle, the first card's head and tail, the note.
-    every = [Unit(s, s.commits, True, True, False) for s in plan.sections]
-    note = _note(plan, every)
+    note = _note(plan, [view for s in plan.sections for view in s.commits])
     empty = _card(plan, _subtitle(plan, 98, 99), [])
     reserved = {0: _rendered([*head, *_tail(plan, 10**6), note]), 1: _rendered([note])}
     base = {key: request_size(empty) + reserved[key].size for key in (0, 1)}
@@ -324,15 +344,19 @@ def render_feishu(digest: Digest) -> list[Card]:
         tags = base_tags[key] + sum(r.tags for r in rendered)
         return size <= FEISHU_CARD_BUDGET_BYTES and tags <= FEISHU_CARD_ELEMENTS_BUDGET
 
-    packed = pack(
-        units_of(plan, LOW_CHUNK),
+    packed = pack_folded(
+        plan,
         lambda unit, scale: _render_unit(plan, unit, scale),
         fits,
         max_messages=FEISHU_CARDS_MAX,
-        starts_message=lambda unit: plan.long_day and unit.compact and unit.first,
+        lines_chunk=LOW_CHUNK,
+        fold_chunk=FOLD_CHUNK,
     )
     low_moved = sum(
-        len(unit.commits) for message in packed.messages[1:] for unit, _ in message if unit.compact
+        len(unit.commits)
+        for message in packed.messages[1:]
+        for unit, _ in message
+        if unit.section.importance is Importance.LOW
     )
     count = len(packed.messages)
     cards: list[Card] = []
@@ -343,6 +367,6 @@ def render_feishu(digest: Digest) -> list[Card]:
         if index == 0:
             elements += _tail(plan, low_moved)
         if index == count - 1 and packed.leftover:
-            elements.append(_note(plan, packed.leftover))
+            elements.append(_note(plan, leftover_commits(packed.leftover)))
         cards.append(_card(plan, _subtitle(plan, index, count), elements))
     return cards

@@ -361,6 +361,24 @@ def render_markdown(digest: Digest) -> str:
     return render_markdown_many([digest])
 
 
+def _zoned_time(moment: datetime, tz: str) -> str:
+    """`2026-02-08 23:11:16 (Asia/Shanghai, UTC+08:00)`, `… (UTC)`: a details view stands
+    alone (no window names its zone), so the time says which zone it is in."""
+    zone = _zone(tz)
+    local = moment.astimezone(zone) if zone else moment
+    offset = local.utcoffset()
+    if offset is None:
+        return local.strftime(_TIME_FORMAT)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    utc = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    name = zone.key if zone is not None else ""
+    if name in {"UTC", "Etc/UTC"} or (not name and minutes == 0):
+        return f"{local.strftime(_TIME_FORMAT)} (UTC)"
+    label = f"{name}, {utc}" if name else utc
+    return f"{local.strftime(_TIME_FORMAT)} ({label})"
+
+
 def render_commit_markdown(
     subject: DigestItem | CommitAnalysis,
     language: Language | None = None,
@@ -380,7 +398,7 @@ def render_commit_markdown(
         out = _head_lines(
             subject.commit.title, subject.commit.sha, links, subject.pr_number, labels
         )
-        when = local_time(subject.commit.committed_at, tz)
+        when = _zoned_time(subject.commit.committed_at, tz)
         byline = [
             _field(labels.author, md_inline(subject.commit.author), labels),
             _field(labels.col_time, when, labels),

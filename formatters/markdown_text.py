@@ -6,15 +6,18 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from formatters.text_safety import lines, one_line
+from formatters.text_safety import defang, lines, one_line
 
 # Escaping keeps the neutral model's single-backtick inline code when it is safe and otherwise
 # makes every structural character literal, so that untrusted text (already cleaned by
 # formatters.text_safety) can never open a tag, a link, a heading, a list or a table column.
+# Links are defanged first by formatters.text_safety.defang, the one rule for every format: a
+# Markdown report is also read raw in a terminal, which links URLs even inside code spans.
 
 _CODE_SPAN_RE = re.compile(r"`([^`\n]+)`")
 # What GFM's autolink extension would turn into a link (https://github.github.com/gfm/#autolinks-extension-),
-# matched generously so that anything link-like ends up inside a code span instead.
+# matched generously so that anything link-like ends up inside a code span: a second line of
+# defence behind defanging, which leaves nothing this matches.
 _LINKISH_RE = re.compile(
     r"(?:[A-Za-z][A-Za-z0-9+.-]*://|www\.)[^\s<>|`\\]*"
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
@@ -23,6 +26,11 @@ _LINK_CLOSE_RE = re.compile(r"\]\s*[(\[:]|!\[")
 _ENTITY_RE = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _ORDERED_MARKER_RE = re.compile(r"^(\d{1,9})([.)])")
 _BAREPATH_RE = re.compile(r"^[\w./*@+-]+$")
+
+
+def _inert_line(text: str) -> str:
+    """One cleaned line of untrusted text with its links defanged (before any escaping)."""
+    return defang(one_line(text))
 
 
 def _escape_plain(text: str, brackets: bool) -> str:
@@ -66,7 +74,8 @@ def _escape_text_run(text: str, brackets: bool) -> str:
 
 
 def md_inline(text: str, *, link_text: bool = False) -> str:
-    """One line of untrusted text as inert inline Markdown (cleaned; line breaks become spaces).
+    """One line of untrusted text as inert inline Markdown (cleaned, links defanged; line breaks
+    become spaces).
 
     Single-backtick code spans from the neutral model are kept; inside them `<` and `&` are
     literal by CommonMark's rules, so they stay inert. The result never starts a block,
@@ -77,7 +86,7 @@ def md_inline(text: str, *, link_text: bool = False) -> str:
     reference definitions. `link_text=True` escapes every bracket, for text placed inside our
     own `[…](…)`, where a stray `]` would end the link early.
     """
-    text = one_line(text)
+    text = _inert_line(text)
     brackets = link_text or bool(_LINK_CLOSE_RE.search(text))
     out: list[str] = []
     position = 0
@@ -121,7 +130,7 @@ def md_paragraph_lines(text: str) -> list[str]:
 
 def md_path(text: str) -> str:
     """A path or glob as inline code when it is a bare path, else escaped (may start a line)."""
-    stripped = one_line(text)
+    stripped = _inert_line(text)
     if _BAREPATH_RE.match(stripped) and ("/" in stripped or "." in stripped):
         return _code_span(stripped) or md_line_start(stripped)
     return md_line_start(stripped)
@@ -129,7 +138,7 @@ def md_path(text: str) -> str:
 
 def md_code(text: str) -> str:
     """`text` as inline code when it can be (no backtick or pipe), else escaped text."""
-    stripped = one_line(text)
+    stripped = _inert_line(text)
     return _code_span(stripped) or md_inline(stripped)
 
 

@@ -4,10 +4,12 @@ Each message is a dict of chat.postMessage arguments ({"text", "blocks", "unfurl
 "unfurl_media"}); the first goes to the channel, the rest are posted with its `thread_ts`.
 The channel message has a header, a context with the repository and the counts, the overview,
 then one section per high/medium commit with a "Details" button (action_id `digest_details`,
-value "repo|sha") and the low commits as compact lines (moved to the thread on long days).
-Every message stays within 50 blocks, 3000 characters per section and 10,000 characters of
-text; what no message can take is counted in a closing note. All mrkdwn is `verbatim` and
-every string is escaped by formatters.text_safety; the only links are the repository's own pages.
+value "repo|sha") and the low commits as compact lines (moved to the thread on long days), folded
+into short "sha title" lines when a big digest needs it (formatters.card_packing). Every message
+stays within 50 blocks, 3000 characters per section and 10,000 characters of text; what even
+the tightest fold cannot list is counted in a closing note that says how to see it. All mrkdwn
+is `verbatim` and every string is escaped by formatters.text_safety; the only links are the
+repository's own pages.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.models import Digest, Importance
-from formatters.card_packing import Unit, leftover_counts, pack, units_of
+from formatters.card_packing import Unit, leftover_commits, pack_folded
 from formatters.card_sections import (
     CardPlan,
     CommitView,
@@ -52,7 +54,9 @@ TITLE_MAX = 200
 AUTHOR_MAX = 80
 SUMMARY_MAX = 700
 NOTE_MAX = 300
+OMITTED_NOTE_MAX = 600  # the count, the breakdown and the repository and days to ask for
 LOW_CHUNK = 5  # compact low lines per section: 5 long lines stay under 3000 characters
+FOLD_CHUNK = 15  # folded "sha title" lines per section: about 180 characters each
 
 
 def details_value(repo: str, sha: str) -> str:
@@ -148,6 +152,37 @@ def _commit_text(view: CommitView, plan: CardPlan, scale: float) -> str:
     return "\n".join(lines)
 
 
+def _folded_lines(unit: Unit) -> list[str]:
+    """The unit's commits as short lines: "• sha title", or only SHAs, several per line."""
+    fold = unit.fold
+    shas = [
+        link(view.commit_url if fold.links else None, escape_slack(view.short_sha))
+        for view in unit.commits
+    ]
+    if not fold.title:
+        return [" · ".join(shas[i : i + 10]) for i in range(0, len(shas), 10)]
+    return [
+        f"• {sha} {fit(view.title, fold.title, escape_slack)}".rstrip()
+        for sha, view in zip(shas, unit.commits, strict=True)
+    ]
+
+
+def _sections(lines: Sequence[str]) -> list[Block]:
+    """`lines` as sections of at most 3000 characters each (a line is never split)."""
+    blocks: list[Block] = []
+    current = ""
+    for whole in lines:
+        line = clip(whole, SLACK_SECTION_TEXT_MAX)
+        candidate = f"{current}\n{line}" if current else line
+        if current and text_length(candidate) > SLACK_SECTION_TEXT_MAX:
+            blocks.append(section(current))
+            candidate = line
+        current = candidate
+    if current:
+        blocks.append(section(current))
+    return blocks
+
+
 def _low_line(view: CommitView, scale: float) -> str:
     sha = link(view.commit_url, escape_slack(view.short_sha))
     title = fit(view.title, scaled(120, scale, 50), escape_slack)
@@ -169,25 +204,28 @@ def _render_unit(plan: CardPlan, unit: Unit, scale: float) -> _Rendered:
     blocks: list[Block] = []
     if unit.first:
         blocks.append(section(f"*{escape_slack(unit.section.heading)}*"))
-    if unit.compact:
+    if unit.style == "folded":
+        blocks += _sections(_folded_lines(unit))
+    elif unit.style == "lines":
+        lines: list[str] = []
         for step in (scale, 0.25, 0.0):
-            text = "\n".join(_low_line(view, min(scale, step)) for view in unit.commits)
-            if text_length(text) <= SLACK_SECTION_TEXT_MAX:
+            lines = [_low_line(view, min(scale, step)) for view in unit.commits]
+            if text_length("\n".join(lines)) <= SLACK_SECTION_TEXT_MAX:
                 break
-        blocks.append(section(text))
-        if unit.last and unit.section.omitted:
-            blocks.append(context([escape_slack(plan.section_omitted_note(unit.section))]))
+        blocks += _sections(lines)
     else:
         view = unit.commits[0]
         button = None
         if view.importance is not Importance.LOW and view.actionable:
             button = details_button(view, plan.labels.details_button)
         blocks.append(section(_commit_text(view, plan, scale), button))
+    if unit.hinted:
+        blocks.append(context([escape_slack(plan.details_hint)]))
     return _Rendered(tuple(blocks), text_size(blocks))
 
 
 def _head(plan: CardPlan) -> list[Block]:
-    repo = escape_slack(plan.repo or plan.links.base or "-")
+    repo = escape_slack(plan.repo_label)
     blocks = [
         header(plan.title),
         context([link(plan.links.base, repo), escape_slack(plan.stats_line)]),
@@ -215,18 +253,17 @@ def _continuation(plan: CardPlan, index: int, count: int) -> Block:
     return context([f"*{title}* · {escape_slack(plan.repo)} · {escape_slack(part)}"])
 
 
-def _note(plan: CardPlan, leftover: Sequence[Unit]) -> Block:
-    return context([escape_slack(plan.omitted_note(leftover_counts(leftover)))])
+def _note(plan: CardPlan, commits: Sequence[CommitView]) -> Block:
+    return context([fit(plan.omitted_note(commits), OMITTED_NOTE_MAX, escape_slack)])
 
 
 def render_slack(digest: Digest) -> list[SlackMessage]:
     """The digest as Slack messages: the channel message first, then thread continuations."""
     plan = plan_card(digest)
-    units = units_of(plan, LOW_CHUNK)
     head = _head(plan)
     # Worst cases reserved in every message: the continuation header, the footer, the note.
     footer_worst = _footer(plan, low_moved=10**6)
-    note_worst = _note(plan, [Unit(s, s.commits, True, True, False) for s in plan.sections])
+    note_worst = _note(plan, [view for s in plan.sections for view in s.commits])
     reserve_blocks = {0: len(head) + 2, 1: 2}
     reserve_text = {
         0: text_size(head) + text_size(footer_worst) + text_size(note_worst),
@@ -239,15 +276,19 @@ def render_slack(digest: Digest) -> list[SlackMessage]:
         text = reserve_text[key] + sum(r.text for r in rendered)
         return blocks <= SLACK_MESSAGE_BLOCKS_MAX and text <= SLACK_MESSAGE_TEXT_BUDGET
 
-    packed = pack(
-        units,
+    packed = pack_folded(
+        plan,
         lambda unit, scale: _render_unit(plan, unit, scale),
         fits,
         max_messages=SLACK_MESSAGES_MAX,
-        starts_message=lambda unit: plan.long_day and unit.compact and unit.first,
+        lines_chunk=LOW_CHUNK,
+        fold_chunk=FOLD_CHUNK,
     )
     low_moved = sum(
-        len(unit.commits) for message in packed.messages[1:] for unit, _ in message if unit.compact
+        len(unit.commits)
+        for message in packed.messages[1:]
+        for unit, _ in message
+        if unit.section.importance is Importance.LOW
     )
     count = len(packed.messages)
     messages: list[SlackMessage] = []
@@ -258,7 +299,7 @@ def render_slack(digest: Digest) -> list[SlackMessage]:
         if index == 0:
             blocks.append(_footer(plan, low_moved))
         if index == count - 1 and packed.leftover:
-            blocks.append(_note(plan, packed.leftover))
+            blocks.append(_note(plan, leftover_commits(packed.leftover)))
         messages.append(
             {
                 "text": _fallback(plan, index, count),

@@ -1,8 +1,10 @@
-"""One rule set for untrusted text: clean, clip, chat-platform escaping, SHA checks, repo links."""
+"""One rule set for untrusted text: clean, clip, defang links, chat escaping, SHAs, repo links."""
 
 from __future__ import annotations
 
+import bisect
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -111,11 +113,163 @@ def split_area(text: str) -> tuple[str | None, str]:
     return match.group(1).strip(), match.group(3)
 
 
+# --- links in untrusted text -------------------------------------------------------------------
+# Clients turn a URL in plain text into a link on their own: Slack, Discord and Feishu in message
+# text, GitHub's Markdown for `www.` and `http(s)://` (the autolink extension), a terminal
+# (`digestbot chat`, the CLI) for any `scheme://`. A commit author or a poisoned LLM reply must
+# never hand readers a clickable link, so every escaper below (and formatters.markdown_text)
+# defangs what such a linkifier could take, before escaping:
+#
+#   https://evil.example/x    ->  hxxps[:]//evil[.]example/x   any `scheme://`: http(s) as hxxp(s),
+#   ftp://evil.example        ->  ftp[:]//evil[.]example       the colon as [:], host dots as [.]
+#   javascript:alert(1)       ->  javascript[:]alert(1)        schemes that need no `//`
+#   www.evil.example          ->  www[.]evil[.]example
+#   evil.example/x            ->  evil[.]example/x             a bare host followed by a path,
+#   evil.example:8080         ->  evil[.]example:8080          a query or a port (any TLD),
+#   evil.com                  ->  evil[.]com                   or alone with a TLD of _LINK_TLDS
+#   a@evil.example            ->  a@evil[.]example             mail addresses
+#
+# Why defang rather than inline code: code is no shelter everywhere (Slack and terminals link
+# inside it, a Feishu code span cannot hold every character), while the defanged text reads the
+# same on every surface and stays inert there. Why no exception for the repository's own
+# address: a URL in text cannot be checked the way `RepoLinks` checks the ones a formatter
+# builds (look-alike hosts, `/../` paths), and the cards already link every commit and pull
+# request they name, so untrusted text carries no clickable link at all.
+#
+# A bare host alone is a link only with a TLD clients link and phishing favours (_LINK_TLDS):
+# file names and code (`setup.py`, `README.md`, `x.to(device)`, `logger.info`) stay readable.
+#
+# Detection reads a skeleton of the text: NFKC (fullwidth `ｈｔｔｐｓ：／／`, `․`), the IDNA
+# label separators `。｡．` as dots (https://www.unicode.org/reports/tr46/#Notation), without
+# format characters or combining marks (`clean` keeps ZWJ and ZWNJ, and a soft hyphen or a
+# joiner inside a URL must not hide it). The replacements are made in the original text.
+
+_LINK_TLD_NAMES = (
+    "com net org edu gov mil int biz io co ai me tv gg ly app dev xyz top site online website "
+    "shop club icu vip cloud tech blog news live link click cn ru uk de jp fr eu us ca au br kr "
+    "tw hk nl se ch es tk ml ga cf gq pw ws su"
+)
+_LINK_TLDS = frozenset(_LINK_TLD_NAMES.split())
+# Schemes a client may open without `//` after the colon.
+_BARE_SCHEME_NAMES = (
+    "javascript vbscript data file mailto tel sms xmpp http https ftp ftps sftp ssh irc ircs news "
+    "nntp telnet steam slack discord tg intent feishu lark"
+)
+_BARE_SCHEMES = frozenset(_BARE_SCHEME_NAMES.split())
+_SCHEME_TAIL = re.compile(r"[a-z]+$")  # "x.javascript" ends in the scheme "javascript"
+# `scheme:`, from the start of a run of letters ("1https:" holds the scheme "https").
+_SCHEME = re.compile(r"(?<![A-Za-z])([A-Za-z][A-Za-z0-9+.-]*):")
+_SLASHES = re.compile(r"[/\\]{2}")
+# The authority after `scheme://`.
+_AUTHORITY = re.compile(r"[/\\]*([^\s/\\?#<>\"'`|]*)")
+# A host starts after anything but a word character or a dot that follows one ("x.evil.com" is
+# one host; "...evil.com" starts at "e"): one start per run, so matching stays linear.
+_HOST_START = r"(?<![\w-])(?<![\w-]\.)"
+_WWW = re.compile(r"(?i)www\d{0,3}\.[\w-]+(?:\.[\w-]+)*")  # anywhere: "awww.x" too
+_EMAIL = re.compile(r"(?<=[\w.+-])@([\w-]+(?:\.[\w-]+)+)")  # the domain after a local part
+_BARE_HOST = re.compile(
+    rf"{_HOST_START}(?:[\w-]+\.)+([^\W\d_]{{2,63}}|xn--[a-z0-9-]{{1,59}})(?![\w-]|\.[\w-])"
+    r"(?P<path>[/?]|:\d)?"
+)
+_IDNA_DOTS = frozenset("\u3002\uff0e\uff61")
+# What every rule above needs: a scheme's colon after a letter, or a dot before a label.
+_MAY_LINK = re.compile(r"[A-Za-z0-9+.-]:|\.[\w-]")
+
+
+def _skeleton_char(char: str) -> str:
+    if char in _IDNA_DOTS:
+        return "."
+    if unicodedata.category(char) in ("Cf", "Mn", "Me"):
+        return ""
+    return unicodedata.normalize("NFKC", char)
+
+
+class _SkeletonTable(dict[int, str]):
+    """A `str.translate` table from a character to what a URL parser reads, filled on use."""
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = _skeleton_char(chr(code))
+        return value
+
+
+_SKELETON = _SkeletonTable()
+
+
+def _origins(text: str, skeleton: str) -> list[int] | None:
+    """The index in `text` of each character of its `skeleton` (None: the same indexes)."""
+    if skeleton is text or (
+        len(skeleton) == len(text)
+        and all(len(_SKELETON[ord(char)]) == 1 for char in set(text) if not char.isascii())
+    ):
+        return None
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        origin.extend([index] * len(_SKELETON[ord(char)]))
+    return origin
+
+
+def defang(text: str) -> str:
+    """`text` with every URL, `www.` host, mail domain and link-like bare host made unclickable
+    (see the table above); everything else is unchanged."""
+    skeleton = text if text.isascii() else text.translate(_SKELETON)
+    if not _MAY_LINK.search(skeleton):
+        return text
+    marks: dict[int, str] = {}  # skeleton index -> what its character becomes
+
+    def dots(start: int, end: int) -> None:
+        index = skeleton.find(".", start, end)
+        while index != -1:
+            marks[index] = "[.]"
+            index = skeleton.find(".", index + 1, end)
+
+    for match in _SCHEME.finditer(skeleton):
+        scheme, colon = match.group(1).lower(), match.end(1)
+        if _SLASHES.match(skeleton, colon + 1):
+            marks[colon] = "[:]"
+            if scheme in ("http", "https"):
+                start = match.start(1)
+                for index in (start + 1, start + 2):
+                    marks[index] = "X" if skeleton[index].isupper() else "x"
+            authority = _AUTHORITY.match(skeleton, colon + 1)
+            if authority:
+                dots(authority.start(1), authority.end(1))
+        # Not before a space (prose: "data: …"); the end of the text counts, a cut may follow.
+        elif skeleton[colon + 1 : colon + 2] not in (" ", "\n", ":"):
+            tail = _SCHEME_TAIL.search(scheme)
+            if tail and tail.group(0) in _BARE_SCHEMES:
+                marks[colon] = "[:]"
+    for match in _WWW.finditer(skeleton):
+        dots(match.start(), match.end())
+    for match in _EMAIL.finditer(skeleton):
+        dots(match.start(1), match.end(1))
+    for match in _BARE_HOST.finditer(skeleton):
+        if match.group("path") or match.group(1).lower() in _LINK_TLDS:
+            dots(match.start(), match.end(1))
+    if not marks:
+        return text
+    origin = _origins(text, skeleton)
+    # The marks of each original character: the skeleton of a character may be longer ("⒈" is
+    # "1.") or empty (a joiner), so a mark replaces its part of the character's skeleton.
+    by_char: dict[int, dict[int, str]] = {}
+    for index, mark in marks.items():
+        by_char.setdefault(index if origin is None else origin[index], {})[index] = mark
+    out: list[str] = []
+    position = 0
+    for char_index in sorted(by_char):
+        out.append(text[position:char_index])
+        first = char_index if origin is None else bisect.bisect_left(origin, char_index)
+        own = _SKELETON[ord(text[char_index])]
+        out.extend(by_char[char_index].get(first + n, piece) for n, piece in enumerate(own))
+        position = char_index + 1
+    out.append(text[position:])
+    return "".join(out)
+
+
 # --- chat-platform escaping ----------------------------------------------------------------------
-# Each escaper cleans its input, keeps the neutral model's single-backtick inline code where the
-# platform renders it safely and otherwise makes every structural character literal. Broadcast
-# words (@everyone, @here, @channel) always get a zero-width joiner. Markdown reports use
-# formatters.markdown_text instead.
+# Each escaper cleans its input, defangs its links (above), keeps the neutral model's
+# single-backtick inline code where the platform renders it safely and otherwise makes every
+# structural character literal. Broadcast words (@everyone, @here, @channel) always get a
+# zero-width joiner. Markdown reports use formatters.markdown_text (which defangs as well).
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _BROADCAST = re.compile(r"@(?=(?:everyone|here|channel))", re.IGNORECASE)
@@ -144,9 +298,10 @@ def _with_code_spans(
 
 def escape_plain(text: str) -> str:
     """One line of untrusted text for fields shown as plain text (Slack plain_text, Feishu
-    plain_text, Discord footers and labels): not parsed there, but `<` and the broadcast words
-    are broken with a zero-width joiner anyway, should a client or a forward ever parse them."""
-    return _break_broadcasts(one_line(text).replace("<", "<" + ZWJ))
+    plain_text, Discord footers and labels): not parsed there, but links are defanged (clients
+    still link URLs in plain text) and `<` and the broadcast words are broken with a zero-width
+    joiner, should a client or a forward ever parse them."""
+    return _break_broadcasts(defang(one_line(text)).replace("<", "<" + ZWJ))
 
 
 # Slack mrkdwn: `& < >` become entities, so `<!channel>`, `<@U123>`, `<#C1>` and `<url|text>`
@@ -155,8 +310,9 @@ def escape_plain(text: str) -> str:
 
 
 def escape_slack(text: str) -> str:
-    """Slack mrkdwn: `& < >` as entities (the only characters Slack parses as control sequences)."""
-    text = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack mrkdwn: links defanged, `& < >` as entities (the only characters Slack parses as
+    control sequences)."""
+    text = defang(clean(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _break_broadcasts(text)
 
 
@@ -181,8 +337,9 @@ def _discord_code(body: str) -> str | None:
 
 
 def escape_discord(text: str) -> str:
-    """Discord markdown: punctuation backslash-escaped, inline code kept, mentions inert."""
-    return _with_code_spans(clean(text), _discord_plain, _discord_code)
+    """Discord markdown: links defanged, punctuation backslash-escaped, inline code kept,
+    mentions inert."""
+    return _with_code_spans(defang(clean(text)), _discord_plain, _discord_code)
 
 
 # Feishu / Lark lark_md: structural characters become numeric entities, the escaping the card
@@ -210,8 +367,9 @@ def _feishu_code(body: str) -> str | None:
 
 
 def escape_feishu(text: str) -> str:
-    """Feishu markdown: structural characters as `&#N;` entities, safe inline code kept."""
-    return _with_code_spans(clean(text), _feishu_plain, _feishu_code)
+    """Feishu markdown: links defanged, structural characters as `&#N;` entities, safe inline
+    code kept."""
+    return _with_code_spans(defang(clean(text)), _feishu_plain, _feishu_code)
 
 
 # --- SHAs and links to the repository's own pages -----------------------------------------------

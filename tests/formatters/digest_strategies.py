@@ -3,7 +3,9 @@
 Every text field (repo, titles, authors, summaries, scope, insights, risks, recommendations,
 the overview, the model name) draws from random Unicode, mention / markup / link attacks for
 all three platforms, CJK and emoji, and 70 KB texts. Large digests reuse a few drawn analyses
-under distinct SHAs so that 2,000 commits stay fast to generate.
+under distinct SHAs so that 2,000 commits stay fast to generate. `urls` draws link-like text
+(schemes, `www.`, bare hosts with paths, mail addresses, look-alike characters, zero-width
+splits) and `link_texts` mixes it into text, for `digests(text=link_texts)`.
 """
 
 from __future__ import annotations
@@ -116,7 +118,78 @@ texts = st.one_of(
     st.sampled_from(HUGE),
 )
 short_texts = st.one_of(st.text(max_size=20), st.sampled_from(ATTACKS))
-text_tuples = st.lists(texts, max_size=4).map(tuple)
+
+# --- link-like text ------------------------------------------------------------------------------
+
+_SCHEMES = (
+    "https://",
+    "http://",
+    "HTTPS://",
+    "hTtP://",
+    "ftp://",
+    "file:///",
+    "git+ssh://",
+    "ws://",
+    "https:\\\\",
+    "ｈｔｔｐｓ：／／",  # fullwidth
+    "https\uff1a//",  # fullwidth colon only
+    "javascript:",
+    "mailto:",
+    "data:",
+)
+_LABELS = (
+    "evil",
+    "ev-il",
+    "a1",
+    "g\u0456thub",  # Cyrillic і
+    "xn--80ak6aa92e",
+    "github",
+    "EVIL",
+    "ｅｖｉｌ",  # fullwidth
+    "例え",
+    "evil\u0301",  # a combining mark
+)
+_TLDS = ("example", "com", "io", "xyz", "co.uk", "\u0435\u0445\u0430mple", "dev", "zip", "test")
+# The dot, and what a browser or IDNA also reads as one.
+_DOTS = (".", ".", ".", "\u3002", "\uff0e", "\uff61", "\u2024")
+# Invisible characters a URL could be split with (clean drops some; ZWJ, ZWNJ, the soft hyphen
+# and the combining grapheme joiner stay).
+_SPLITTERS = ("\u200b", "\u200d", "\u200c", "\u2060", "\ufeff", "\u00ad", "\u034f")
+_PATHS = ("", "/", "/x", "/path_(x)", "/a/b?c=1#d", ":8080/x", "?q=1")
+
+
+@st.composite
+def urls(draw: st.DrawFn) -> str:
+    """A link-like string any linkifier could open (possibly split by invisible characters)."""
+    dot = st.sampled_from(_DOTS)
+    host = draw(st.sampled_from(_LABELS)) + draw(dot) + draw(st.sampled_from(_TLDS))
+    if draw(st.booleans()):
+        host = draw(st.sampled_from(_LABELS)) + draw(dot) + host
+    path = draw(st.sampled_from(_PATHS))
+    form = draw(st.sampled_from(["scheme", "www", "bare", "known", "mail"]))
+    if form == "scheme":
+        url = draw(st.sampled_from(_SCHEMES)) + host + path
+    elif form == "www":
+        url = draw(st.sampled_from(["www", "WWW", "www2"])) + draw(dot) + host + path
+    elif form == "bare":  # a bare host links with a path, a query or a port
+        url = host + draw(st.sampled_from(_PATHS[1:]))
+    elif form == "known":  # ... and alone with a TLD clients know
+        url = draw(st.sampled_from(_LABELS)) + "." + draw(st.sampled_from(["com", "io", "xyz"]))
+    else:
+        url = draw(st.sampled_from(["a", "a.b+c", "root"])) + "@" + host
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(url)))
+        url = url[:at] + draw(st.sampled_from(_SPLITTERS)) + url[at:]
+    return url
+
+
+link_texts = st.one_of(
+    urls(),
+    st.lists(st.one_of(urls(), st.sampled_from(ATTACKS), st.text(max_size=6))).map(" ".join),
+    st.lists(st.one_of(urls(), st.sampled_from(" ([<`*_|>)]:.,;/@"), st.text(max_size=4))).map(
+        "".join
+    ),
+)
 
 REPOS = st.one_of(
     st.just("sgl-project/sglang"),
@@ -165,26 +238,27 @@ START = datetime(2026, 2, 8, tzinfo=ZONE)
 
 
 @st.composite
-def analyses(draw: st.DrawFn) -> CommitAnalysis:
+def analyses(draw: st.DrawFn, text: st.SearchStrategy[str] = texts) -> CommitAnalysis:
     analyzer: Literal["llm", "heuristic"] = draw(st.sampled_from(["llm", "heuristic"]))
+    tuples = st.lists(text, max_size=4).map(tuple)
     files_total = draw(st.integers(0, 5000))
     lines_total = draw(st.integers(0, 10**6))
     return CommitAnalysis(
         sha="0" * 40,
         change_type=draw(st.sampled_from(list(ChangeType))),
         importance=Importance.LOW,
-        summary=draw(texts),
-        scope=draw(text_tuples),
+        summary=draw(text),
+        scope=draw(tuples),
         insights=Insights(
-            architecture=draw(st.none() | texts),
-            performance=draw(st.none() | texts),
-            security=draw(st.none() | texts),
-            maintainability=draw(st.none() | texts),
-            compatibility=draw(st.none() | texts),
-            testing=draw(st.none() | texts),
+            architecture=draw(st.none() | text),
+            performance=draw(st.none() | text),
+            security=draw(st.none() | text),
+            maintainability=draw(st.none() | text),
+            compatibility=draw(st.none() | text),
+            testing=draw(st.none() | text),
         ),
-        risks=draw(text_tuples),
-        recommendations=draw(text_tuples),
+        risks=draw(tuples),
+        recommendations=draw(tuples),
         provenance=AnalysisProvenance(
             analyzer=analyzer,
             model=draw(st.none() | short_texts),
@@ -203,12 +277,14 @@ def analyses(draw: st.DrawFn) -> CommitAnalysis:
 
 
 @st.composite
-def templates(draw: st.DrawFn) -> tuple[str, str, int | None, CommitAnalysis]:
+def templates(
+    draw: st.DrawFn, text: st.SearchStrategy[str] = texts
+) -> tuple[str, str, int | None, CommitAnalysis]:
     return (
-        draw(texts),  # title
-        draw(texts),  # author
+        draw(text),  # title
+        draw(text),  # author
         draw(st.none() | st.integers(-5, 10**7)),  # PR number, sometimes nonsense
-        draw(analyses()),
+        draw(analyses(text)),
     )
 
 
@@ -218,8 +294,11 @@ def _sha(index: int, rng: random.Random) -> str:
 
 
 @st.composite
-def digests(draw: st.DrawFn, max_commits: int = 2000) -> Digest:
-    """Any digest: sizes weighted towards small days, with long days up to `max_commits`."""
+def digests(
+    draw: st.DrawFn, max_commits: int = 2000, text: st.SearchStrategy[str] = texts
+) -> Digest:
+    """Any digest: sizes weighted towards small days, with long days up to `max_commits`;
+    its untrusted text fields draw from `text`."""
     size = draw(
         st.one_of(
             st.integers(0, 12),
@@ -227,7 +306,7 @@ def digests(draw: st.DrawFn, max_commits: int = 2000) -> Digest:
             st.sampled_from([c for c in (150, 400, max_commits) if c <= max_commits]),
         )
     )
-    pool = draw(st.lists(templates(), min_size=1, max_size=5))
+    pool = draw(st.lists(templates(text), min_size=1, max_size=5))
     rng = random.Random(draw(st.integers(0, 2**32 - 1)))
     repo = draw(REPOS)
     items = []
@@ -258,7 +337,7 @@ def digests(draw: st.DrawFn, max_commits: int = 2000) -> Digest:
         window=Window(start=START, end=START + timedelta(days=days), tz="Asia/Shanghai", label="x"),
         language=draw(st.sampled_from(["zh", "en"])),
         items=tuple(items),
-        overview=draw(st.none() | texts),
+        overview=draw(st.none() | text),
         provenance=DigestProvenance(
             generated_at=START,
             model=draw(st.none() | short_texts),

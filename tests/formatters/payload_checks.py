@@ -6,8 +6,10 @@ formatters.limits) so that a wrong constant in the code cannot make its own test
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -15,7 +17,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.models import Digest, Language
-from formatters.labels import card_labels_for, labels_for
+from formatters.labels import card_labels_for
 from tests.formatters.digest_strategies import expected_base
 
 BROADCAST = re.compile(r"@(?:channel|here|everyone)", re.IGNORECASE)
@@ -271,6 +273,93 @@ def check_feishu_card(card: dict[str, Any], allowed: set[str]) -> None:
     assert feishu_request_bytes(card, compact=False) <= 30 * 1024
 
 
+# --- clickable links in text ------------------------------------------------------------------
+# What a client turns into a link in text by itself: Slack, Discord and Feishu link URLs in
+# message text, GitHub's Markdown autolinks `www.` and `http(s)://`
+# (https://github.github.com/gfm/#autolinks-extension-), a terminal links any `scheme://`.
+# "Clickable" here is any of: a `scheme://host`; a `www.host`; a bare `domain.tld/` (a host
+# followed by a path, a query or a port); a scheme opened without `//` (`javascript:x`);
+# a mail address. Read on what a URL parser sees: NFKC (fullwidth `ｈｔｔｐｓ：／／`), the IDNA
+# dots `。｡．` (https://www.unicode.org/reports/tr46/), no invisible or combining characters.
+
+CLICKABLE = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]{0,31}:[/\\]{2}[^\s/\\]"
+    r"|(?<![\w-])(?<![\w-]\.)www\d{0,3}\.[\w-]"
+    r"|(?<![\w-])(?<![\w-]\.)(?:[\w-]+\.)+[^\W\d_]{2,}(?:/|\?|:\d)"
+    r"|(?<![\w+.-])(?:javascript|vbscript|data|mailto|file):[^\s:]"
+    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}",
+    re.IGNORECASE,
+)
+# Keys whose strings are data, not shown: button values and ids, the embed URL (checked above).
+_NOT_SHOWN = {"value", "action_id", "block_id", "custom_id", "url", "private_metadata"}
+
+
+def url_skeleton(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text.translate(_IDNA_DOTS))
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Mn", "Me"))
+
+
+_IDNA_DOTS = str.maketrans(dict.fromkeys("\u3002\uff0e\uff61", "."))
+
+
+def clickable(text: str) -> list[str]:
+    """The clickable links in `text` as a reader's client shows it."""
+    return CLICKABLE.findall(url_skeleton(text))
+
+
+def shown_strings(payload: Any) -> Iterator[str]:
+    """Every string of a payload that a client shows."""
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if key not in _NOT_SHOWN:
+                yield from shown_strings(value)
+    elif isinstance(payload, list):
+        for value in payload:
+            yield from shown_strings(value)
+    elif isinstance(payload, str):
+        yield payload
+
+
+def _slack_shown(text: str) -> str:
+    return html.unescape(SLACK_TOKEN.sub(lambda m: m.group(1).partition("|")[2], text))
+
+
+# Our own links (targets checked by the platform checks); the label may hold escapes.
+_OWN_MD_LINK = re.compile(r"\[((?:\\.|[^\[\]\\])*)\]\((https://[^()\s]*)\)")
+
+
+def _discord_shown(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", _OWN_MD_LINK.sub(r"\1", text))
+
+
+def _feishu_shown(text: str) -> str:
+    return html.unescape(_OWN_MD_LINK.sub(r"\1", text))
+
+
+SHOWN = {"slack": _slack_shown, "discord": _discord_shown, "feishu": _feishu_shown}
+
+
+def assert_no_clickable_links(payloads: Any, platform: str) -> None:
+    """No text of a chat payload carries a link of its own (our links are markup, checked by
+    the platform checks: Slack `<url|label>`, Markdown `[label](url)`)."""
+    for text in shown_strings(payloads):
+        found = clickable(SHOWN[platform](text))
+        assert not found, (found, text[:300])
+
+
+def assert_markdown_has_no_clickable_links(markdown: str, allowed: set[str]) -> None:
+    """The same for a Markdown report, read raw (a terminal): only its own links, to allowed
+    pages, are taken out (the Markdown tests check its link structure)."""
+    raw = re.sub(
+        r"\]\((https://[^()\s]*)\)",
+        lambda match: "]" if match.group(1) in allowed else match.group(0),
+        markdown,
+    )
+    shown = html.unescape(re.sub(r"\\(.)", r"\1", raw))
+    found = clickable(shown)
+    assert not found, found
+
+
 # --- completeness ------------------------------------------------------------------------
 
 
@@ -281,10 +370,9 @@ def _count_pattern(template: str) -> re.Pattern[str]:
 
 
 def stated_omitted(texts: Iterable[str], language: Language) -> int:
-    """Commits the payloads say they left out ("N more …" notes)."""
-    labels, card = labels_for(language), card_labels_for(language)
-    patterns = [_count_pattern(labels.more_commits), _count_pattern(card.omitted_commits)]
-    return sum(int(m.group(1)) for text in texts for p in patterns for m in p.finditer(text))
+    """Commits the payloads say they left out (the "N more commits not shown" note)."""
+    pattern = _count_pattern(card_labels_for(language).omitted_commits)
+    return sum(int(m.group(1)) for text in texts for m in pattern.finditer(text))
 
 
 def assert_complete(payloads: Any, digest: Digest) -> tuple[int, int]:

@@ -37,12 +37,32 @@ def test_title_keeps_its_pr_suffix_when_there_is_no_link() -> None:
     assert view.title.endswith("(#13662)")
 
 
-def test_low_list_is_capped_and_the_rest_counted() -> None:
-    digest = with_items(copies(LOW_LIST_MAX + 7, Importance.LOW))
+def test_the_plan_keeps_every_low_commit() -> None:
+    digest = with_items(copies(LOW_LIST_MAX + 50, Importance.LOW))
     plan = plan_card(digest)
     [low] = plan.sections
-    assert len(low.commits) == LOW_LIST_MAX and low.omitted == 7 and plan.long_day
-    assert plan.section_omitted_note(low).startswith("另有 7 个低重要度提交未展开")
+    assert len(low.commits) == low.total == LOW_LIST_MAX + 50 and plan.long_day
+
+
+def test_details_hint_says_to_mention_the_bot_where_replies_are_not_read() -> None:
+    digest = reference_digest("en")
+    assert plan_card(digest).details_hint == "reply `details <sha>` for details"
+    assert plan_card(digest, details_by_mention=True).details_hint == (
+        "mention the bot for details: `@bot details <sha>`"
+    )
+    zh = plan_card(reference_digest("zh"), details_by_mention=True).details_hint
+    assert "@bot details <sha>" in zh and zh != plan_card(reference_digest("zh")).details_hint
+
+
+def test_omitted_note_counts_and_names_the_days_to_ask_for() -> None:
+    plan = plan_card(reference_digest("en"))
+    views = [view for section in plan.sections for view in section.commits]
+    note = plan.omitted_note(views[-3:])
+    assert note.startswith("3 more commits not shown (🟢 3)")
+    # The reference day's commits are all on 2026-02-08 in Asia/Shanghai.
+    assert note.endswith(
+        "ask for a shorter window to see them: `digest sgl-project/sglang 2026-02-08`"
+    )
 
 
 def test_several_days_use_the_window_stats_line() -> None:

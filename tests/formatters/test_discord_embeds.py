@@ -82,7 +82,7 @@ def test_mentions_and_markdown_from_commits_are_inert() -> None:
     check_discord_message(message, allowed_urls(digest))
     value = message["embeds"][1]["fields"][0]["value"]
     assert "@\u200deveryone @\u200dhere \\<@123\\> \\<@&1\\> \\<\\#1\\>" in value
-    assert "\\[x\\](https://evil.example) \\|\\|s\\|\\| \\# h" in value
+    assert "\\[x\\](hxxps\\[:\\]//evil\\[.\\]example) \\|\\|s\\|\\| \\# h" in value
 
 
 def test_details_message_matches_golden() -> None:

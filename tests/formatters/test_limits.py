@@ -144,13 +144,10 @@ def test_largest_digest_on_every_platform() -> None:
         check_discord_message(message, allowed)
     for payloads in (slack, feishu, discord):
         assert_json_roundtrip(payloads)
-        shown, stated = assert_complete(payloads, digest)
-        assert shown > 0 and shown + stated == 2000
-    assert (len(slack), len(feishu), len(discord)) == (
-        SLACK_MESSAGES_MAX,
-        FEISHU_CARDS_MAX,
-        DISCORD_MESSAGES_MAX,
-    )
+        # Folded to "sha title" lines, every one of the 2,000 commits is listed.
+        assert assert_complete(payloads, digest) == (2000, 0)
+    assert len(slack) <= SLACK_MESSAGES_MAX and len(feishu) <= FEISHU_CARDS_MAX
+    assert len(discord) <= DISCORD_MESSAGES_MAX
     item = digest.items[0]
     check_slack_modal(render_slack_details(item, digest.repo_url, "zh", "modal"), allowed)
     check_feishu_card(render_feishu_details(item, digest.repo_url, "zh"), allowed)

@@ -65,10 +65,16 @@ def test_inline_escapes_html_links_and_pipes() -> None:
     assert "&lt;!channel&gt;" in escaped and "&lt;@U1&gt;" in escaped
 
 
-def test_inline_keeps_code_spans_and_wraps_bare_urls() -> None:
+def test_inline_keeps_code_spans_and_defangs_urls() -> None:
     assert md_inline("use `torch.cuda.*` now") == "use `torch.cuda.*` now"
-    assert md_inline("see https://evil.example/x") == "see `https://evil.example/x`"
-    assert md_inline("mail a@b.example") == "mail `a@b.example`"
+    assert md_inline("see https://evil.example/x") == "see hxxps[:]//evil[.]example/x"
+    assert md_inline("see `https://evil.example/x`") == "see `hxxps[:]//evil[.]example/x`"
+    assert md_inline("www.evil.example or evil.example/x") == (
+        "www[.]evil[.]example or evil[.]example/x"
+    )
+    assert md_path("evil.example/x") == "evil[.]example/x"
+    assert md_code("https://x.io") == "`hxxps[:]//x[.]io`"
+    assert md_inline("mail a@b.example awww.x") == "mail a@b[.]example awww[.]x"
     # A code span with a pipe would split a table cell, so it is escaped instead.
     assert md_inline("`a|b`") == "\\`a\\|b\\`"
 

@@ -16,6 +16,7 @@ from formatters.text_safety import (
     RepoLinks,
     clean,
     clip,
+    defang,
     escape_discord,
     escape_feishu,
     escape_plain,
@@ -27,7 +28,8 @@ from formatters.text_safety import (
     text_length,
     valid_sha,
 )
-from tests.formatters.digest_strategies import ATTACKS, texts
+from tests.formatters.digest_strategies import ATTACKS, link_texts, texts, urls
+from tests.formatters.payload_checks import clickable
 
 PROPERTY = settings(max_examples=300, deadline=None)
 SHA = "00248d85c798c6c4cb84aa5a7ac7685178867219"
@@ -164,6 +166,88 @@ def test_split_area_parts_are_clean(text: str) -> None:
         assert "`" not in area and len(area) <= 24
 
 
+# --- links ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "defanged"),
+    [
+        ("https://evil.example/x", "hxxps[:]//evil[.]example/x"),
+        ("HTTP://EVIL.EXAMPLE", "HXXP[:]//EVIL[.]EXAMPLE"),
+        ("ftp://evil.example/x", "ftp[:]//evil[.]example/x"),
+        ("git+ssh://evil.example", "git+ssh[:]//evil[.]example"),
+        ("javascript:alert(1)", "javascript[:]alert(1)"),
+        ("mailto:a@evil.example", "mailto[:]a@evil[.]example"),
+        ("www.evil.example", "www[.]evil[.]example"),
+        ("evil.example/path", "evil[.]example/path"),
+        ("evil.example?q=1 evil.example:8080", "evil[.]example?q=1 evil[.]example:8080"),
+        ("see evil.com.", "see evil[.]com."),
+        ("a@evil.example", "a@evil[.]example"),
+        ("tcp://127.0.0.1:{port}", "tcp[:]//127[.]0[.]0[.]1:{port}"),
+        ("xhttps://a.b", "xhttps[:]//a[.]b"),  # a scheme glued to a word is still one
+        ("https://a.bhttps://c.d", "hxxps[:]//a[.]bhttps[:]//c[.]d"),  # glued URLs
+        # Look-alikes: fullwidth, IDNA dots, a Cyrillic TLD, a dot in a compatibility character.
+        ("ｈｔｔｐｓ：／／ｅｖｉｌ．ｃｏｍ", "ｈxxｐｓ[:]／／ｅｖｉｌ[.]ｃｏｍ"),
+        ("evil\u3002example/x evil\uff61io/x", "evil[.]example/x evil[.]io/x"),
+        ("evil.\u0435\u0445\u0430mple/x", "evil[.]\u0435\u0445\u0430mple/x"),
+        ("\u2488com/x", "1[.]com/x"),
+        # Split by characters `clean` keeps (joiners, soft hyphen): still found.
+        ("https://ev\u200dil.example/x", "hxxps[:]//ev\u200dil[.]example/x"),
+        ("ev\u00adil.example/x", "ev\u00adil[.]example/x"),
+        ("ht\u200ctps://a.b", "hx\u200cxps[:]//a[.]b"),
+    ],
+)
+def test_defang_examples(raw: str, defanged: str) -> None:
+    assert defang(raw) == defanged
+    assert not clickable(defanged)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "setup.py README.md docs/index.md `x.to(device)` logger.info(x)",
+        "octo-org/hello.world v1.2.3 e.g. i.e. 3.5x faster",
+        "data: add a field; note: https is used",
+        "torch.compile(...) sglang.srt.layers",
+        "中文。没有链接。",
+    ],
+)
+def test_defang_leaves_files_code_and_prose_alone(text: str) -> None:
+    assert defang(text) == text
+
+
+def test_a_url_split_by_a_zero_width_space_is_defanged_after_cleaning() -> None:
+    # `clean` drops U+200B, which would otherwise rejoin the URL after defanging.
+    for escape in ESCAPERS:
+        assert "evil.example" not in escape("https://evil\u200b.example/x"), escape.__name__
+
+
+@PROPERTY
+@given(link_texts)
+def test_no_escaper_leaves_a_clickable_link(text: str) -> None:
+    assert not clickable(defang(clean(text)))
+    assert not clickable(html.unescape(escape_slack(text)))
+    assert not clickable(html.unescape(escape_feishu(text)))
+    assert not clickable(re.sub(r"\\(.)", r"\1", escape_discord(text)))
+    assert not clickable(escape_plain(text))
+
+
+@PROPERTY
+@given(urls())
+def test_every_generated_url_is_defanged(url: str) -> None:
+    cleaned = clean(url)
+    assert defang(cleaned) != cleaned
+    assert not clickable(defang(cleaned))
+
+
+@PROPERTY
+@given(any_text)
+def test_defang_is_idempotent_and_only_inserts(text: str) -> None:
+    once = defang(clean(text))
+    assert defang(once) == once
+    assert text_length(once) >= text_length(clean(text))
+
+
 # --- Slack -------------------------------------------------------------------------------
 
 
@@ -172,7 +256,7 @@ def test_split_area_parts_are_clean(text: str) -> None:
     [
         ("<!channel>", "&lt;!channel&gt;"),
         ("<!here> <@U123> <#C1>", "&lt;!here&gt; &lt;@U123&gt; &lt;#C1&gt;"),
-        ("<https://evil|github.com>", "&lt;https://evil|github.com&gt;"),
+        ("<https://evil|github.com>", "&lt;hxxps[:]//evil|github[.]com&gt;"),
         ("a & b &amp;", "a &amp; b &amp;amp;"),
         ("@channel @here @everyone", f"@{ZWJ}channel @{ZWJ}here @{ZWJ}everyone"),
         ("`code` *bold*", "`code` *bold*"),
@@ -188,7 +272,7 @@ def test_slack_escaping_is_lossless_and_leaves_no_control_characters(text: str) 
     escaped = escape_slack(text)
     assert "<" not in escaped and ">" not in escaped
     assert not re.search(r"&(?!amp;|lt;|gt;)", escaped)
-    assert html.unescape(_without_zwj(escaped)) == _without_zwj(clean(text))
+    assert html.unescape(_without_zwj(escaped)) == _without_zwj(defang(clean(text)))
 
 
 # --- Discord -----------------------------------------------------------------------------
@@ -199,7 +283,7 @@ def test_slack_escaping_is_lossless_and_leaves_no_control_characters(text: str) 
     [
         ("<@123> <@&1> <#1>", "\\<@123\\> \\<@&1\\> \\<\\#1\\>"),
         ("@everyone @here", f"@{ZWJ}everyone @{ZWJ}here"),
-        ("[x](https://evil)", "\\[x\\](https://evil)"),
+        ("[x](https://evil)", "\\[x\\](hxxps\\[:\\]//evil)"),
         ("**b** __u__ ~~s~~ ||sp||", "\\*\\*b\\*\\* \\_\\_u\\_\\_ \\~\\~s\\~\\~ \\|\\|sp\\|\\|"),
         ("# h\n-# sub\n- li\n1. one", "\\# h\n\\-\\# sub\n\\- li\n1\\. one"),
         ("keep `<@123> x_y` code", "keep `<@123> x_y` code"),
@@ -254,7 +338,7 @@ def test_discord_escaping_is_lossless_and_leaves_no_bare_angle_bracket(text: str
     outside_code = _discord_plain_text(escaped)
     assert "<" not in outside_code and "[" not in outside_code and "|" not in outside_code
     assert not re.search("@(everyone|here)", escaped)
-    assert _discord_unescape(_without_zwj(escaped)) == _without_zwj(clean(text))
+    assert _discord_unescape(_without_zwj(escaped)) == _without_zwj(defang(clean(text)))
 
 
 # --- Feishu ------------------------------------------------------------------------------
@@ -265,7 +349,7 @@ def test_discord_escaping_is_lossless_and_leaves_no_bare_angle_bracket(text: str
     [
         ('<at user_id="all"></at>', '&#60;at user&#95;id="all"&#62;&#60;/at&#62;'),
         ("<at id=all></at>", "&#60;at id=all&#62;&#60;/at&#62;"),
-        ("[x](https://evil)", "&#91;x&#93;(https://evil)"),
+        ("[x](https://evil)", "&#91;x&#93;(hxxps&#91;:&#93;//evil)"),
         ("<font color='red'>r</font>", "&#60;font color='red'&#62;r&#60;/font&#62;"),
         ("# h\n- li\n1. one\n===", "&#35; h\n&#45; li\n1&#46; one\n&#61;=="),
         ("keep `x_y*z` code", "keep `x_y*z` code"),
@@ -281,7 +365,7 @@ def test_feishu_examples(raw: str, escaped: str) -> None:
 def test_feishu_escaping_is_lossless_and_leaves_no_tag_or_link(text: str) -> None:
     escaped = escape_feishu(text)
     assert "<" not in escaped and ">" not in escaped and "[" not in escaped
-    assert html.unescape(_without_zwj(escaped)) == _without_zwj(clean(text))
+    assert html.unescape(_without_zwj(escaped)) == _without_zwj(defang(clean(text)))
 
 
 def test_plain_text_breaks_tags_and_broadcasts_on_one_line() -> None:
