@@ -6,6 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -83,14 +84,26 @@ class Settings(BaseSettings):
 
 
 def secret_values(*models: BaseModel) -> list[str]:
-    """Every secret set in these settings models, so the log filter can redact them."""
+    """Every secret set in these settings models, so the log filter can redact them: each
+    SecretStr, and the password inside DATABASE_URL (a plain string setting)."""
     values = []
     for model in models:
         for name in type(model).model_fields:
             value = getattr(model, name)
             if isinstance(value, SecretStr) and value.get_secret_value():
                 values.append(value.get_secret_value())
+        if isinstance(model, Settings) and model.database_url:
+            values += url_passwords(model.database_url)
     return values
+
+
+def url_passwords(url: str) -> list[str]:
+    """The password of a `scheme://user:password@host/…` URL, as written and percent-decoded."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return []
+    return list(dict.fromkeys([password, unquote(password)])) if password else []
 
 
 class PathRolesConfig(BaseModel):

@@ -16,7 +16,14 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.config import AppConfig, RepoConfig, Settings, load_app_config, validate_timezone
+from bot.config import (
+    AppConfig,
+    RepoConfig,
+    Settings,
+    load_app_config,
+    secret_values,
+    validate_timezone,
+)
 from bot.errors import ConfigError, StorageError
 from bot.logs import Redactor
 
@@ -25,6 +32,7 @@ log = logging.getLogger(__name__)
 CHECK_TIMEOUT = 45.0  # seconds one check may take before it counts as failed
 OK_MARK, FAIL_MARK, SKIP_MARK = "✓", "✗", "–"
 ENV_HELP = "see .env.example for every setting and its format"
+DETAIL_LIMIT = 200  # characters of an upstream error a table line shows (redacted first)
 
 
 @dataclass(frozen=True)
@@ -100,7 +108,9 @@ def render_table(checks: Sequence[Check], redactor: Redactor | None = None) -> s
     lines.append("")
     lines.append(f"{passed} passed, {failed} failed, {skipped} skipped")
     out = "\n".join(lines) + "\n"
-    return redactor.redact(out) if redactor is not None else out
+    # Token shapes are redacted even when no secret was named; the checks already redacted
+    # each upstream detail before cutting it (a cut secret no longer equals itself).
+    return (redactor or Redactor([])).redact(out)
 
 
 def exit_code(checks: Iterable[Check]) -> int:
@@ -209,12 +219,15 @@ def safe_database_url(url: str) -> str:
         return "(unparseable URL)"
 
 
-async def check_store(settings: Settings) -> Check:
-    """Open the database (creating the SQLite file and schema if needed) and run SELECT 1."""
-    from bot.storage.sql import SqlStore
+async def check_store(settings: Settings, redactor: Redactor | None = None) -> Check:
+    """Open the database (creating the SQLite file and schema if needed) and run SELECT 1.
+    The error's detail is redacted (with `redactor`, else the settings' secrets) before it is
+    cut to fit the table."""
+    from bot.storage.sql import UNWRITABLE, SqlStore
 
     url = settings.resolved_database_url
     shown = safe_database_url(url)
+    redactor = redactor or Redactor(secret_values(settings))  # DATABASE_URL's password too
 
     def probe() -> None:
         store = SqlStore.open(url)
@@ -230,12 +243,24 @@ async def check_store(settings: Settings) -> Check:
         return Check.failed(
             "database",
             f"{shown}: the driver is missing ({exc.name})",
-            'Install the PostgreSQL driver: pip install "digestbot[postgres]" '
-            "(the Docker image has it).",
+            'Install the PostgreSQL driver: pip install ".[postgres]" (the Docker image has it).',
+        )
+    except ConfigError as exc:  # another database, or PostgreSQL without its driver
+        return Check.failed(
+            "database",
+            redactor.clip(f"{shown}: {exc.user_message}", DETAIL_LIMIT),
+            'Install the PostgreSQL driver: pip install ".[postgres]" (the Docker image has it).'
+            if "driver" in exc.user_message
+            else "Unset DATABASE_URL (SQLite in DIGESTBOT_DATA_DIR), or point it at PostgreSQL: "
+            "postgresql+psycopg://user:password@host:5432/db.",
         )
     except StorageError as exc:
-        detail = str(exc).splitlines()[0][:200]
-        return Check.failed("database", f"{shown}: {detail}", _store_fix(url, str(exc)))
+        first_line = (str(exc).splitlines() or [""])[0]
+        if first_line.startswith(UNWRITABLE):  # names the directory; the fix says what to do
+            detail = redactor.clip(first_line.partition("; ")[0], DETAIL_LIMIT)
+        else:
+            detail = redactor.clip(f"{shown}: {first_line}", DETAIL_LIMIT)
+        return Check.failed("database", detail, _store_fix(url, str(exc)))
     except OSError as exc:
         return Check.failed(
             "database",
@@ -254,7 +279,11 @@ def _store_fix(url: str, error: str) -> str:
             "Another process holds the SQLite file's write lock. Run one digestbot per "
             "SQLite file; for several replicas use PostgreSQL (DATABASE_URL)."
         )
-    if "unable to open database file" in lowered or "readonly" in lowered:
+    if (
+        "unable to open database file" in lowered
+        or "readonly" in lowered
+        or "cannot write the database directory" in lowered
+    ):
         return (
             "digestbot cannot write the SQLite file: make DIGESTBOT_DATA_DIR writable "
             "(in Docker: the /data volume, owned by uid 10001)."

@@ -11,8 +11,8 @@ import openai
 from github import Github, GithubException
 
 from bot.analysis.llm_factory import build_llm_client
-from bot.config import AppConfig, RepoConfig, Settings
-from bot.doctor import Check, check_local_repo
+from bot.config import AppConfig, RepoConfig, Settings, secret_values
+from bot.doctor import DETAIL_LIMIT, Check, check_local_repo
 from bot.errors import (
     AccessDeniedError,
     AnalysisError,
@@ -22,11 +22,13 @@ from bot.errors import (
     RateLimitedError,
     SourceUnavailableError,
 )
+from bot.logs import Redactor
 from bot.sources.github_transport import GitHubTransport, Rejected
 
 Sleep = Callable[[float], Awaitable[None]]
 
 DOCTOR_TIMEOUT = 15.0  # seconds per request: the doctor should answer quickly
+UPSTREAM_LIMIT = 80  # characters of an upstream message quoted in a detail (after redaction)
 TOKEN_HELP = (
     "a fine-grained token (github.com → Settings → Developer settings → Fine-grained tokens) "
     "with Contents: read and Pull requests: read on the repositories, or a classic token with "
@@ -61,6 +63,7 @@ async def check_github(
     local = [r for r in config.repos if r.path is not None]
     remote = [r for r in config.repos if r.path is None]
     checks = [check_local_repo(r) for r in local]
+    redactor = Redactor(secret_values(settings))
     token = settings.github_token.get_secret_value().strip() if settings.github_token else ""
     if not remote and not token:
         return [
@@ -80,29 +83,32 @@ async def check_github(
         fix = "Set GITHUB_API_URL to https://api.github.com, or https://HOST/api/v3 (Enterprise)."
         return [Check.failed("github", exc.user_message, fix), *checks]
     try:
-        rate = await _rate_limit(transport, bool(token))
+        rate = await _rate_limit(transport, bool(token), redactor)
         if rate.detail == TOKEN_REFUSED:
             skipped = [
                 Check.skip(f"repo {r.name}", "not checked: GitHub refused the token")
                 for r in remote
             ]
             return [rate, *skipped, *checks]
-        repos = [await _repo(transport, r, bool(token)) for r in remote]
+        repos = [await _repo(transport, r, bool(token), redactor) for r in remote]
     finally:
         await transport.aclose()
     return [rate, *repos, *checks]
 
 
-async def _rate_limit(transport: GitHubTransport, has_token: bool) -> Check:
+async def _rate_limit(transport: GitHubTransport, has_token: bool, redactor: Redactor) -> Check:
     def fetch(client: Github) -> tuple[int, int, datetime]:
         core = client.get_rate_limit().resources.core
         return int(core.remaining), int(core.limit), core.reset
 
+    def unexpected(r: Rejected) -> Any:
+        raise SourceUnavailableError(_answered(r, redactor))
+
     try:
         async with transport.session("rate_limit") as session:
-            remaining, limit, reset = await session.run(fetch, _unexpected)
+            remaining, limit, reset = await session.run(fetch, unexpected)
     except DigestbotError as exc:
-        return _github_failure("github", exc, has_token, repo=None)
+        return _github_failure("github", exc, has_token, repo=None, redactor=redactor)
     auth = "authenticated" if has_token else "no GITHUB_TOKEN"
     when = reset.astimezone(UTC).strftime("%H:%M UTC")
     detail = f"{auth}, {remaining}/{limit} requests left until {when}"
@@ -122,7 +128,9 @@ async def _rate_limit(transport: GitHubTransport, has_token: bool) -> Check:
     return Check.passed("github", detail)
 
 
-async def _repo(transport: GitHubTransport, repo: RepoConfig, has_token: bool) -> Check:
+async def _repo(
+    transport: GitHubTransport, repo: RepoConfig, has_token: bool, redactor: Redactor
+) -> Check:
     name, branch = repo.name, repo.branch
     label = f"repo {name}"
 
@@ -140,19 +148,30 @@ async def _repo(transport: GitHubTransport, repo: RepoConfig, has_token: bool) -
             )
         if r.status == 404:
             raise NotFoundError(f"{name} was not found", detail=f"HTTP 404: {r.message}")
-        raise SourceUnavailableError(f"GitHub answered HTTP {r.status} ({r.message[:80]})")
+        raise SourceUnavailableError(_answered(r, redactor))
 
     try:
         async with transport.session(name) as session:
             private, default = await session.run(fetch, rejected)
     except DigestbotError as exc:
-        return _github_failure(label, exc, has_token, repo=repo)
+        return _github_failure(label, exc, has_token, repo=repo, redactor=redactor)
     kind = "private" if private else "public"
     return Check.passed(label, f"{kind}, branch {branch or default}")
 
 
+def _answered(r: Rejected, redactor: Redactor) -> str:
+    """`GitHub answered HTTP 418 (…)`: the upstream message redacted, then cut (cutting first
+    could leave most of a secret that no longer matches it)."""
+    return f"GitHub answered HTTP {r.status} ({redactor.clip(r.message, UPSTREAM_LIMIT)})"
+
+
 def _github_failure(
-    name: str, exc: DigestbotError, has_token: bool, *, repo: RepoConfig | None
+    name: str,
+    exc: DigestbotError,
+    has_token: bool,
+    *,
+    repo: RepoConfig | None,
+    redactor: Redactor,
 ) -> Check:
     status = _status(exc)
     if isinstance(exc, AccessDeniedError) and status == 401:
@@ -181,13 +200,13 @@ def _github_failure(
             if has_token
             else f"; a private repository needs GITHUB_TOKEN ({TOKEN_HELP})."
         )
-        return Check.failed(name, exc.user_message, fix)
+        return Check.failed(name, redactor.clip(exc.user_message, DETAIL_LIMIT), fix)
     if isinstance(exc, RateLimitedError):
         fix = "Wait for the reset" + ("" if has_token else f", or set GITHUB_TOKEN ({TOKEN_HELP})")
-        return Check.failed(name, exc.user_message, fix + ".")
+        return Check.failed(name, redactor.clip(exc.user_message, DETAIL_LIMIT), fix + ".")
     return Check.failed(
         name,
-        exc.user_message,
+        redactor.clip(exc.user_message, DETAIL_LIMIT),
         "Check GITHUB_API_URL (GitHub Enterprise: https://HOST/api/v3), the "
         "network and proxy, and https://www.githubstatus.com.",
     )
@@ -196,10 +215,6 @@ def _github_failure(
 def _status(exc: BaseException) -> int | None:
     cause = exc.__cause__
     return cause.status if isinstance(cause, GithubException) else None
-
-
-def _unexpected(r: Rejected) -> Any:
-    raise SourceUnavailableError(f"GitHub answered HTTP {r.status} ({r.message[:80]})")
 
 
 # -- LLM -------------------------------------------------------------------------------------
@@ -223,7 +238,9 @@ async def check_llm(settings: Settings) -> Check:
             LLM_PING, response_format=_ping_format(mode), max_tokens=1, temperature=0
         )
     except (AnalysisError, RateLimitedError) as exc:
-        return _llm_failure(exc, settings.llm_model, endpoint, mode)
+        check = _llm_failure(exc, settings.llm_model, endpoint, mode)
+        redactor = Redactor(secret_values(settings))
+        return Check.failed(check.name, redactor.clip(check.detail, DETAIL_LIMIT), check.fix or "")
     finally:
         await client.aclose()
     return Check.passed("llm", f"{reply.model} at {endpoint} answered ({mode} mode)")

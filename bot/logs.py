@@ -16,10 +16,17 @@ _TOKEN_RE = re.compile(
     r"|github_pat_[A-Za-z0-9_]{20,}|sk-[A-Za-z0-9_-]{16,})"
 )
 REDACTED = "[redacted]"
+# A piece of a known secret this long is redacted too: text cut somewhere we do not control
+# (an upstream message clipped by a library) must not show most of a secret either.
+MIN_FRAGMENT = 8
 
 
 class Redactor:
-    """Replaces known secret values and token-shaped strings in text."""
+    """Replaces known secret values, their cut-off pieces and token-shaped strings in text.
+
+    Redact whole texts, then cut them (`clip`): cutting first can leave a piece of a secret
+    that no longer equals it, which only the fragment rule below still catches.
+    """
 
     def __init__(self, secrets: Iterable[str]) -> None:
         # Longest first so a secret containing another is replaced whole.
@@ -28,7 +35,57 @@ class Redactor:
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
+        for secret in self._secrets:
+            text = _redact_fragments(text, secret)
         return _TOKEN_RE.sub(REDACTED, text)
+
+    def clip(self, text: str, limit: int) -> str:
+        """`text` redacted, then cut to `limit` characters (with "…" when cut)."""
+        return clip(self.redact(text), limit)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, the last one "…" when it was cut."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def _redact_fragments(text: str, secret: str) -> str:
+    """Replace what remains of `secret` after a cut: a run of at least MIN_FRAGMENT of its
+    first characters (the text was cut after it) or of its last ones (cut before it)."""
+    if len(secret) <= MIN_FRAGMENT:
+        return text  # short secrets are only redacted whole
+    head, tail = secret[:MIN_FRAGMENT], secret[-MIN_FRAGMENT:]
+    spans: list[tuple[int, int]] = []
+    start = text.find(head)
+    while start != -1:
+        end = start + MIN_FRAGMENT
+        while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
+            end += 1
+        spans.append((start, end))
+        start = text.find(head, end)
+    start = text.find(tail)
+    while start != -1:
+        end = start + MIN_FRAGMENT
+        begin = start
+        offset = len(secret) - MIN_FRAGMENT  # where `tail` sits in the secret
+        while begin > 0 and offset > 0 and text[begin - 1] == secret[offset - 1]:
+            begin -= 1
+            offset -= 1
+        spans.append((begin, end))
+        start = text.find(tail, end)
+    if not spans:
+        return text
+    out: list[str] = []
+    position = 0
+    for begin, end in sorted(spans):
+        if end <= position:
+            continue
+        out.append(text[position:begin] if begin > position else "")
+        if begin >= position:
+            out.append(REDACTED)
+        position = max(position, end)
+    out.append(text[position:])
+    return "".join(out)
 
 
 class RedactingFormatter(logging.Formatter):

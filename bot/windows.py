@@ -1,4 +1,4 @@
-"""Parse `today`, `yesterday`, `YYYY-MM-DD`, `A..B`, `Nd`, `week` into local-day time windows."""
+"""Parse `today`, `yesterday`, `latest`, `YYYY-MM-DD`, `A..B`, `Nd`, `week` into day windows."""
 
 from __future__ import annotations
 
@@ -11,10 +11,20 @@ from bot.errors import InvalidInputError
 from bot.models import Window
 
 MAX_DAYS = 366  # a year of commits is already more than anyone reads in a chat
-_DAYS_RE = re.compile(r"^(\d{1,4})d$")
+# Any number of digits, so `999999d` gets the same "at most 366 days" as `3650d` (not "is not a
+# date"); the digits are counted before int() is called on them.
+_DAYS_RE = re.compile(r"^(\d+)d$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+TOO_MANY_DAYS = f"A window can cover at most {MAX_DAYS} days."
 
-WINDOW_HELP = "today, yesterday, YYYY-MM-DD, YYYY-MM-DD..YYYY-MM-DD, Nd (e.g. 7d) or week"
+WINDOW_HELP = (
+    "today, yesterday, latest (the last day with commits; local checkouts), YYYY-MM-DD, "
+    "YYYY-MM-DD..YYYY-MM-DD, Nd (e.g. 7d) or week"
+)
+LATEST_NEEDS_A_CHECKOUT = (
+    "`latest` works for local checkouts only; for a GitHub repository name a day "
+    "(today, yesterday, YYYY-MM-DD) or Nd."
+)
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -44,7 +54,7 @@ def days_window(first: date, last: date, zone: ZoneInfo, label: str) -> Window:
     if last < first:
         raise InvalidInputError(f"The window ends before it starts ({first} .. {last}).")
     if (last - first).days + 1 > MAX_DAYS:
-        raise InvalidInputError(f"A window can cover at most {MAX_DAYS} days.")
+        raise InvalidInputError(TOO_MANY_DAYS)
     start = local_midnight(first, zone)
     end = local_midnight(last + timedelta(days=1), zone)
     return Window(start=start, end=end, tz=zone.key, label=label)
@@ -59,13 +69,27 @@ def _parse_date(text: str) -> date:
         raise InvalidInputError(f"'{text}' is not a valid date.") from exc
 
 
-def parse_window(text: str | None, tz: str, now: datetime) -> Window:
-    """Turn what the user typed into a Window in time zone `tz`, relative to `now` (aware)."""
+def parse_window(
+    text: str | None, tz: str, now: datetime, *, latest: datetime | None = None
+) -> Window:
+    """Turn what the user typed into a Window in time zone `tz`, relative to `now` (aware).
+
+    `latest` is the repository's newest commit time (aware), needed only for the spec
+    `latest`: the window is the local day in `tz` that holds it. Without it (a GitHub
+    repository: finding its newest day costs requests we do not make) `latest` is refused.
+    """
     zone = validate_timezone(tz)
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     today = now.astimezone(zone).date()
     spec = (text or "today").strip().lower()
+    if spec == "latest":
+        if latest is None:
+            raise InvalidInputError(LATEST_NEEDS_A_CHECKOUT)
+        if latest.tzinfo is None:
+            raise ValueError("latest must be timezone-aware")
+        day = latest.astimezone(zone).date()
+        return days_window(day, day, zone, "latest")
     if spec == "today":
         return days_window(today, today, zone, "today")
     if spec == "yesterday":
@@ -76,11 +100,12 @@ def parse_window(text: str | None, tz: str, now: datetime) -> Window:
         return days_window(monday, today, zone, "week")
     match = _DAYS_RE.match(spec)
     if match:
-        count = int(match.group(1))
-        if count < 1:
+        digits = match.group(1).lstrip("0")
+        if not digits:
             raise InvalidInputError("Nd needs at least 1 day (e.g. 7d).")
-        if count > MAX_DAYS:
-            raise InvalidInputError(f"A window can cover at most {MAX_DAYS} days.")
+        if len(digits) > len(str(MAX_DAYS)) or int(digits) > MAX_DAYS:
+            raise InvalidInputError(TOO_MANY_DAYS)
+        count = int(digits)
         return days_window(today - timedelta(days=count - 1), today, zone, f"{count}d")
     if ".." in spec:
         first_text, _, last_text = spec.partition("..")

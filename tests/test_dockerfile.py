@@ -13,6 +13,7 @@ import json
 import re
 import shlex
 import shutil
+import site
 import socket
 import subprocess
 import sys
@@ -335,20 +336,57 @@ def test_wheel_carries_every_prompt_template_and_the_entry_point(wheel: Path) ->
     assert "digestbot = digestbot.cli:main" in text
 
 
+def this_environment_site_dirs() -> list[str]:
+    """The directories this interpreter imports its packages from: its virtualenv's
+    site-packages (or the system's, when packages are installed system-wide), the base
+    interpreter's when the virtualenv includes them, and the user's. Not the source tree, not
+    the standard library (a new virtualenv has its own)."""
+    found = [*site.getsitepackages()]
+    if site.ENABLE_USER_SITE:
+        found.append(site.getusersitepackages())
+    found += [p for p in sys.path if Path(p).name in {"site-packages", "dist-packages"}]
+    return [d for d in dict.fromkeys(found) if Path(d).is_dir() and Path(d).resolve() != ROOT]
+
+
 def test_installed_wheel_runs_its_console_script(wheel: Path, tmp_path: Path) -> None:
     """What the runtime stage does (`pip install /wheels/*.whl`, ENTRYPOINT digestbot), in a
-    virtualenv whose dependencies come from this environment (no network)."""
+    new virtualenv, offline. Its dependencies are the ones this interpreter runs the tests
+    with, wherever they are installed (system-wide, or in a virtualenv, where
+    `--system-site-packages` would only reach the base interpreter's packages): a `.pth` file
+    appends their directories after the virtualenv's own site-packages, so the wheel's copy of
+    digestbot comes first and its dependencies are found."""
     venv = tmp_path / "venv"
     subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
     )
     python = venv / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+    # Plain directory lines: the .pth files inside them (an editable install of this source
+    # tree among them) are not processed, so nothing but the wheel brings digestbot in.
+    (Path(purelib) / "_this_environment.pth").write_text(
+        "\n".join(this_environment_site_dirs()) + "\n", encoding="utf-8"
+    )
+    # pip from this environment (the .pth makes it importable), installing into the new one.
     subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)],
         check=True,
         capture_output=True,
         timeout=300,
     )
+    missing = subprocess.run(
+        [str(python), "-m", "pip", "check"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "digestbot" not in missing.stdout, missing.stdout  # every dependency is found
     probe = (
         "import bot, bot.analysis.prompt_templates as t;"
         "print(bot.__file__);"

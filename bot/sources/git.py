@@ -6,12 +6,13 @@ import asyncio
 import logging
 import re
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.errors import AmbiguousShaError, InvalidInputError, NotFoundError, SourceUnavailableError
 from bot.models import Commit, CommitSummary, FileChange, PullRequest, Window
-from bot.repos import RepoTarget
+from bot.repos import RepoTarget, origin_github_name
 from bot.sources.base import validate_sha
 
 log = logging.getLogger(__name__)
@@ -20,10 +21,6 @@ _FS, _RS = "\x1f", "\x1e"
 _LIST_FORMAT = _FS.join(["%H", "%P", "%an", "%cI", "%s"]) + _RS
 _SHOW_FORMAT = _FS.join(["%H", "%P", "%an", "%cI", "%B"])
 _PR_RE = re.compile(r"\(#(\d{1,7})\)\s*$")
-_GITHUB_REMOTE_RE = re.compile(
-    r"^(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)"
-    r"(?P<name>[A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?$"
-)
 # One file's patch beyond this is dropped (the analyzer only ever sends a few KB of it), and a
 # commit stops collecting patches past the total: a vendored import must not fill the memory.
 MAX_FILE_PATCH_BYTES = 1_000_000
@@ -31,6 +28,9 @@ MAX_COMMIT_PATCH_BYTES = 8_000_000
 _GIT_TIMEOUT = 120.0
 # Stop reading history after this many consecutive commits older than the window.
 _OLD_COMMITS_BEFORE_STOP = 200
+# `latest` looks at this many of the newest commits for one a digest would show (bots' commits
+# and merges are left out); committer dates are only roughly ordered, so it takes the newest.
+_LATEST_LOOKAHEAD = 500
 
 
 def pr_number_from_title(title: str) -> int | None:
@@ -71,6 +71,48 @@ class GitSource:
                     )
                 )
         return result
+
+    async def latest_commit_at(
+        self, repo: RepoTarget, keep: Callable[[CommitSummary], bool] | None = None
+    ) -> datetime | None:
+        """The committer date of the newest commit on the branch that `keep` keeps (of the
+        newest few hundred; the newest of all when it keeps none of them), or None when the
+        repository has no commits. What the window `latest` is the local day of."""
+        path = self._path(repo)
+        ref = repo.branch or "HEAD"
+        if not await self._exists(path, ref):
+            if repo.branch:
+                raise NotFoundError(f"Branch '{repo.branch}' not found in {repo.name}.")
+            return None
+        out = await self._run(
+            path,
+            "log",
+            ref,
+            "--date-order",
+            f"-n{_LATEST_LOOKAHEAD}",
+            f"--format={_LIST_FORMAT}",
+            "--",
+        )
+        summaries = []
+        for raw in out.split(_RS):
+            record = raw.strip("\n")
+            if not record:
+                continue
+            sha, parents, author, date, title = record.split(_FS, 4)
+            summaries.append(
+                CommitSummary(
+                    repo=repo.name,
+                    sha=sha,
+                    title=title,
+                    author=author,
+                    committed_at=datetime.fromisoformat(date),
+                    parents=tuple(parents.split()),
+                )
+            )
+        if not summaries:
+            return None
+        kept = [s for s in summaries if keep is None or keep(s)] or summaries
+        return max(s.committed_at for s in kept)
 
     async def get_commit(self, repo: RepoTarget, sha: str) -> Commit:
         path = self._path(repo)
@@ -141,7 +183,8 @@ class GitSource:
         """https://github.com/owner/name when the checkout's origin is on GitHub, else ""."""
         path = self._path(repo)
         if path not in self._urls:
-            self._urls[path] = _github_url_from_config(path)
+            name = origin_github_name(path)
+            self._urls[path] = f"https://github.com/{name}" if name else ""
         return self._urls[path]
 
     async def aclose(self) -> None:
@@ -241,26 +284,6 @@ class GitSource:
                 f"git failed in {path.name}.", detail=f"{' '.join(cmd)}: {message[:500]}"
             )
         return done.stdout.decode("utf-8", "replace")
-
-
-def _github_url_from_config(path: Path) -> str:
-    config = path / ".git" / "config"
-    if not config.is_file():
-        return ""
-    try:
-        text = config.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    in_origin = False
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("["):
-            in_origin = stripped.replace(" ", "") == '[remote"origin"]'
-        elif in_origin and stripped.startswith("url"):
-            url = stripped.split("=", 1)[1].strip()
-            match = _GITHUB_REMOTE_RE.match(url)
-            return f"https://github.com/{match.group('name')}" if match else ""
-    return ""
 
 
 def _parse_numstat(out: str) -> list[tuple[str, int, int, bool]]:

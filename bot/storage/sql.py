@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -11,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, bindparam, create_engine, event, or_, select, tuple_, update
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 from bot.analysis.base import AnalysisKey
+from bot.errors import ConfigError, StorageError
 from bot.models import Commit, CommitAnalysis, Digest
 from bot.storage import schema
 from bot.storage.failures import storage_failure
@@ -46,21 +49,30 @@ class SqlStore:
 
     @classmethod
     def open(cls, url: str) -> SqlStore:
-        """Create the engine (and the SQLite file's directory) and migrate the schema."""
+        """Create the engine (and the SQLite file's directory) and migrate the schema.
+
+        A URL of another database, or without its driver installed, is a ConfigError; a
+        SQLite directory that cannot be created or written is a StorageError naming it."""
+        target = database_url(url)
+        sqlite = target.get_backend_name() == "sqlite"
+        directory = _sqlite_directory(target) if sqlite else None
         try:
-            if url.startswith("sqlite"):
-                path = url.split(":///", 1)[1] if ":///" in url else ""
-                if path and path != ":memory:":
-                    Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-                engine = create_engine(url, connect_args={"timeout": 30})
+            if directory is not None:
+                _writable_directory(directory)
+            if sqlite:
+                engine = create_engine(target, connect_args={"timeout": 30})
                 event.listen(engine, "connect", _sqlite_pragmas)
             else:
-                engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+                engine = create_engine(target, pool_pre_ping=True, pool_size=5, max_overflow=5)
             with engine.begin() as conn:
                 before = schema.migrate(conn)
             if before != schema.SCHEMA_VERSION:
                 log.info("database schema migrated from v%s to v%s", before, schema.SCHEMA_VERSION)
+        except ImportError as exc:  # a driver named in the URL (`+psycopg2`, `+pg8000`) is absent
+            raise _missing_driver(target, exc.name) from exc
         except SQLAlchemyError as exc:
+            if directory is not None and _cannot_write(exc):
+                raise _unwritable(directory, "SQLite cannot write there") from exc
             raise storage_failure(exc, "The database is not reachable.") from exc
         return cls(engine)
 
@@ -252,6 +264,95 @@ class SqlStore:
                 continue
             except SQLAlchemyError as exc:
                 raise storage_failure(exc, "Could not write to the database.") from exc
+
+
+# -- the URL ---------------------------------------------------------------------------------
+
+SUPPORTED = (
+    "only sqlite and postgresql are supported "
+    "(sqlite:////absolute/path.db, postgresql+psycopg://user:password@host:5432/db)"
+)
+POSTGRES_DRIVER = 'pip install ".[postgres]" (psycopg); the Docker image has it'
+_SQLITE_MEMORY = {"", ":memory:"}
+
+
+def database_url(url: str) -> URL:
+    """DATABASE_URL checked before any connection: SQLite or PostgreSQL, with a driver that is
+    installed. `postgresql://` (and Heroku's `postgres://`) means psycopg 3, the driver
+    digestbot ships with, unless psycopg2 is installed: SQLAlchemy's own default is psycopg2.
+    Messages name the backend, never the URL (it may carry a password)."""
+    try:
+        target = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(f"DATABASE_URL is not a database URL; {SUPPORTED}.") from exc
+    backend = target.get_backend_name()
+    if backend == "postgres":
+        target = target.set(drivername="postgresql")
+        backend = "postgresql"
+    if backend not in {"sqlite", "postgresql"}:
+        raise ConfigError(f"DATABASE_URL is a {backend[:40]} URL, but {SUPPORTED}.")
+    if backend == "postgresql":
+        driver = target.get_driver_name() if "+" in target.drivername else None
+        if driver is None:
+            if _importable("psycopg2"):
+                return target
+            driver = "psycopg"
+            target = target.set(drivername="postgresql+psycopg")
+        if driver == "psycopg" and not _importable("psycopg"):
+            raise _missing_driver(target, "psycopg")
+    return target
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _missing_driver(target: URL, module: str | None) -> ConfigError:
+    backend = target.get_backend_name()
+    if backend == "postgresql":
+        return ConfigError(
+            f"DATABASE_URL is a PostgreSQL URL but its driver ({module or 'psycopg'}) is not "
+            f"installed: {POSTGRES_DRIVER}."
+        )
+    return ConfigError(f"The {backend} driver ({module or 'unknown'}) is not installed.")
+
+
+def _sqlite_directory(target: URL) -> Path | None:
+    """The directory of the SQLite file, or None for an in-memory or URI-style database."""
+    database = target.database or ""
+    if database in _SQLITE_MEMORY or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().absolute().parent
+
+
+def _writable_directory(directory: Path) -> None:
+    """Create `directory` if needed; SQLite also writes its -wal and -shm files next to the
+    database, so the directory itself must be writable, not just the file."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(directory, exc.strerror or type(exc).__name__) from exc
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise _unwritable(directory, "permission denied")
+
+
+UNWRITABLE = "Cannot write the database directory"
+
+
+def _unwritable(directory: Path, why: str) -> StorageError:
+    return StorageError(
+        f"{UNWRITABLE} {directory} ({why}); make it writable, or set DIGESTBOT_DATA_DIR to a "
+        "writable directory."
+    )
+
+
+def _cannot_write(exc: SQLAlchemyError) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "unable to open database file" in text or "readonly database" in text
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

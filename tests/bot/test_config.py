@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings, load_app_config
+from bot.config import Settings, load_app_config, secret_values, url_passwords
 from bot.errors import ConfigError
 
 
@@ -84,3 +84,19 @@ def test_the_example_config_loads_and_tunes_path_roles() -> None:
     sglang = config.repos[0]
     assert sglang.name == "sgl-project/sglang"
     assert "python/sglang/srt/entrypoints/**" in sglang.paths.public_api
+
+
+def test_the_database_password_is_a_secret_to_redact() -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url="postgresql+psycopg://bot:p%40ss-w0rd-long@db:5432/digestbot",
+        openai_api_key="sk-test-0123456789abcdef",
+    )
+    assert secret_values(settings) == [
+        "sk-test-0123456789abcdef",
+        "p%40ss-w0rd-long",
+        "p@ss-w0rd-long",
+    ]
+    assert url_passwords("sqlite:////data/digestbot.db") == []
+    assert url_passwords("postgresql://bot@db/x") == []
+    assert url_passwords("postgresql://bot:[bad@db/x") in ([], ["[bad"])  # never raises

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from bot.config import AppConfig, RepoConfig, Settings
 from bot.doctor import (
+    DETAIL_LIMIT,
     Check,
     _store_fix,
     check_config,
@@ -25,6 +27,7 @@ from bot.doctor import (
     run_probe,
     safe_database_url,
 )
+from bot.errors import StorageError
 from bot.logs import Redactor
 from tests.fakes.git_repo import GitRepoBuilder
 
@@ -156,6 +159,52 @@ async def test_unwritable_sqlite_location_fails(tmp_path: Path) -> None:
     blocker.write_text("x", encoding="utf-8")  # a file where the data directory should be
     check = await check_store(settings(tmp_path, database_url=f"sqlite:///{blocker}/sub/db"))
     assert not check.ok and check.fix
+
+
+async def test_unwritable_data_dir_names_the_directory(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    check = await check_store(settings(tmp_path, digestbot_data_dir=blocker / "data"))
+    assert not check.ok
+    assert f"Cannot write the database directory {blocker / 'data'}" in check.detail
+    assert check.fix and "DIGESTBOT_DATA_DIR" in check.fix
+
+
+async def test_another_database_says_what_is_supported(tmp_path: Path) -> None:
+    check = await check_store(settings(tmp_path, database_url="mysql://me:hunter2pw@db/x"))
+    assert not check.ok and "only sqlite and postgresql are supported" in check.detail
+    assert "hunter2pw" not in check.detail + (check.fix or "")
+    assert check.fix and "Unset DATABASE_URL" in check.fix
+
+
+async def test_postgres_without_its_driver_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "psycopg2", None)
+    url = f"postgresql://me:hunter2pw@127.0.0.1:{closed_port()}/x"
+    check = await check_store(settings(tmp_path, database_url=url))
+    assert not check.ok and "driver (psycopg) is not installed" in check.detail
+    assert check.fix and 'pip install ".[postgres]"' in check.fix
+    assert "hunter2pw" not in check.detail + check.fix
+
+
+async def test_a_store_error_is_redacted_before_it_is_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's first error line, cut to the table's width, must not keep most of a secret
+    that straddles the cut."""
+    secret = "s3cr3t0t0k3n0fr0m0th3nt3rpr1s3"
+    shown = safe_database_url(settings(tmp_path).resolved_database_url)
+    filler = "x" * (DETAIL_LIMIT - len(shown) - 2 - 29)  # the cut keeps 29 of its 30 characters
+
+    def failing_open(url: str) -> None:
+        raise StorageError("The database is not reachable.", detail=f"{filler}{secret} tail")
+
+    monkeypatch.setattr("bot.storage.sql.SqlStore.open", failing_open)
+    check = await check_store(settings(tmp_path, openai_api_key=secret))
+    assert not check.ok and "[redacted]" in check.detail
+    assert secret[:8] not in check.detail and len(check.detail) <= DETAIL_LIMIT
 
 
 def test_store_fixes_name_the_usual_causes() -> None:

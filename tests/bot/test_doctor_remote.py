@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from bot.config import AppConfig, RepoConfig, Settings
-from bot.doctor import Check
-from bot.doctor_remote import TOKEN_REFUSED, check_github, check_llm
+from bot.doctor import Check, render_table
+from bot.doctor_remote import TOKEN_REFUSED, UPSTREAM_LIMIT, check_github, check_llm
+from bot.logs import Redactor
 from tests.fakes.git_repo import GitRepoBuilder
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.openai_server import FakeOpenAI, http_error, text
@@ -218,3 +219,36 @@ async def test_llm_ping_uses_the_configured_structured_mode(mode: str, sent: str
     assert (request.get("response_format") or {}).get("type") == sent
     if sent == "json_object":  # OpenAI requires the word in the messages for this mode
         assert "JSON" in request["messages"][0]["content"]
+
+
+# -- secrets in upstream messages ------------------------------------------------------------
+
+ENTERPRISE_TOKEN = "s3cr3t0t0k3n0fr0m0th3nt3rpr1s3"  # 30 characters, no known token shape
+
+
+class EchoingGitHub(FakeGitHub):
+    """A GitHub (or a proxy before it) whose error message quotes the token it was sent, so
+    that the 80-character cut of the quoted message falls inside the token."""
+
+    def handle(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], Any]:
+        if path == "/rate_limit":
+            prefix = "x" * (UPSTREAM_LIMIT - 29)  # the cut keeps 29 of the token's 30 characters
+            return 418, {}, {"message": f"{prefix}{ENTERPRISE_TOKEN} is not welcome here"}
+        return super().handle(method, path, query, headers)
+
+
+async def test_an_upstream_message_is_redacted_before_it_is_cut() -> None:
+    with EchoingGitHub() as fake:
+        fake.add_repo("acme/widget")
+        checks = await check_github(
+            settings(github_api_url=fake.url, github_token=ENTERPRISE_TOKEN), config()
+        )
+    rate = by_name(checks)["github"]
+    assert not rate.ok and "HTTP 418" in rate.detail
+    pieces = {ENTERPRISE_TOKEN[i : i + 8] for i in range(len(ENTERPRISE_TOKEN) - 7)}
+    assert "[redacted] is not welcome" in rate.detail
+    assert not any(piece in rate.detail for piece in pieces), rate.detail
+    table = render_table(checks, Redactor([ENTERPRISE_TOKEN]))
+    assert not any(piece in table for piece in pieces)

@@ -10,7 +10,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import ConfigError, InvalidInputError
-from bot.windows import MAX_DAYS, parse_window, previous_local_day
+from bot.windows import (
+    LATEST_NEEDS_A_CHECKOUT,
+    MAX_DAYS,
+    TOO_MANY_DAYS,
+    parse_window,
+    previous_local_day,
+)
 
 NOW = datetime(2026, 2, 9, 3, 0, tzinfo=UTC)  # 11:00 on Monday 2026-02-09 in Shanghai
 
@@ -76,6 +82,43 @@ def test_bad_windows_are_rejected_with_a_message(text: str) -> None:
     with pytest.raises(InvalidInputError) as err:
         parse_window(text, "UTC", NOW)
     assert 0 < len(err.value.user_message) < 200
+
+
+@pytest.mark.parametrize("text", ["367d", "3650d", "9999d", "99999d", "999999d", "9" * 5000 + "d"])
+def test_any_too_large_day_count_says_the_limit(text: str) -> None:
+    """Not "is not a date" for six digits, and no int() of thousands of digits."""
+    with pytest.raises(InvalidInputError) as err:
+        parse_window(text, "UTC", NOW)
+    assert err.value.user_message == TOO_MANY_DAYS == f"A window can cover at most {MAX_DAYS} days."
+
+
+@pytest.mark.parametrize("text", ["0d", "00d", "000000d"])
+def test_zero_days_asks_for_one(text: str) -> None:
+    with pytest.raises(InvalidInputError, match="at least 1 day"):
+        parse_window(text, "UTC", NOW)
+
+
+def test_leading_zeros_are_days_too() -> None:
+    assert parse_window("007d", "UTC", NOW).first_day == "2026-02-03"
+    assert parse_window(f"{MAX_DAYS}d", "UTC", NOW).first_day == "2025-02-09"
+
+
+def test_latest_is_the_local_day_of_the_newest_commit() -> None:
+    newest = datetime(2025, 12, 31, 17, 30, tzinfo=UTC)  # 01:30 on 1 January in Shanghai
+    window = parse_window("latest", "Asia/Shanghai", NOW, latest=newest)
+    assert (window.title, window.label, window.tz) == ("2026-01-01", "latest", "Asia/Shanghai")
+    assert window.start <= newest < window.end
+    assert parse_window(" Latest ", "UTC", NOW, latest=newest).title == "2025-12-31"
+    # Other specs ignore it.
+    assert parse_window("today", "UTC", NOW, latest=newest).title == "2026-02-09"
+
+
+def test_latest_without_a_newest_commit_is_refused() -> None:
+    with pytest.raises(InvalidInputError) as err:
+        parse_window("latest", "UTC", NOW)
+    assert err.value.user_message == LATEST_NEEDS_A_CHECKOUT
+    with pytest.raises(ValueError):
+        parse_window("latest", "UTC", NOW, latest=datetime(2026, 1, 1))
 
 
 def test_bad_timezone() -> None:

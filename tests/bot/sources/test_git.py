@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import AmbiguousShaError, InvalidInputError, NotFoundError
+from bot.filters import CommitFilter
 from bot.repos import RepoTarget
 from bot.sources.git import GitSource, pr_number_from_title
 from bot.windows import parse_window
@@ -169,3 +170,54 @@ def test_non_github_origin_gives_no_links(repo: tuple[GitRepoBuilder, RepoTarget
 )
 def test_pr_number_from_title(title: str, number: int | None) -> None:
     assert pr_number_from_title(title) == number
+
+
+# -- latest: the newest day with commits ------------------------------------------------------
+
+
+async def test_latest_commit_is_the_newest_a_digest_would_show(
+    repo: tuple[GitRepoBuilder, RepoTarget],
+) -> None:
+    builder, target = repo
+    source = GitSource()
+    assert await source.latest_commit_at(target) is None  # no commits yet: no day
+    builder.commit("old", {"a": "1"}, when=datetime(2025, 3, 1, 12, tzinfo=UTC))
+    human = builder.commit("human", {"a": "2"}, when=datetime(2025, 3, 2, 23, 30, tzinfo=UTC))
+    builder.commit(
+        "bump deps", {"a": "3"}, when=datetime(2025, 3, 9, tzinfo=UTC), author="dependabot[bot]"
+    )
+    # Committer dates are only roughly ordered: a rebased commit on top may be older.
+    builder.commit("rebased", {"a": "4"}, when=datetime(2025, 3, 1, 13, tzinfo=UTC))
+    assert await source.latest_commit_at(target) == datetime(2025, 3, 9, tzinfo=UTC)
+    keep = CommitFilter(exclude_authors=("*[bot]",)).keeps_summary
+    newest = await source.latest_commit_at(target, keep)
+    assert newest == datetime(2025, 3, 2, 23, 30, tzinfo=UTC)
+    # The day it names is local: 23:30 UTC on 2 March is 3 March in Shanghai.
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    window = parse_window("latest", "Asia/Shanghai", now, latest=newest)
+    assert window.title == "2025-03-03"
+    listed = await source.list_commits(target, window)
+    assert [c.sha for c in listed] == [human]
+    # A filter that keeps nothing falls back to the newest commit of all.
+    assert await source.latest_commit_at(target, lambda _: False) == datetime(
+        2025, 3, 9, tzinfo=UTC
+    )
+
+
+async def test_latest_on_a_missing_branch_is_not_found(
+    repo: tuple[GitRepoBuilder, RepoTarget],
+) -> None:
+    builder, _ = repo
+    builder.commit("one", {"a": "1"}, when=datetime(2026, 1, 1, tzinfo=UTC))
+    with pytest.raises(NotFoundError):
+        await GitSource().latest_commit_at(
+            RepoTarget(kind="local", name="proj", path=builder.path, branch="nope")
+        )
+
+
+def test_https_origin_with_credentials_gives_links_without_them(
+    repo: tuple[GitRepoBuilder, RepoTarget],
+) -> None:
+    builder, target = repo
+    builder.git("remote", "add", "origin", "https://me:ghp_secret@github.com/acme/widget.git")
+    assert GitSource().repo_url(target) == "https://github.com/acme/widget"
