@@ -15,9 +15,18 @@ class DigestbotError(Exception):
 
     exit_code = 1
 
-    def __init__(self, user_message: str, *, detail: str | None = None) -> None:
+    def __init__(
+        self, user_message: str, *, detail: str | None = None, zh: str | None = None
+    ) -> None:
         super().__init__(detail or user_message)
         self.user_message = user_message
+        self.zh_message = zh  # the same message for a chat session held in Chinese
+
+    def message_in(self, language: str | None) -> str:
+        """`user_message` in the session's language when there is a translation."""
+        if language == "zh" and self.zh_message:
+            return self.zh_message
+        return self.user_message
 
 
 class ConfigError(DigestbotError):
@@ -37,7 +46,8 @@ class UnknownRepoError(InvalidInputError):
 
     def __init__(self, name: str, suggestions: list[str] | None = None) -> None:
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"Unknown repository '{name}'.{hint}")
+        hint_zh = f"你是否指：{'、'.join(suggestions)}？" if suggestions else ""
+        super().__init__(f"Unknown repository '{name}'.{hint}", zh=f"未知仓库 '{name}'。{hint_zh}")
         self.name = name
         self.suggestions = suggestions or []
 
@@ -59,7 +69,10 @@ class AmbiguousShaError(InvalidInputError):
 
     def __init__(self, prefix: str, candidates: list[str]) -> None:
         shown = f" ({', '.join(c[:10] for c in candidates[:5])})" if candidates else ""
-        super().__init__(f"'{prefix}' matches several commits{shown}; give more characters.")
+        super().__init__(
+            f"'{prefix}' matches several commits{shown}; give more characters.",
+            zh=f"'{prefix}' 匹配多个提交{shown}；请多给几位。",
+        )
         self.candidates = candidates
 
 

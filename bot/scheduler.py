@@ -166,11 +166,13 @@ class SubscriptionScheduler:
         and is recovered (looked up before any re-post) by the next start or another replica."""
         self._closed = True
         if self.aps.running:
-            self.aps.shutdown(wait=False)
+            self.aps.pause()  # no new runs; shutting down first would cancel the running ones
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
             for task in pending:
                 task.cancel()
+        if self.aps.running:
+            self.aps.shutdown(wait=False)
 
     # -- changes from chat (this replica at once; others at their next tick) ------------------
 

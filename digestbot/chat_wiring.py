@@ -14,15 +14,16 @@ from bot.scheduler import SchedulerSettings, SubscriptionScheduler, config_specs
 from bot.storage.conversations import ConversationStore, SqlConversationStore
 from bot.storage.deliveries import SqlDeliveryStore
 from bot.storage.subscriptions import SqlSubscriptionStore
+from digestbot.settings_loading import no_platform_message
 from digestbot.wiring import Core
 from handlers.conversation.authz import Authorizer
 from handlers.conversation.conversation import Conversation, ConversationSettings
 from handlers.conversation.rate_limits import RateLimiter, RatePolicy
 from handlers.conversation.subscriptions import ChatSubscriptions, SubscriptionCommands
-from handlers.platform import PlatformContext, PlatformSettings, Service
+from handlers.platform import PlatformContext, PlatformService, PlatformSettings, Service
 from handlers.ports import ChatAdapter
 from handlers.registry import PLATFORMS
-from handlers.runtime.health import HEALTH_PATH, HealthCheck, adapter_connected, store_reachable
+from handlers.runtime.health import HEALTH_PATH, HealthCheck, platform_connected, store_reachable
 from handlers.runtime.http import METRICS_PATH, HttpServer, metrics_endpoint
 from handlers.runtime.scheduled_posts import ChatPoster
 
@@ -153,14 +154,6 @@ class Runtime:
     scheduling: Scheduling
 
 
-def no_platform_message() -> str:
-    hints = " or ".join(p.enable_hint for p in PLATFORMS)
-    return (
-        f"No chat platform is configured. Set {hints}. To try the bot without a platform, "
-        "run `digestbot chat`."
-    )
-
-
 def build_runtime(core: Core, platform_settings: Mapping[str, PlatformSettings]) -> Runtime:
     """Build every configured platform, the scheduler and the HTTP endpoints, each dependency
     once; ConfigError when a platform is half configured or none is configured at all."""
@@ -187,10 +180,12 @@ def build_runtime(core: Core, platform_settings: Mapping[str, PlatformSettings])
         language=core.explicit_language(),
     )
     services: list[Service] = []
+    platforms: dict[str, PlatformService] = {}
     for platform in PLATFORMS:
         service = platform.build(platform_settings[platform.name], context)
         if service is not None:
             adapters[platform.name] = service.adapter
+            platforms[platform.name] = service
             services.append(service)
     if not services:
         raise ConfigError(no_platform_message())
@@ -199,7 +194,7 @@ def build_runtime(core: Core, platform_settings: Mapping[str, PlatformSettings])
         {
             "scheduler": lambda: scheduler.running,
             "store": store_reachable(scheduling.subscriptions.ping),
-            **{name: adapter_connected(adapter) for name, adapter in adapters.items()},
+            **{name: platform_connected(service) for name, service in platforms.items()},
         }
     )
     http.add_route("GET", HEALTH_PATH, health.handle)

@@ -4,32 +4,61 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, cast
 
 from pydantic import ValidationError
 
 from bot.config import Settings, secret_values, validate_timezone
 from bot.errors import ConfigError, DigestbotError, InvalidInputError
 from bot.logs import configure_logging
-from bot.models import LANGUAGES, Digest, DigestItem, Importance, Language
+from bot.models import LANGUAGES, Digest, DigestItem, Importance, Language, Window
 from bot.progress import RichProgress
+from bot.repos import RepoTarget
 from bot.service import DigestRequest
-from bot.windows import WINDOW_HELP, parse_window
-from digestbot.settings_loading import invalid_setting, load_platform_settings
-from digestbot.wiring import Core, build_core
+from bot.sources.git import GitSource
+from bot.windows import LATEST_NEEDS_A_CHECKOUT, WINDOW_HELP, parse_window
+from digestbot.settings_loading import (
+    invalid_setting,
+    load_platform_settings,
+    require_a_platform,
+)
 from handlers.discord.settings import DiscordSettings, parse_guild_ids
 from handlers.platform import PlatformSettings, secret_text
 from handlers.registry import PLATFORMS, platform_named
+
+if TYPE_CHECKING:
+    from digestbot.wiring import Core
 
 log = logging.getLogger("digestbot")
 
 FORMATS = ("markdown", "json", *(platform.name for platform in PLATFORMS))
 LONG_RUNNING = {"serve"}
+TZ_HELP = "IANA time zone of the days and times (default: DIGESTBOT_TZ, the config, else UTC)"
+
+
+def _global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    """`--config` and `-v`, accepted before the command and after it (`digestbot digest . -v`).
+    A subcommand's copies default to SUPPRESS, so they never undo what was given before it."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=default,
+        help="TOML config file (default: DIGESTBOT_CONFIG or ./digestbot.toml)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS if default is argparse.SUPPRESS else False,
+        help="log at DEBUG level on stderr",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,18 +66,23 @@ def _parser() -> argparse.ArgumentParser:
         prog="digestbot",
         description="Daily, importance-ranked digests of what changed in a repository.",
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        help="TOML config file (default: DIGESTBOT_CONFIG or ./digestbot.toml)",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level on stderr")
+    _global_options(parser, default=None)
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    digest = sub.add_parser("digest", help="print the digest of a repository for a window")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, parents=[common])
+
+    digest = command("digest", "print the digest of a repository for a window")
     digest.add_argument("repo", help="owner/name, a configured alias, or a local git checkout path")
-    digest.add_argument("when", nargs="?", default="today", help=WINDOW_HELP + " (default: today)")
-    digest.add_argument("--tz", help="IANA time zone of the days (default: config, else UTC)")
+    digest.add_argument(
+        "when",
+        nargs="?",
+        default=None,
+        help=WINDOW_HELP + " (default: latest for a local checkout, today for GitHub)",
+    )
+    digest.add_argument("--tz", help=TZ_HELP)
     digest.add_argument("--lang", choices=LANGUAGES, help="language of the report")
     digest.add_argument("--format", choices=FORMATS, default="markdown", dest="fmt")
     digest.add_argument(
@@ -61,18 +95,19 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="ignore cached commits and analyses"
     )
 
-    details = sub.add_parser("details", help="print the full analysis of one commit")
+    details = command("details", "print the full analysis of one commit")
     details.add_argument("repo")
     details.add_argument("sha", help="7 to 40 hex characters")
+    details.add_argument("--tz", help=TZ_HELP)
     details.add_argument("--lang", choices=LANGUAGES)
     details.add_argument("--format", choices=FORMATS, default="markdown", dest="fmt")
     details.add_argument("--no-cache", action="store_true")
 
-    sub.add_parser("serve", help="run the chat bots (every platform whose settings are set)")
-    sub.add_parser("chat", help="talk to the bot in this terminal (no chat platform needed)")
-    sub.add_parser("doctor", help="check the settings and every configured dependency")
+    command("serve", "run the chat bots (every platform whose settings are set)")
+    command("chat", "talk to the bot in this terminal (no chat platform needed)")
+    command("doctor", "check the settings and every configured dependency")
 
-    sync = sub.add_parser("discord-sync", help="register the /digest command with Discord")
+    sync = command("discord-sync", "register the /digest command with Discord")
     sync.add_argument(
         "--guild",
         action="append",
@@ -119,6 +154,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("digestbot: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `digestbot digest . | head`: the reader left. Point stdout at /dev/null so the
+        # interpreter's final flush cannot fail again; no traceback, no message.
+        # https://docs.python.org/3/library/signal.html#note-on-sigpipe
+        # A stdout without a file descriptor (io.UnsupportedOperation is a ValueError) is left.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _log_level(args: argparse.Namespace, settings: Settings) -> str:
@@ -135,6 +178,10 @@ async def _run(
 ) -> int:
     if args.command == "discord-sync":  # talks to Discord only: no store, no sources
         return await _discord_sync(args, cast(DiscordSettings, platforms["discord"]), sys.stdout)
+    if args.command == "serve":  # refuse at once, before the store and any SDK load
+        require_a_platform(platforms)
+    from digestbot.wiring import build_core  # the store and the sources: not for --help
+
     core = build_core(settings, config_file=args.config)
     try:
         if args.command == "digest":
@@ -167,12 +214,23 @@ async def _discord_sync(args: argparse.Namespace, settings: DiscordSettings, out
     return 0
 
 
+def _language(core: Core, args: argparse.Namespace) -> Language:
+    """--lang, else the language chosen in the settings or config, else Chinese for Feishu
+    payloads (as the bot posts them there), else the default."""
+    if args.lang:
+        return cast(Language, args.lang)
+    chosen = core.explicit_language()
+    if chosen is not None:
+        return chosen
+    return "zh" if getattr(args, "fmt", None) == "feishu" else core.default_language()
+
+
 async def _digest(core: Core, args: argparse.Namespace, out: IO[str]) -> int:
     repo = core.resolver.resolve(args.repo)
     tz = args.tz or core.default_timezone()
     validate_timezone(tz)
-    window = parse_window(args.when, tz, core.clock())
-    language: Language = args.lang or core.default_language()
+    window = await _window(core, repo, args.when, tz)
+    language = _language(core, args)
     request = DigestRequest(
         language=language,
         min_importance=Importance(args.min),
@@ -185,12 +243,29 @@ async def _digest(core: Core, args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
+async def _window(core: Core, repo: RepoTarget, when: str | None, tz: str) -> Window:
+    """The window `when` names; by default `latest` for a local checkout (its newest day with
+    commits, so a fresh clone's first digest is not empty) and `today` for GitHub, where
+    finding the newest day would cost requests (README: Using the CLI)."""
+    spec = (when or ("latest" if repo.kind == "local" else "today")).strip().lower()
+    now = core.clock()
+    if spec != "latest":
+        return parse_window(spec, tz, now)
+    source = core.service.source_for(repo)
+    if repo.kind != "local" or not isinstance(source, GitSource):
+        raise InvalidInputError(LATEST_NEEDS_A_CHECKOUT)
+    newest = await source.latest_commit_at(repo, core.commit_filter(repo).keeps_summary)
+    return parse_window(spec, tz, now, latest=newest or now)  # no commits at all: today
+
+
 async def _details(core: Core, args: argparse.Namespace, out: IO[str]) -> int:
     repo = core.resolver.resolve(args.repo)
-    language: Language = args.lang or core.default_language()
+    tz = args.tz or core.default_timezone()
+    validate_timezone(tz)
+    language = _language(core, args)
     item = await core.service.commit_details(repo, args.sha, language, use_cache=not args.no_cache)
     repo_url = core.service.source_for(repo).repo_url(repo)
-    out.write(render_details(item, repo_url, language, args.fmt, core.default_timezone()))
+    out.write(render_details(item, repo_url, language, args.fmt, tz))
     return 0
 
 

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from bot.config import Settings, secret_values
+from bot.config import AppConfig, Settings, secret_values
 from bot.doctor import (
     Check,
     Probe,
@@ -23,7 +23,6 @@ from bot.doctor import (
     render_table,
     run_probe,
 )
-from bot.doctor_remote import Sleep, check_github, check_llm
 from bot.logs import Redactor, configure_logging
 from digestbot.settings_loading import invalid_setting
 from digestbot.wiring import config_path
@@ -31,6 +30,24 @@ from handlers.platform import Platform
 from handlers.registry import PLATFORMS
 
 PlatformCheck = Callable[[], Awaitable[Check | None]]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+# bot.doctor_remote is imported when its probes run: PyGithub and openai load only then.
+
+
+async def _check_github(settings: Settings, config: AppConfig, sleep: Sleep | None) -> list[Check]:
+    from bot.doctor_remote import check_github
+
+    return await check_github(settings, config, sleep=sleep)
+
+
+async def _check_llm(settings: Settings) -> Check:
+    from bot.doctor_remote import check_llm
+
+    return await check_llm(settings)
+
+
 NamedCheck = tuple[str, PlatformCheck]
 
 
@@ -86,10 +103,8 @@ async def collect_checks(
     if config is None:
         checks.append(Check.skip("github", "not checked: fix the config file first"))
     else:
-        checks += await run_probe(
-            "github", lambda: check_github(settings, config, sleep=github_sleep)
-        )
-    checks += await run_probe("llm", lambda: check_llm(settings))
+        checks += await run_probe("github", lambda: _check_github(settings, config, github_sleep))
+    checks += await run_probe("llm", lambda: _check_llm(settings))
     for name, check in named:
         checks += await run_probe(name, _skipped_when_unset(name, check))
     return checks

@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.analysis.base import Analyzer
 from bot.analysis.heuristic import HeuristicAnalyzer
-from bot.analysis.llm_client import LLMClient
 from bot.config import AppConfig, OnDemandConfig, Settings, load_app_config, on_demand_caps
 from bot.costs import CommandCaps, RequestBudget
 from bot.filters import CommitFilter
@@ -21,6 +21,9 @@ from bot.sources.base import CommitSource
 from bot.sources.git import GitSource
 from bot.sources.github import GitHubSource
 from bot.storage.sql import SqlStore
+
+if TYPE_CHECKING:  # openai loads only when a key is set (build_llm_client)
+    from bot.analysis.llm_client import LLMClient
 
 DEFAULT_CONFIG_NAME = "digestbot.toml"
 Closer = Callable[[], Awaitable[None]]

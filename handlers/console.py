@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import re
+import threading
 import uuid
 from datetime import UTC, datetime
 from typing import TextIO
@@ -95,7 +96,7 @@ async def run_console(
     user: str | None = None,
     prompt: bool | None = None,
 ) -> int:
-    """Read commands line by line until EOF or `quit`; every line goes through `handle`."""
+    """Read commands line by line until EOF or `quit`; every line goes through `respond`."""
     adapter = ConsoleAdapter(stdout)
     who = user or _login()
     show_prompt = stdin.isatty() if prompt is None else prompt
@@ -104,7 +105,7 @@ async def run_console(
         if show_prompt:
             stdout.write("> ")
             stdout.flush()
-        line = await asyncio.to_thread(stdin.readline)
+        line = await read_line(stdin)
         if not line:
             break
         text = line.strip()
@@ -127,6 +128,33 @@ async def run_console(
         )
         await conversation.respond(event, adapter)
     return 0
+
+
+async def read_line(stdin: TextIO) -> str:
+    """One line of `stdin`, read in a daemon thread: Ctrl-C at an idle prompt ends the program
+    at once (a read on the default executor would keep it alive until Enter, as asyncio.run
+    waits for that executor's threads on the way out)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[str] = loop.create_future()
+
+    def settle(line: str | None, error: BaseException | None) -> None:
+        if future.done():  # cancelled meanwhile (Ctrl-C)
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(line or "")
+
+    def read() -> None:
+        try:
+            line = stdin.readline()
+        except (OSError, ValueError) as exc:  # closed or broken stdin
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, line, None)
+
+    threading.Thread(target=read, name="console-stdin", daemon=True).start()
+    return await future
 
 
 def _login() -> str:

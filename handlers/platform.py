@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.doctor import Check
 from bot.models import Digest, DigestItem, Language
 from handlers.ports import ChatAdapter
 
-if TYPE_CHECKING:  # naming a platform must not load the conversation layer or aiohttp
+if TYPE_CHECKING:  # naming a platform must not load the conversation layer, aiohttp or SQLAlchemy
     from aiohttp import web
 
+    from bot.doctor import Check
     from handlers.conversation.conversation import Conversation
 
 RequestHandler = Callable[["web.Request"], Awaitable["web.StreamResponse"]]
@@ -63,6 +63,12 @@ class PlatformService(Service, Protocol):
     @property
     def adapter(self) -> ChatAdapter: ...
 
+    @property
+    def connected(self) -> bool:
+        """The link is up right now: Socket Mode or the long connection open, the Discord
+        gateway ready; HTTP mode: started and serving. `/healthz` reports it (503 when not)."""
+        ...
+
 
 class Routes(Protocol):
     """Where a platform in HTTP mode registers its endpoint (serve's one HTTP server)."""
@@ -91,6 +97,9 @@ class Platform(Generic[S]):
     name: str
     settings: type[S]
     enable_hint: str  # what to set to use it (doctor and serve say it when nothing is set)
+    # Whether its settings ask for it at all; ConfigError when they are half set. No I/O and
+    # no SDK import: `serve` refuses at once when no platform is configured.
+    configured: Callable[[S], bool]
     # None when the platform is not configured; ConfigError when it is half configured.
     build: Callable[[S, PlatformContext], PlatformService | None]
     doctor: Callable[[S], Awaitable[Check | None]]

@@ -19,6 +19,9 @@ class ButtonPayload:
     action: str  # "details"
     repo: str
     sha: str
+    # The answer is seen by the clicker alone (a Slack modal, a Discord ephemeral message):
+    # every click gets one. Otherwise it is posted in the thread, once per message and commit.
+    private: bool = False
 
 
 @dataclass(frozen=True)

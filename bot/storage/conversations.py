@@ -98,6 +98,10 @@ class ConversationStore(Protocol):
         """Record an inbound event id; False when it was recorded before (a redelivery)."""
         ...
 
+    def release_event(self, platform: str, event_id: str) -> None:
+        """Forget one claimed id (its answer failed: the user may ask again)."""
+        ...
+
     def record_messages(self, messages: Sequence[PostedMessage], now: datetime) -> None: ...
 
     def find_thread(self, platform: str, channel_id: str, message_id: str) -> ThreadInfo | None:
@@ -128,6 +132,18 @@ class SqlConversationStore:
         except SQLAlchemyError as exc:
             raise storage_failure(exc, "The database is not reachable.") from exc
         return True
+
+    def release_event(self, platform: str, event_id: str) -> None:
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    delete(inbound_events).where(
+                        inbound_events.c.platform == platform,
+                        inbound_events.c.event_id == event_id[:300],
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise storage_failure(exc, "The database is not reachable.") from exc
 
     def record_messages(self, messages: Sequence[PostedMessage], now: datetime) -> None:
         if not messages:

@@ -100,13 +100,17 @@ class Conversation:
         self._admission: list[Middleware] = [
             Parse(authorizer),
             SeenRecently(),
-            Authorize(authorizer),
-            RateLimit(limiter, policy, overheard=False),
+            Authorize(authorizer, default_language=self._settings.default_language),
+            RateLimit(
+                limiter, policy, overheard=False, default_language=self._settings.default_language
+            ),
             CostCaps(authorizer, caps),
         ]
         self._handling: list[Middleware] = [
             ThreadScope(conversations),
-            RateLimit(limiter, policy, overheard=True),
+            RateLimit(
+                limiter, policy, overheard=True, default_language=self._settings.default_language
+            ),
             Claim(conversations, clock),
         ]
 
@@ -142,11 +146,16 @@ class Conversation:
             await run_chain(self._handling, turn, answer)
         except DigestbotError as exc:
             log.info("%s event %s: %s", event.platform, event.event_id, exc)
-            await self._safe_notice(adapter, target, exc.user_message)
+            await self._safe_notice(adapter, target, exc.message_in(self._language(turn)))
         except Exception:  # the boundary: users get a reference, the log gets the rest
             ref = secrets.token_hex(3)
             log.exception("%s event %s failed (ref %s)", event.platform, event.event_id, ref)
-            await self._safe_notice(adapter, target, f"Something went wrong (ref {ref}).")
+            text = (
+                f"出错了（编号 {ref}）。"
+                if self._language(turn) == "zh"
+                else f"Something went wrong (ref {ref})."
+            )
+            await self._safe_notice(adapter, target, text)
         finally:
             if answering:
                 self._metrics.command_finished(event.platform, answering[0], started)
@@ -155,6 +164,17 @@ class Conversation:
         """Admit and answer an event whose platform shows no acknowledgement text (messages,
         mentions, button clicks, Feishu, the console). Never raises."""
         await self.handle(await self.admit(event), adapter)
+
+    def _language(self, turn: Turn) -> Language:
+        """The session's language: the thread's digest's, else the command's or the
+        platform's, else the bot's default."""
+        if turn.thread is not None and turn.thread.language in ("zh", "en"):
+            return "zh" if turn.thread.language == "zh" else "en"
+        command = turn.command
+        chosen = getattr(command, "language", None) or turn.event.language
+        if chosen in ("zh", "en"):
+            return "zh" if chosen == "zh" else "en"
+        return self._settings.default_language
 
     async def _admitted(self, turn: Turn) -> None:
         """The end of admission: a digest's acknowledgement says what is being built."""
@@ -305,9 +325,14 @@ class Conversation:
     ) -> None:
         event = answer.event
         if not self._authz.may_manage_subscriptions(event):
-            raise AccessDeniedError("Only admins or channel managers can manage subscriptions.")
+            raise AccessDeniedError(
+                "Only admins or channel managers can manage subscriptions.",
+                zh="只有管理员或频道管理者可以管理订阅。",
+            )
         if self._subscriptions is None:
-            raise ConfigError("Subscriptions are not set up on this bot.")
+            raise ConfigError(
+                "Subscriptions are not set up on this bot.", zh="这个机器人未启用订阅。"
+            )
         if isinstance(command, SubscribeCommand):
             repo = answer.turn.repo
             if repo is None:  # admission authorizes the repository of every subscribe

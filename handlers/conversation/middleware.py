@@ -146,8 +146,9 @@ class SeenRecently:
 class Authorize:
     """The repository a digest or subscription names, checked against the allowlist once."""
 
-    def __init__(self, authorizer: Authorizer) -> None:
+    def __init__(self, authorizer: Authorizer, *, default_language: str = "en") -> None:
         self._authz = authorizer
+        self._language = default_language
 
     async def __call__(self, turn: Turn, next: Next) -> None:
         command = turn.command
@@ -155,7 +156,8 @@ class Authorize:
             try:
                 turn.repo = self._authz.repo(command.repo)
             except DigestbotError as exc:
-                turn.settle(exc.user_message)
+                language = command.language or turn.event.language or self._language
+                turn.settle(exc.message_in(language))
                 return
         await next()
 
@@ -167,10 +169,18 @@ class RateLimit:
     chain instead, after the thread lookup showed it is a reply in one of our digests: chatter
     in other threads that looks like a command costs nobody anything."""
 
-    def __init__(self, limiter: RateLimiter, policy: RatePolicy, *, overheard: bool) -> None:
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        policy: RatePolicy,
+        *,
+        overheard: bool,
+        default_language: str = "en",
+    ) -> None:
         self._limiter = limiter
         self._policy = policy
         self._overheard = overheard  # True: the handling chain's step, for plain messages
+        self._language = default_language
 
     async def __call__(self, turn: Turn, next: Next) -> None:
         event = turn.event
@@ -179,7 +189,9 @@ class RateLimit:
             limits = self._policy.digest(event.platform, event.user_id, event.channel_id)
             retry = self._limiter.acquire(limits)
             if retry is not None:
-                turn.settle(retry_message("digests", retry, self._limiter.now()))
+                command = turn.command
+                language = command.language or event.language or self._language
+                turn.settle(retry_message("digests", retry, self._limiter.now(), language))
                 if not self._overheard:
                     return  # the refusal is the acknowledgement
         await next()
@@ -246,7 +258,9 @@ class ThreadScope:
 
 class Claim:
     """The durable dedupe: the first process to record the event id answers it (platforms
-    redeliver for hours; replicas see the same events)."""
+    redeliver for hours; replicas see the same events). A Details click answered in the thread
+    is also claimed per (message, commit): a second click posts nothing more (the platform's
+    own acknowledgement of the click is all it gets), unless the first answer failed."""
 
     def __init__(self, store: ConversationStore, clock: Callable[[], datetime]) -> None:
         self._store = store
@@ -260,6 +274,9 @@ class Claim:
         if event.kind in {"message", "mention"} and event.message_id:
             # Slack delivers `@bot …` as both app_mention and message: answer the message once.
             keys.append(f"msg:{event.channel_id}:{event.message_id}")
+        click = _click_key(event)
+        if click is not None:
+            keys.append(click)
         for key in keys:
             if not await asyncio.to_thread(self._store.claim_event, event.platform, key, now):
                 log.info("duplicate %s event %s ignored", event.platform, event.event_id)
@@ -267,4 +284,19 @@ class Claim:
         self._claims += 1
         if self._claims % _PRUNE_EVERY == 0:
             await asyncio.to_thread(self._store.prune_events, now - EVENT_RETENTION)
-        await next()
+        if click is None:
+            await next()
+            return
+        try:
+            await next()
+        except BaseException:
+            await asyncio.to_thread(self._store.release_event, event.platform, click)
+            raise
+
+
+def _click_key(event: InboundEvent) -> str | None:
+    """The once-per-(message, commit) key of a Details click answered in the thread."""
+    button = event.button
+    if event.kind != "button" or button is None or button.private or not event.message_id:
+        return None
+    return f"details:{event.channel_id}:{event.message_id}:{button.sha.lower()}"

@@ -91,12 +91,17 @@ class RatePolicy:
         ]
 
 
-def retry_message(what: str, retry_at: datetime, now: datetime) -> str:
-    """`Too many digests in the last hour; try again in 12 min (at 14:05 UTC).`"""
+def retry_message(what: str, retry_at: datetime, now: datetime, language: str = "en") -> str:
+    """`Too many digests in the last hour; try again in 12 min (at 14:05 UTC).` (or in
+    Chinese for a session held in Chinese)."""
     wait = max(retry_at - now, timedelta(seconds=1))
     minutes = int(wait.total_seconds() // 60)
-    span = f"{minutes} min" if minutes else f"{int(wait.total_seconds())} s"
     stamp = retry_at.astimezone(now.tzinfo).strftime("%H:%M %Z").strip()
+    if language == "zh":
+        span = f"{minutes} 分钟" if minutes else f"{int(wait.total_seconds())} 秒"
+        noun = {"digests": "摘要请求", "questions": "提问"}.get(what, what)
+        return f"过去一小时内的{noun}过多；请在 {span}后（{stamp}）再试。"
+    span = f"{minutes} min" if minutes else f"{int(wait.total_seconds())} s"
     return f"Too many {what} in the last hour; try again in {span} (at {stamp})."
 
 
@@ -110,4 +115,6 @@ def enforce(limiter: RateLimiter, limits: Sequence[Limit], what: str, now: datet
     """Count one use, or raise TooManyRequestsError saying when to retry."""
     retry = limiter.acquire(limits)
     if retry is not None:
-        raise TooManyRequestsError(retry_message(what, retry, now))
+        raise TooManyRequestsError(
+            retry_message(what, retry, now), zh=retry_message(what, retry, now, "zh")
+        )

@@ -41,7 +41,10 @@ def locate_commit(
     if repo_text is None:
         configured = {authz.repo(name).name for name in authz.repo_names()}
         if len(configured) != 1:
-            raise InvalidInputError(f"Which repository? Use: details {sha} <repo>")
+            raise InvalidInputError(
+                f"Which repository? Use: details {sha} <repo>",
+                zh=f"哪个仓库？请用：details {sha} <仓库>",
+            )
         repo_text = configured.pop()
     repo = authz.repo(repo_text)
     if thread is not None and thread.repo and authz.repo(thread.repo) == repo:
@@ -53,7 +56,11 @@ def locate_commit(
         if not explicit:
             raise InvalidInputError(
                 f"{sha} is not one of this digest's commits. "
-                f"For any commit of {repo.name}: details {sha} {repo.name}"
+                f"For any commit of {repo.name}: details {sha} {repo.name}",
+                zh=(
+                    f"{sha} 不是这份摘要中的提交。"
+                    f"查看 {repo.name} 的任意提交：details {sha} {repo.name}"
+                ),
             )
     return CommitRef(repo, sha, language, False)
 

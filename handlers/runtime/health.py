@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -16,6 +16,11 @@ HEALTH_PATH = "/healthz"
 CHECK_TIMEOUT = 5.0  # seconds; a probe (Kubernetes, Docker) gives up soon after
 
 Check = Callable[[], bool | Awaitable[bool]]
+
+
+class Connected(Protocol):
+    @property
+    def connected(self) -> bool: ...
 
 
 class HealthCheck:
@@ -53,13 +58,11 @@ class HealthCheck:
         return False
 
 
-def adapter_connected(adapter: object) -> Check:
-    """An adapter's `connected` (a bool property or method) when it has one; else it counts
-    as connected once `serve` started it."""
+def platform_connected(service: Connected) -> Check:
+    """A platform's own report of its link (never assumed: a platform that cannot say is down)."""
 
     def check() -> bool:
-        value = getattr(adapter, "connected", True)
-        return bool(value() if callable(value) else value)
+        return bool(service.connected)
 
     return check
 

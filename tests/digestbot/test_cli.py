@@ -6,6 +6,7 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -141,6 +142,8 @@ def test_details_by_short_sha(github: FakeGitHub, capsys: pytest.CaptureFixture[
         (("digest", "bad//name"), 2, "not a valid GitHub repository"),
         (("digest", REPO, "2026-13-01"), 2, "not a valid date"),
         (("digest", REPO, "someday"), 2, "not a date"),
+        (("digest", REPO, "999999d"), 2, "at most 366 days"),
+        (("digest", REPO, "latest"), 2, "`latest` works for local checkouts only"),
         (("digest", REPO, "today", "--tz", "Mars/Base"), 78, "Unknown time zone"),
         (("details", REPO, "xyz"), 2, "not a commit SHA"),
     ],
@@ -235,3 +238,28 @@ def test_a_malformed_setting_is_one_line_naming_it(
     code, out, err = run(capsys, "digest", REPO)
     assert code == 78 and out == ""
     assert err.startswith(f"digestbot: invalid setting {name}:") and err.count("\n") == 1
+
+
+def test_the_cli_loads_no_sdk_and_no_database_layer_to_start() -> None:
+    """`digestbot --help` (and every command's start) stays fast: the LLM, GitHub, database
+    and chat stacks load only on the paths that use them."""
+    code = (
+        "import sys, digestbot.cli\n"
+        "heavy = ('openai', 'github', 'sqlalchemy', 'slack_sdk', 'slack_bolt', 'lark_oapi',"
+        " 'discord', 'aiohttp')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_feishu_payloads_default_to_chinese_as_the_bot_posts_them(
+    github: FakeGitHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "digest", REPO, "2026-02-08", "--format", "feishu")
+    assert code == 0, err
+    assert "提交" in out or "摘要" in out
+    code, out, err = run(capsys, "digest", REPO, "2026-02-08", "--format", "feishu", "--lang", "en")
+    assert code == 0 and "提交" not in out and "摘要" not in out

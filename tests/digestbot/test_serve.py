@@ -11,14 +11,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import pytest
 
 from bot.errors import ConfigError
-from digestbot.chat_wiring import build_runtime, no_platform_message
+from digestbot.chat_wiring import build_runtime
 from digestbot.cli import main
 from digestbot.serve import run_serve
+from digestbot.settings_loading import no_platform_message
 from tests.fakes.chat import (
     build_chat_core,
     make_widget_repo,
@@ -203,3 +206,97 @@ def test_a_second_serve_on_one_sqlite_file_refuses_to_start(tmp_path: Path) -> N
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait(30)
+
+
+class HangingStart:
+    """A service whose start never returns (a platform that cannot connect)."""
+
+    name = "hanging"
+
+    def __init__(self) -> None:
+        self.stopped = False
+        self.cancelled = False
+
+    async def start(self) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+
+    async def stop(self, timeout: float) -> None:
+        self.stopped = True
+
+
+async def test_a_stop_request_ends_a_start_that_hangs() -> None:
+    from digestbot.serve import _serve
+    from handlers.runtime.http import HttpServer
+
+    service = HangingStart()
+    runtime: Any = SimpleNamespace(http=HttpServer("127.0.0.1", 0), services=[service])
+    stop = asyncio.Event()
+    server = asyncio.create_task(_serve(runtime, stop))
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    stop.set()
+    assert await asyncio.wait_for(server, timeout=10) == 0
+    assert time.monotonic() - started < 2
+    assert service.cancelled and service.stopped
+
+
+def test_sigterm_while_slack_is_unreachable_exits_within_10_s(tmp_path: Path) -> None:
+    """Socket Mode against a Slack that refuses connections: /healthz says 503 for Slack, and
+    SIGTERM ends the process within 10 s without a traceback."""
+    make_widget_repo(tmp_path / "widget")
+    config = write_config(tmp_path / "c.toml", tmp_path / "widget")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "DIGESTBOT_CONFIG": str(config),
+        "SLACK_BOT_TOKEN": "xoxb-unreachable",
+        "SLACK_APP_TOKEN": "xapp-unreachable",
+        "SLACK_API_URL": f"http://127.0.0.1:{_free_port()}/api/",  # nobody listens there
+        "HTTP_PORT": str(port),
+        "LOG_LEVEL": "INFO",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    env.pop("SLACK_MODE", None)
+    env.pop("OPENAI_API_KEY", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digestbot", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        status = _health_status(port, proc)
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, log = proc.communicate(timeout=10)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert status == 503
+    assert proc.returncode == 0 and took < 10
+    assert "Traceback" not in log and "xoxb-unreachable" not in log
+
+
+def _health_status(port: int, proc: subprocess.Popen[str]) -> int:
+    """GET /healthz until the server answers (it starts before the platforms connect)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "serve exited"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("/healthz never answered")

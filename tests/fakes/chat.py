@@ -140,6 +140,7 @@ class RecordingAdapter:
 
     platform: str = "test"
     calls: list[tuple[str, ReplyTarget, Any]] = field(default_factory=list)
+    fail_next: Exception | None = None  # raised by the next send_details (a platform refusal)
     _ids: int = 0
 
     def _ref(self, target: ReplyTarget, thread: str | None) -> MessageRef:
@@ -155,6 +156,9 @@ class RecordingAdapter:
     async def send_details(
         self, target: ReplyTarget, item: DigestItem, repo_url: str, language: Language
     ) -> list[MessageRef]:
+        if self.fail_next is not None:
+            failure, self.fail_next = self.fail_next, None
+            raise failure
         self.calls.append(("details", target, (item, language)))
         return [self._ref(target, target.thread_id)]
 

@@ -317,7 +317,10 @@ def run_processes(
     *,
     crash_probability: float = 0.0,
     seed: int = 0,
-    timeout: float = 120.0,
+    # The run ends as soon as every delivery is settled; this only bounds a broken one. Each
+    # crash costs a fresh `spawn` process (imports included), which takes seconds on a loaded
+    # machine: 120 s ran out with 20 crashes at a load of 8 on 2 cores.
+    timeout: float = 480.0,
     parts: int = 3,
     refusal: float = 0.0,
     skew_seconds: float = 0.0,

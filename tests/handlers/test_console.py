@@ -100,3 +100,43 @@ async def test_chat_platforms_still_refuse_local_paths(tmp_path: Path) -> None:
     finally:
         await core.aclose()
     assert "Local paths cannot be used here" in out.getvalue()
+
+
+def test_ctrl_c_at_the_idle_prompt_ends_the_chat_at_once(tmp_path: Path) -> None:
+    """No line was typed: SIGINT must not wait for Enter."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    env.pop("OPENAI_API_KEY", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digestbot", "chat"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.PIPE,  # open and silent: the prompt waits
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("digestbot chat")  # the banner: waiting now
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        proc.wait(timeout=10)  # stdin stays open (communicate() would close it: an EOF)
+        took = time.monotonic() - started
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert took < 3 and proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err

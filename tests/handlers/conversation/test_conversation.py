@@ -12,7 +12,7 @@ import pytest
 from bot.analysis.answers import LLMAnswerer
 from bot.analysis.llm_client import OpenAIClient
 from bot.analysis.tokens import EstimatingCounter
-from bot.errors import StorageError
+from bot.errors import PlatformError, StorageError
 from bot.models import Digest
 from bot.repos import RepoTarget
 from bot.storage.conversations import PostedMessage, SqlConversationStore
@@ -398,3 +398,54 @@ async def test_a_full_database_disk_is_told_as_disk_full(core: Core) -> None:
     conv, adapter = conversation_of(core), RecordingAdapter()
     await conv.respond(event("widget today", kind="command", message_id=None), adapter)
     assert adapter.notices() == [DISK_FULL]
+
+
+async def test_a_details_click_is_answered_once_per_message_and_commit(
+    core: Core, widget: tuple[Path, dict[str, str]]
+) -> None:
+    conv, adapter = conversation_of(core), RecordingAdapter()
+    await post_digest(conv, adapter)
+    sha, other = widget[1]["injection"], widget[1]["feature"]
+
+    def click(n: int, commit: str, *, private: bool = False) -> InboundEvent:
+        button = ButtonPayload("details", "acme/widget", commit, private=private)
+        return event(kind="button", n=n, message_id="m1", button=button)
+
+    for n in range(2, 5):  # three clicks on one button: one reply in the thread
+        await conv.respond(click(n, sha), adapter)
+    await conv.respond(click(5, other), adapter)  # another commit's button: its own reply
+    details = [payload[0].commit.sha for kind, _, payload in adapter.calls if kind == "details"]
+    assert details == [sha, other]
+    # Repeat clicks are acknowledged by the platform alone (the one notice: "Building…").
+    assert len(adapter.notices()) == 1
+    for n in range(6, 8):  # shown to the clicker alone (a modal): every click gets one
+        await conv.respond(click(n, sha, private=True), adapter)
+    assert [k for k, _, _ in adapter.calls].count("details") == 4
+
+
+async def test_a_click_whose_answer_failed_can_be_clicked_again(
+    core: Core, widget: tuple[Path, dict[str, str]]
+) -> None:
+    conv, adapter = conversation_of(core), RecordingAdapter()
+    await post_digest(conv, adapter)
+    sha = widget[1]["injection"]
+    button = ButtonPayload("details", "acme/widget", sha)
+    adapter.fail_next = PlatformError("Slack refused the message.")
+    await conv.respond(event(kind="button", n=2, message_id="m1", button=button), adapter)
+    assert "refused" in adapter.notices()[-1]
+    await conv.respond(event(kind="button", n=3, message_id="m1", button=button), adapter)
+    assert [k for k, _, _ in adapter.calls].count("details") == 1
+
+
+async def test_notices_follow_the_sessions_language(
+    core: Core, widget: tuple[Path, dict[str, str]]
+) -> None:
+    conv, adapter = conversation_of(core), RecordingAdapter()
+    await conv.respond(event("widget today lang zh", kind="command", message_id=None), adapter)
+    older = widget[1]["older"]
+    await conv.respond(event(older[:9], kind="message", n=2, thread_id="m1"), adapter)
+    assert adapter.notices()[-1].startswith(f"{older[:9]} 不是这份摘要中的提交")
+    await conv.respond(event("digest nosuchrepo today lang zh", n=3), adapter)
+    assert adapter.notices()[-1].startswith("未知仓库 'nosuchrepo'")
+    await conv.respond(event("subscribe widget at 09:00", n=4, language="zh"), adapter)
+    assert adapter.notices()[-1] == "只有管理员或频道管理者可以管理订阅。"

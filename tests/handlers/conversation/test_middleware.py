@@ -36,6 +36,10 @@ class CountingStore:
         self._use("claim_event")
         return self.inner.claim_event(platform, event_id, now)
 
+    def release_event(self, platform: str, event_id: str) -> None:
+        self._use("release_event")
+        self.inner.release_event(platform, event_id)
+
     def record_messages(self, messages: Sequence[PostedMessage], now: datetime) -> None:
         self._use("record_messages")
         self.inner.record_messages(messages, now)
