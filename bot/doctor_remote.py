@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import openai
-from github import Github, GithubException
-
-from bot.analysis.llm_factory import build_llm_client
 from bot.config import AppConfig, RepoConfig, Settings, secret_values
 from bot.doctor import DETAIL_LIMIT, Check, check_local_repo
 from bot.errors import (
@@ -24,6 +20,9 @@ from bot.errors import (
 )
 from bot.logs import Redactor
 from bot.sources.github_transport import GitHubTransport, Rejected
+
+if TYPE_CHECKING:  # PyGithub and openai load when their probe runs, not for every doctor
+    from github import Github
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -213,6 +212,8 @@ def _github_failure(
 
 
 def _status(exc: BaseException) -> int | None:
+    from github import GithubException
+
     cause = exc.__cause__
     return cause.status if isinstance(cause, GithubException) else None
 
@@ -226,6 +227,8 @@ async def check_llm(settings: Settings) -> Check:
     every commit)."""
     if not settings.llm_enabled or settings.openai_api_key is None:
         return Check.skip("llm", "no OPENAI_API_KEY: commits get the offline heuristic analysis")
+    from bot.analysis.llm_factory import build_llm_client  # openai loads here, when it is used
+
     endpoint = settings.openai_base_url or "https://api.openai.com/v1"
     mode = settings.llm_structured_mode
     client = build_llm_client(
@@ -253,6 +256,8 @@ def _ping_format(mode: str) -> dict[str, Any] | None:
 
 
 def _llm_failure(exc: DigestbotError, model: str, endpoint: str, mode: str) -> Check:
+    import openai
+
     cause = exc.__cause__
     fallback = " Until then digests use the heuristic analysis (marked as a fallback)."
     if isinstance(exc, RateLimitedError):

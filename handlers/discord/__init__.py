@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
+from bot.errors import ConfigError
 from formatters.discord_details import render_discord_details
 from formatters.discord_embeds import render_discord
 from handlers.discord.settings import DiscordConfig, DiscordSettings
@@ -26,6 +28,9 @@ def _build(settings: DiscordSettings, context: PlatformContext) -> PlatformServi
 
 
 async def _doctor(settings: DiscordSettings) -> Check | None:
+    with contextlib.suppress(ConfigError):  # half configured: its check says what is missing
+        if not _configured(settings):
+            return None  # not configured: nothing to check, and no SDK to load
     from handlers.discord.doctor import doctor_check
 
     return await doctor_check(settings)

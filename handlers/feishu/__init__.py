@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
+from bot.errors import ConfigError
 from formatters.feishu_card import render_feishu
 from formatters.feishu_details import render_feishu_details
 from handlers.feishu.settings import FeishuConfig, FeishuSettings
@@ -26,6 +28,9 @@ def _build(settings: FeishuSettings, context: PlatformContext) -> PlatformServic
 
 
 async def _doctor(settings: FeishuSettings) -> Check | None:
+    with contextlib.suppress(ConfigError):  # half configured: its check says what is missing
+        if not _configured(settings):
+            return None  # not configured: nothing to check, and no SDK to load
     from handlers.feishu.doctor import doctor_check
 
     return await doctor_check(settings)

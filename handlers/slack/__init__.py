@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
+from bot.errors import ConfigError
 from formatters.slack_blocks import render_slack
 from formatters.slack_details import render_slack_details
 from handlers.platform import Platform, PlatformContext, PlatformService
@@ -26,6 +28,9 @@ def _build(settings: SlackSettings, context: PlatformContext) -> PlatformService
 
 
 async def _doctor(settings: SlackSettings) -> Check | None:
+    with contextlib.suppress(ConfigError):  # half configured: its check says what is missing
+        if not _configured(settings):
+            return None  # not configured: nothing to check, and no SDK to load
     from handlers.slack.doctor import doctor_check
 
     return await doctor_check(settings)
