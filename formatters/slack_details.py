@@ -41,7 +41,7 @@ from formatters.slack_blocks import (
     section,
     text_size,
 )
-from formatters.text_safety import clip, escape_slack, fit, split_area, text_length
+from formatters.text_safety import clip, escape_plain, escape_slack, fit, split_area, text_length
 
 Variant = Literal["thread", "modal"]
 
@@ -145,7 +145,8 @@ def render_slack_details(
     card = card_labels_for(language)
     view = details.view
     if modal:
-        title = card.commit_title.format(sha=view.short_sha)
+        # The short SHA is untrusted text when the source gave no valid SHA.
+        title = escape_plain(card.commit_title.format(sha=view.short_sha))
         return {
             "type": "modal",
             "title": plain(clip(title, SLACK_MODAL_TITLE_MAX)),

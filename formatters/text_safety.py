@@ -129,12 +129,13 @@ def split_area(text: str) -> tuple[str | None, str]:
 #   evil.com                  ->  evil[.]com                   or alone with a TLD of _LINK_TLDS
 #   a@evil.example            ->  a@evil[.]example             mail addresses
 #
-# Why defang rather than inline code: code is no shelter everywhere (Slack and terminals link
-# inside it, a Feishu code span cannot hold every character), while the defanged text reads the
-# same on every surface and stays inert there. Why no exception for the repository's own
-# address: a URL in text cannot be checked the way `RepoLinks` checks the ones a formatter
-# builds (look-alike hosts, `/../` paths), and the cards already link every commit and pull
-# request they name, so untrusted text carries no clickable link at all.
+# Why defang rather than inline code: code is no shelter everywhere (a terminal links a URL
+# inside backticks too, plain-text fields have no code, a Feishu code span cannot hold every
+# character), while the defanged text reads the same on every surface and stays inert there.
+# Why no exception for the repository's own address: a URL in text cannot be checked the way
+# `RepoLinks` checks the ones a formatter builds (look-alike hosts, `/../` paths), and the cards
+# already link every commit and pull request they name, so untrusted text carries no clickable
+# link at all.
 #
 # A bare host alone is a link only with a TLD clients link and phishing favours (_LINK_TLDS):
 # file names and code (`setup.py`, `README.md`, `x.to(device)`, `logger.info`) stay readable.

@@ -172,3 +172,11 @@ def test_empty_digest_says_so() -> None:
     [message] = render_slack(empty_digest("en"))
     assert "No commits in this window." in _texts(message)
     check_slack_message(message, allowed_urls(empty_digest("en")))
+
+
+def test_a_broken_sha_in_the_modal_title_is_no_link() -> None:
+    item = reference_digest("en").items[0]
+    broken = item.model_copy(update={"commit": item.commit.model_copy(update={"sha": "a.io/xy"})})
+    modal = render_slack_details(broken, REPO_URL, "en", "modal")
+    assert modal["title"]["text"] == "Commit a[.]io/xy"
+    check_slack_modal(modal, allowed_urls(reference_digest("en")))
