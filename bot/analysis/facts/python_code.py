@@ -10,8 +10,9 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from bot.analysis.diff import Side
 from bot.analysis.facts.definitions import (
@@ -36,6 +37,17 @@ _ARGUMENT_CALL_RE = re.compile(r"\b(?:add_argument|option|argument)\s*\(")
 _FIELD_RE = re.compile(
     r"^(?P<indent>\s+)(?P<name>[A-Za-z_]\w*)\s*:\s*(?P<type>[^=#\n]+?)\s*=\s*(?P<value>[^#\n]+?)\s*(?:#.*)?$"
 )
+
+# CPython 3.11's AST constructor keeps its recursion depth in shared state: two threads
+# parsing at once (commits are fetched and read in worker threads) can raise "SystemError:
+# AST constructor recursion depth mismatch" (https://github.com/python/cpython/issues/106905).
+_AST_LOCK = threading.Lock()
+
+
+def _parse(source: str, mode: Literal["exec", "eval"] = "exec") -> Any:
+    """`ast.parse`, one thread at a time (a Module, or an Expression for mode "eval")."""
+    with _AST_LOCK:
+        return ast.parse(source, mode=mode)
 
 
 def _indent(line: str) -> int:
@@ -104,7 +116,7 @@ def _params(args: ast.arguments) -> tuple[Param, ...]:
 def _parse_def(text: str) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | None:
     body = textwrap.dedent(text).rstrip()
     try:
-        module = ast.parse(body + "\n    ...\n")
+        module = _parse(body + "\n    ...\n")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     node = module.body[0] if module.body else None
@@ -366,7 +378,7 @@ def _flag_settings(side: Side) -> list[Setting]:
             continue
         text, end = call
         try:
-            node = ast.parse(" ".join(text.split()), mode="eval").body
+            node = _parse(" ".join(text.split()), mode="eval").body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         if not isinstance(node, ast.Call):
