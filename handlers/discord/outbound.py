@@ -34,7 +34,7 @@ from handlers.discord.buttons import details_view
 from handlers.discord.messages import delivery_nonce, delivery_tag, text_payload, thread_name
 from handlers.discord.settings import DetailsMode
 from handlers.ports import InboundEvent, MessageRef, PartKey, ReplyTarget
-from handlers.runtime.digest_parts import post_all
+from handlers.runtime.digest_parts import send_digest
 from handlers.runtime.pacing import ChannelPacer
 
 log = logging.getLogger(__name__)
@@ -135,10 +135,7 @@ class DiscordAdapter:
     async def send_digest(
         self, target: ReplyTarget, digest: Digest, *, delivery_key: str | None = None
     ) -> list[MessageRef]:
-        # Rendering a big window is CPU work (229 commits: 40-200 ms measured): off the event
-        # loop, so the gateway heartbeat and other interactions' 3 s acks wait for none of it.
-        payloads = await asyncio.to_thread(self.render_digest, digest, delivery_key=delivery_key)
-        return await post_all(self, target, payloads, delivery_key)
+        return await send_digest(self, target, digest, delivery_key)
 
     def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
         tag = delivery_tag(delivery_key) if delivery_key else None

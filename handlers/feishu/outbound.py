@@ -42,7 +42,7 @@ from formatters.feishu_details import render_feishu_details
 from handlers.feishu.card_split import fit_card, mark_card, split_card, text_card
 from handlers.feishu.inbound import PLATFORM, BotIdentity
 from handlers.ports import MessageRef, PartKey, ReplyTarget
-from handlers.runtime.digest_parts import post_all
+from handlers.runtime.digest_parts import post_all, send_digest
 from handlers.runtime.pacing import ChannelPacer
 
 log = logging.getLogger(__name__)
@@ -132,9 +132,7 @@ class FeishuAdapter:
     async def send_digest(
         self, target: ReplyTarget, digest: Digest, *, delivery_key: str | None = None
     ) -> list[MessageRef]:
-        # Rendering is CPU work (about 90 ms for 229 commits): off the event loop, as Slack does.
-        payloads = await asyncio.to_thread(self.render_digest, digest, delivery_key=delivery_key)
-        return await post_all(self, target, payloads, delivery_key)
+        return await send_digest(self, target, digest, delivery_key)
 
     def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
         cards = [part for card in render_feishu(digest) for part in fit_card(card)]

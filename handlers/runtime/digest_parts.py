@@ -1,14 +1,26 @@
-"""Posting a rendered multi-part digest right away (on-demand commands): root, then its thread."""
+"""Posting a digest right away (on-demand commands): rendered off the loop, root then thread."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
 from bot.errors import PlatformError
+from bot.models import Digest
 from handlers.ports import ChatAdapter, MessageRef, PartKey, ReplyTarget
 
 log = logging.getLogger(__name__)
+
+
+async def send_digest(
+    adapter: ChatAdapter, target: ReplyTarget, digest: Digest, delivery_key: str | None = None
+) -> list[MessageRef]:
+    """Render `digest` with the adapter's formatter in a worker thread (a long window is tens
+    to hundreds of ms of CPU: the loop keeps acking other commands and heartbeating), then
+    post its parts with `post_all`."""
+    payloads = await asyncio.to_thread(adapter.render_digest, digest, delivery_key=delivery_key)
+    return await post_all(adapter, target, payloads, delivery_key)
 
 
 async def post_all(

@@ -25,7 +25,7 @@ from formatters.slack_blocks import render_slack
 from formatters.slack_details import render_slack_details
 from formatters.text_safety import escape_slack
 from handlers.ports import MessageRef, PartKey, ReplyTarget
-from handlers.runtime.digest_parts import post_all
+from handlers.runtime.digest_parts import send_digest
 from handlers.runtime.pacing import ChannelPacer
 from handlers.slack.inbound import PLATFORM
 from handlers.slack.settings import DetailsView
@@ -119,10 +119,7 @@ class SlackAdapter:
     async def send_digest(
         self, target: ReplyTarget, digest: Digest, *, delivery_key: str | None = None
     ) -> list[MessageRef]:
-        # Rendering a long day takes milliseconds of CPU: off the event loop, so acks of other
-        # commands are not held up behind it.
-        payloads = await asyncio.to_thread(self.render_digest, digest, delivery_key=delivery_key)
-        return await post_all(self, target, payloads, delivery_key)
+        return await send_digest(self, target, digest, delivery_key)
 
     def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
         parts: list[str] = []

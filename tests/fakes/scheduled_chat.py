@@ -29,7 +29,7 @@ from digestbot.chat_wiring import Scheduling
 from digestbot.wiring import Core
 from handlers.conversation.conversation import Conversation
 from handlers.ports import MessageRef, PartKey, ReplyTarget
-from handlers.runtime.digest_parts import post_all
+from handlers.runtime.digest_parts import send_digest
 from tests.fakes.chat import build_chat_core
 from tests.fakes.conversations import scheduling_of
 from tests.fakes.git_repo import GitRepoBuilder
@@ -93,8 +93,7 @@ class LookupPlatform:
     async def send_digest(
         self, target: ReplyTarget, digest: Digest, *, delivery_key: str | None = None
     ) -> list[MessageRef]:
-        payloads = self.render_digest(digest, delivery_key=delivery_key)
-        return await post_all(self, target, payloads, delivery_key)
+        return await send_digest(self, target, digest, delivery_key)
 
     def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
         number = next(self._ids)
