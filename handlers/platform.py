@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.errors import ConfigError
 from bot.models import Digest, DigestItem, Language
 from handlers.ports import ChatAdapter
 
@@ -92,7 +95,9 @@ class PlatformContext:
 @dataclass(frozen=True)
 class Platform(Generic[S]):
     """One registry entry (handlers/registry.py). The package's heavy modules (its chat SDK)
-    load only inside `build` and `doctor`, so naming a platform costs no import time."""
+    load only inside `build` and `doctor`, and only when the platform is configured, so naming
+    a platform costs no import time. `package` holds `service.build(settings, context)` and
+    `doctor.doctor_check(settings)` (the pattern of docs/architecture.md)."""
 
     name: str
     settings: type[S]
@@ -100,12 +105,27 @@ class Platform(Generic[S]):
     # Whether its settings ask for it at all; ConfigError when they are half set. No I/O and
     # no SDK import: `serve` refuses at once when no platform is configured.
     configured: Callable[[S], bool]
-    # None when the platform is not configured; ConfigError when it is half configured.
-    build: Callable[[S, PlatformContext], PlatformService | None]
-    doctor: Callable[[S], Awaitable[Check | None]]
+    package: str  # e.g. "handlers.slack"
     render_digest: DigestRenderer
     render_details: DetailsRenderer
 
     def load_settings(self) -> S:
         """The platform's settings from the environment (ValidationError when malformed)."""
         return self.settings()
+
+    def build(self, settings: S, context: PlatformContext) -> PlatformService | None:
+        """Its `serve` service; None when not configured (its SDK never loads then),
+        ConfigError when half configured."""
+        if not self.configured(settings):
+            return None
+        service = importlib.import_module(f"{self.package}.service")
+        return cast("PlatformService | None", service.build(settings, context))
+
+    async def doctor(self, settings: S) -> Check | None:
+        """Its doctor check; None when not configured (nothing to check, no SDK to load). A
+        half-configured platform is checked: its check says what is missing."""
+        with contextlib.suppress(ConfigError):
+            if not self.configured(settings):
+                return None
+        checks = importlib.import_module(f"{self.package}.doctor")
+        return cast("Check | None", await checks.doctor_check(settings))
