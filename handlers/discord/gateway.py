@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -22,6 +20,7 @@ import discord
 from discord.gateway import DiscordWebSocket, ReconnectWebSocket
 
 from handlers.discord.doctor import INTENTS_HELP, invite_url
+from handlers.runtime.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -48,24 +47,6 @@ FATAL_CLOSE_CODES = {
 SESSION_UP = frozenset({"ready", "resumed"})
 SESSION_STARTED = "connect"
 SESSION_DOWN = "disconnect"
-
-
-@dataclass
-class Backoff:
-    """Capped exponential delays with jitter: `first`, 2×, 4×… up to `cap`, each × 0.5–1."""
-
-    first: float = FIRST_RETRY
-    cap: float = MAX_RETRY
-    jitter: Callable[[], float] = random.random
-    _failures: int = field(default=0, init=False)
-
-    def next(self) -> float:
-        delay = min(self.cap, self.first * 2.0 ** min(self._failures, 30))
-        self._failures += 1
-        return delay * (0.5 + 0.5 * self.jitter())
-
-    def reset(self) -> None:
-        self._failures = 0
 
 
 class _QuietLogin(logging.Filter):
@@ -112,7 +93,8 @@ class GatewayLink:
     ) -> None:
         self._client = client
         self._token = token
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or Backoff(FIRST_RETRY, MAX_RETRY, jitter=random.random)
+        self._delays = self._backoff.delays()
         self._login_timeout = login_timeout
         self._connect_timeout = connect_timeout
         self._up = False
@@ -128,7 +110,7 @@ class GatewayLink:
             if self.failures:
                 log.info("Discord gateway %s after %d failed attempts", event, self.failures)
             self.failures = 0
-            self._backoff.reset()
+            self._delays = self._backoff.delays()  # up again: the next failure waits `first`
         elif event == SESSION_STARTED:
             self._up_since_attempt = True  # Discord took us: a drop now is no failed attempt
         elif event == SESSION_DOWN:
@@ -247,7 +229,7 @@ class GatewayLink:
                 )
 
     async def _retry_after(self, what: str, cause: str) -> None:
-        delay = self._backoff.next()
+        delay = next(self._delays)
         self.failures += 1
         log.warning("Discord %s failed (%s); retrying in %.1f s", what, cause, delay)
         await asyncio.sleep(delay)

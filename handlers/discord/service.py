@@ -14,12 +14,13 @@ from bot.errors import ConfigError, PlatformError
 from handlers.conversation.conversation import Conversation
 from handlers.discord.app_commands import build_command_tree
 from handlers.discord.buttons import DetailsButton
-from handlers.discord.gateway import TOKEN_REFUSED, Backoff, GatewayLink
+from handlers.discord.gateway import TOKEN_REFUSED, GatewayLink
 from handlers.discord.inbound import interaction_event, message_event
 from handlers.discord.outbound import POST_INTERVAL_SECONDS, DiscordAdapter
 from handlers.discord.settings import DiscordConfig, DiscordSettings
 from handlers.platform import PlatformContext
 from handlers.ports import ButtonPayload, InboundEvent
+from handlers.runtime.backoff import Backoff
 from handlers.runtime.inflight import InFlight
 from handlers.runtime.pacing import ChannelPacer
 

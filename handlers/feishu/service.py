@@ -23,7 +23,7 @@ import dataclasses
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +50,7 @@ from handlers.feishu.settings import FEISHU_DOMAIN, LARK_DOMAIN, FeishuConfig, F
 from handlers.feishu.webhook import check_callback
 from handlers.platform import PlatformContext
 from handlers.ports import InboundEvent
+from handlers.runtime.backoff import Backoff
 from handlers.runtime.inflight import InFlight
 from handlers.runtime.pacing import ChannelPacer
 
@@ -94,7 +95,7 @@ def build_client(config: FeishuConfig) -> Any:
 
 
 @dataclass(frozen=True)
-class IdentityRetry:
+class IdentityRetry(Backoff):
     """How the bot retries reading its identity in the background: `first` seconds after the
     failed start, doubling up to `cap` (then every `cap` seconds until Feishu answers).
     `sleep` is injectable so tests control the waits."""
@@ -102,12 +103,6 @@ class IdentityRetry:
     first: float = 2.0
     cap: float = 300.0
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-
-    def waits(self) -> Iterator[float]:
-        wait = self.first
-        while True:
-            yield wait
-            wait = min(wait * 2, self.cap)
 
 
 def route_sdk_logs() -> None:
@@ -219,7 +214,7 @@ class FeishuBot:
     async def _learn_identity(self) -> None:
         """Ask for the bot's identity until Feishu answers (backoff capped at
         `IdentityRetry.cap`); group messages are answered again from then on."""
-        for attempt, wait in enumerate(self._identity_retry.waits(), start=2):
+        for attempt, wait in enumerate(self._identity_retry.delays(), start=2):
             await self._identity_retry.sleep(wait)
             try:
                 identity = await self.adapter.bot_identity(attempts=1)

@@ -6,9 +6,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass
 from typing import Literal
 
 import aiohttp
@@ -25,6 +23,8 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from handlers.runtime.backoff import Backoff
+
 log = logging.getLogger(__name__)
 
 # auth.test (the bot user id) may run while an event waits for its ack, and Slack gives the
@@ -39,20 +39,6 @@ PING_INTERVAL_SECONDS = 10.0
 # A websocket close waits for the peer's close frame (aiohttp: 10 s); stop gives it this much.
 CLOSE_TIMEOUT_SECONDS = 2.0
 _URL_QUERY = re.compile(r"\?[^\s'\"]*")  # a Socket Mode URL's query carries its ticket
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """The waits between failed attempts: `first`, doubling, capped at `cap` (seconds)."""
-
-    first: float = 1.0
-    cap: float = 60.0
-
-    def delays(self) -> Iterator[float]:
-        delay = self.first
-        while True:
-            yield delay
-            delay = min(delay * 2, self.cap)
 
 
 def describe_failure(exc: BaseException) -> str:

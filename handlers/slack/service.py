@@ -24,9 +24,10 @@ from formatters.text_safety import escape_slack
 from handlers.conversation.conversation import Conversation
 from handlers.platform import PlatformContext
 from handlers.ports import InboundEvent
+from handlers.runtime.backoff import Backoff
 from handlers.runtime.inflight import InFlight
 from handlers.runtime.pacing import ChannelPacer
-from handlers.slack.connection import Backoff, Connection, describe_failure
+from handlers.slack.connection import Connection, describe_failure
 from handlers.slack.http_events import Rejection, read_body, screen
 from handlers.slack.inbound import button_event, command_event, message_event
 from handlers.slack.outbound import RetryAfterHandler, SlackAdapter, install_retry_handler

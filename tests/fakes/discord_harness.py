@@ -20,9 +20,9 @@ from discord.http import Route
 
 from digestbot.wiring import Core
 from handlers.conversation.conversation import Conversation
-from handlers.discord.gateway import Backoff
 from handlers.discord.service import DiscordBot
 from handlers.discord.settings import DiscordConfig
+from handlers.runtime.backoff import Backoff
 from handlers.runtime.pacing import ChannelPacer
 from tests.fakes.chat import DAY, TimedSource, build_chat_core, make_widget_repo, use_timed_source
 from tests.fakes.conversations import conversation_of

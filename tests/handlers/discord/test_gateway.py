@@ -9,6 +9,7 @@ import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,10 @@ from discord.http import Route
 
 from bot.errors import PlatformError
 from handlers.discord.doctor import INTENTS_HELP
-from handlers.discord.gateway import TOKEN_REFUSED, Backoff, describe
+from handlers.discord.gateway import TOKEN_REFUSED, describe
 from handlers.discord.service import DiscordBot
 from handlers.ports import ReplyTarget
+from handlers.runtime.backoff import Backoff
 from tests.fakes.discord_api import FakeDiscordApi
 from tests.fakes.discord_gateway import FakeGateway
 from tests.fakes.discord_harness import (
@@ -230,11 +232,10 @@ async def test_unreachable_gateway_is_retried_with_one_line_each_and_resumes_pos
 
 def test_retries_back_off_exponentially_up_to_the_cap() -> None:
     backoff = Backoff(first=1.0, cap=60.0, jitter=lambda: 1.0)
-    assert [backoff.next() for _ in range(9)] == [1, 2, 4, 8, 16, 32, 60, 60, 60]
-    backoff.reset()
-    assert backoff.next() == 1
+    assert list(islice(backoff.delays(), 9)) == [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert next(backoff.delays()) == 1  # a new series once the link was up again
     low = Backoff(first=1.0, cap=60.0, jitter=lambda: 0.0)
-    assert [low.next() for _ in range(3)] == [0.5, 1, 2]
+    assert list(islice(low.delays(), 3)) == [0.5, 1, 2]
     assert describe(TimeoutError()) == "timed out"
     assert describe(OSError("line one\nline two")) == "OSError: line one line two"
 

@@ -626,7 +626,7 @@ async def test_an_unknown_identity_is_retried_and_groups_wait_for_it(
 
 
 def test_the_identity_backoff_doubles_up_to_its_cap() -> None:
-    waits = IdentityRetry(first=2.0, cap=300.0).waits()
+    waits = IdentityRetry(first=2.0, cap=300.0).delays()
     assert [next(waits) for _ in range(10)] == [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
 
 

@@ -19,8 +19,9 @@ from urllib.parse import parse_qsl
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from handlers.runtime.backoff import Backoff
 from handlers.runtime.pacing import ChannelPacer
-from handlers.slack.connection import AUTH_TEST_TIMEOUT_SECONDS, Backoff
+from handlers.slack.connection import AUTH_TEST_TIMEOUT_SECONDS
 from handlers.slack.service import SlackBot
 from handlers.slack.settings import SlackConfig
 from tests.fakes.chat import build_chat_core, make_widget_repo
