@@ -82,6 +82,26 @@ class Settings(BaseSettings):
     def llm_enabled(self) -> bool:
         return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
 
+    @property
+    def github_fetch_concurrency(self) -> int:
+        """GitHub requests in flight at once: GITHUB_CONCURRENCY, raised to LLM_CONCURRENCY when
+        the model reads the commits, so fetching details never starves the model's slots."""
+        if self.llm_enabled:
+            return max(self.github_concurrency, self.llm_concurrency)
+        return self.github_concurrency
+
+    @property
+    def pipeline_depth(self) -> int:
+        """Commits in a digest's pipeline at once (details asked, analysis not done): the
+        model's slots plus the commits being fetched and prepared to refill them (a commit
+        spends about a second with the model and a fraction of one being fetched), and no
+        more: commits further ahead would only queue their CPU work in front of the next
+        prompt's (docs/pipeline.md)."""
+        fetch = self.github_fetch_concurrency
+        if not self.llm_enabled:
+            return fetch
+        return self.llm_concurrency + max(4, fetch // 2)
+
 
 def secret_values(*models: BaseModel) -> list[str]:
     """Every secret set in these settings models, so the log filter can redact them: each

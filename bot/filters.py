@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -29,11 +30,14 @@ class CommitFilter:
 
     def keeps_commit(self, commit: Commit) -> bool:
         """A commit whose every file matches an excluded path glob is dropped."""
-        if not self.exclude_paths or not commit.files:
+        return self.keeps_paths([change.path for change in commit.files])
+
+    def keeps_paths(self, paths: Sequence[str]) -> bool:
+        """keeps_commit for a commit that changes `paths` (from its stored head)."""
+        if not self.exclude_paths or not paths:
             return True
         return not all(
-            any(fnmatchcase(f.path, pattern) for pattern in self.exclude_paths)
-            for f in commit.files
+            any(fnmatchcase(path, pattern) for pattern in self.exclude_paths) for path in paths
         )
 
 

@@ -302,6 +302,32 @@ class Commit(_Frozen):
             url=self.url,
         )
 
+    def head(self) -> CommitHead:
+        return CommitHead(
+            commit=self.summary(),
+            pr_number=self.pr_number,
+            pr_url=(self.pr.url or None) if self.pr else None,
+            files_changed=len(self.files),
+            additions=self.additions,
+            deletions=self.deletions,
+            facts=self.facts,
+            paths=tuple(change.path for change in self.files),
+        )
+
+
+class CommitHead(_Frozen):
+    """What a digest shows of a commit, without its message body and patch: a warm digest
+    reads these small rows and leaves the full commits on disk."""
+
+    commit: CommitSummary
+    pr_number: int | None = None
+    pr_url: str | None = None
+    files_changed: int = 0
+    additions: int = 0
+    deletions: int = 0
+    facts: ChangeFacts | None = None
+    paths: tuple[str, ...] = ()  # every changed file's path, for path filters
+
 
 class Insights(_Frozen):
     """Technical insights along the reference report's six dimensions; each is optional."""

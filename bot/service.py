@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.analysis.base import AnalysisContext, AnalysisKey, Analyzer
 from bot.analysis.depth import TokenLedger
-from bot.analysis.facts import facts_current, with_facts
+from bot.analysis.facts import FACTS_VERSION, facts_current, with_facts
 from bot.analysis.paths import PathRoles
 from bot.costs import GITHUB_REQUESTS_PER_COMMIT, CommandCaps, RequestBudget, RequestMeter, metered
 from bot.errors import RequestBudgetError, WindowTooLargeError
@@ -24,6 +24,7 @@ from bot.models import (
     IMPORTANCE_ORDER,
     Commit,
     CommitAnalysis,
+    CommitHead,
     CommitSummary,
     Digest,
     DigestItem,
@@ -75,8 +76,12 @@ class DigestService:
         metrics: DigestObserver | None = None,
         token_ceiling: int | None = None,
         request_budget: RequestBudget | None = None,
+        pipeline_depth: int = 24,
     ) -> None:
         self._sources = sources
+        # Commits between "detail requested" and "analysis done" at once: enough to keep every
+        # LLM and GitHub slot busy, few enough to bound the full commits held in memory.
+        self._pipeline_depth = max(1, pipeline_depth)
         self._budget = request_budget  # on-demand GitHub requests per repo; None: unlimited
         self._token_ceiling = token_ceiling
         self._analyzer = analyzer
@@ -154,8 +159,8 @@ class DigestService:
             )
             excluded += len(kept) - len(analysed)
             items = [
-                _item(commit, analysis)
-                for commit, analysis in analysed
+                _item(head, analysis)
+                for head, analysis in analysed
                 if analysis.importance.rank <= req.min_importance.rank
             ]
             excluded += len(analysed) - len(items)
@@ -208,10 +213,10 @@ class DigestService:
         sha = prefix if len(prefix) == 40 else await self._resolve(repo, prefix)
         source = self.source_for(repo)
         request = DigestRequest(language=language, use_cache=use_cache)
-        ((commit, analysis),) = await self._fetch_and_analyze(repo, [sha], request, NullProgress())
-        item = _item(commit, analysis)
+        ((head, analysis),) = await self._fetch_and_analyze(repo, [sha], request, NullProgress())
+        item = _item(head, analysis)
         if not item.commit.url and source.repo_url(repo):
-            url = f"{source.repo_url(repo)}/commit/{commit.sha}"
+            url = f"{source.repo_url(repo)}/commit/{head.commit.sha}"
             item = item.model_copy(update={"commit": item.commit.model_copy(update={"url": url})})
         return item
 
@@ -276,16 +281,19 @@ class DigestService:
         *,
         ledger: TokenLedger | None = None,
         before_fetch: Callable[[int], None] | None = None,
-    ) -> list[tuple[Commit, CommitAnalysis]]:
-        """(commit, analysis) for each wanted commit the path filter keeps, in listing order.
+    ) -> list[tuple[CommitHead, CommitAnalysis]]:
+        """(head, analysis) for each wanted commit the path filter keeps, in listing order.
 
-        A pipeline: each commit's analysis starts as soon as its details are in, so detail
-        requests overlap the (much slower) LLM calls instead of all preceding the first one.
-        Commits and analyses are cached and single-flight per SHA, each stored as soon as it
-        is made, so a concurrent request that looks a moment later finds it. `before_fetch`
-        hears how many commits must be fetched before any is (and may refuse by raising).
-        After a failure no new fetch or analysis starts (the error is raised; nothing is spent
-        for nothing).
+        A bounded streaming pipeline, list → detail → analyse → store: commits enter it in
+        listing order, at most `pipeline_depth` at a time (asyncio's semaphore wakes waiters
+        first in, first out), and each commit's analysis starts as soon as its details are in,
+        so detail requests overlap the (much slower) LLM calls and memory holds a bounded
+        number of full commits. Commits and analyses are cached and single-flight per SHA, each
+        stored as soon as it is made, so a concurrent request that looks a moment later finds
+        it. A commit whose head and analysis are both stored is never loaded in full: a warm
+        digest reads the small head rows, not the patches. `before_fetch` hears how many
+        commits must be fetched before any is (and may refuse by raising). After a failure no
+        new fetch or analysis starts (the error is raised; nothing is spent for nothing).
         """
         analyzer_id, version = self._analyzer.cache_id
         path_roles = PathRoles.of(repo.paths)
@@ -294,13 +302,14 @@ class DigestService:
         keys = {
             sha: AnalysisKey(repo.key, sha, analyzer_id, version, request.language) for sha in shas
         }
-        cached_commits: dict[str, Commit] = {}
+        heads: dict[str, CommitHead] = {}
         cached: dict[AnalysisKey, CommitAnalysis] = {}
+        stored: set[str] = set()
         if request.use_cache:
-            cached_commits = await asyncio.to_thread(self._store.get_commits, repo.key, shas)
-            cached_commits.update(await self._refresh_facts(repo, cached_commits.values()))
+            stored = await asyncio.to_thread(self._store.stored_shas, repo.key, shas)
+            heads = await asyncio.to_thread(self._store.get_heads, repo.key, list(stored))
             cached = await asyncio.to_thread(self._store.get_analyses, list(keys.values()))
-        to_fetch = sum(1 for sha in shas if sha not in cached_commits)
+        to_fetch = sum(1 for sha in shas if sha not in stored)
         to_analyze = sum(1 for key in keys.values() if key not in cached)
         if before_fetch is not None:
             before_fetch(to_fetch)
@@ -313,17 +322,26 @@ class DigestService:
             path_roles=path_roles,
             ledger=ledger,
         )
-        fetched: list[Commit] = []
-        fresh: list[tuple[AnalysisKey, CommitAnalysis]] = []
+        counts = {"loaded": 0, "fetched": 0, "made": 0}
+        fresh: list[CommitAnalysis] = []
+        ahead = asyncio.Semaphore(self._pipeline_depth)
         failed = False
 
-        async def fetch(sha: str) -> Commit:
+        async def commit_of(sha: str) -> Commit:
+            """The full commit: from the store when it is there, else from the source."""
+            if sha in stored:
+                commit = await self._single_flight(
+                    ("stored", repo.key, sha), lambda: self._load_commit(repo, sha)
+                )
+                if commit is not None:
+                    counts["loaded"] += 1
+                    return commit
             commit = await self._single_flight(
                 ("commit", repo.key, sha), lambda: self._fetch_commit(source, repo, sha)
             )
-            fetched.append(commit)
+            counts["fetched"] += 1
             progress.advance("fetch")
-            if len(fetched) == to_fetch:
+            if counts["fetched"] == to_fetch:
                 progress.finish("fetch")
             return commit
 
@@ -340,37 +358,58 @@ class DigestService:
                 analysis = await self._single_flight(
                     (*flight, "uncapped"), lambda: self._analyze_and_store(commit, context, key)
                 )
-            fresh.append((key, analysis))
+            fresh.append(analysis)
             progress.advance("analyze")
             return analysis
 
-        async def one(sha: str) -> tuple[Commit, CommitAnalysis] | None:
+        async def one(sha: str) -> tuple[CommitHead, CommitAnalysis] | None:
             nonlocal failed
             key = keys[sha]
-            try:
-                commit = cached_commits.get(sha)
-                if commit is None and not failed:
-                    commit = await fetch(sha)
-                if commit is None or not request.commit_filter.keeps_commit(commit):
-                    if key not in cached:
-                        progress.advance("analyze")
+            head, analysis = heads.get(sha), cached.get(key)
+            if head is not None and not request.commit_filter.keeps_paths(head.paths):
+                if analysis is None:
+                    progress.advance("analyze")
+                return None
+            if head is not None and analysis is not None and _facts_current(head):
+                return head, analysis
+            async with ahead:
+                if failed:
                     return None
-                analysis = cached.get(key)
-                if analysis is None and not failed:
-                    analysis = await analyze(commit, key)
-            except Exception:
-                failed = True
-                raise
-            return None if analysis is None else (commit, analysis)
+                try:
+                    commit = await commit_of(sha)
+                    if not request.commit_filter.keeps_commit(commit):
+                        if analysis is None:
+                            progress.advance("analyze")
+                        return None
+                    if analysis is None:
+                        analysis = await analyze(commit, key)
+                except Exception:
+                    failed = True
+                    raise
+                return commit.head(), analysis
 
         results = await asyncio.gather(*(one(sha) for sha in shas))
         progress.finish("fetch")
         progress.finish("analyze")
         if request.use_cache:
-            self._metrics.cache_lookups("commit", hits=len(cached_commits), misses=len(fetched))
+            self._metrics.cache_lookups("commit", hits=len(stored), misses=counts["fetched"])
             self._metrics.cache_lookups("analysis", hits=len(cached), misses=len(fresh))
-        self._metrics.analyses_made(a for _, a in fresh)
+        self._metrics.analyses_made(fresh)
         return [r for r in results if r is not None]
+
+    async def _load_commit(self, repo: RepoTarget, sha: str) -> Commit | None:
+        """A stored commit with current facts and a stored head (both written back when an
+        older version stored it), or None when it is gone."""
+        found = await asyncio.to_thread(self._store.get_commits, repo.key, [sha])
+        commit = found.get(sha)
+        if commit is None:
+            return None
+        if not facts_current(commit):
+            commit = await asyncio.to_thread(with_facts, commit)
+            await asyncio.to_thread(self._store.refresh_commits, repo.key, [commit])
+        else:
+            await asyncio.to_thread(self._store.put_commits, repo.key, [commit])  # its head
+        return commit
 
     async def _fetch_commit(self, source: CommitSource, repo: RepoTarget, sha: str) -> Commit:
         """The commit from its source, with its change facts, stored at once (inside the
@@ -459,17 +498,22 @@ def _overview_key(cache_id: tuple[str, str], language: str, items: Sequence[Dige
     return digest.hexdigest()
 
 
-def _item(commit: Commit, analysis: CommitAnalysis) -> DigestItem:
+def _item(head: CommitHead, analysis: CommitAnalysis) -> DigestItem:
     return DigestItem(
-        commit=commit.summary(),
-        pr_number=commit.pr_number,
-        pr_url=(commit.pr.url or None) if commit.pr else None,
-        files_changed=len(commit.files),
-        additions=commit.additions,
-        deletions=commit.deletions,
+        commit=head.commit,
+        pr_number=head.pr_number,
+        pr_url=head.pr_url,
+        files_changed=head.files_changed,
+        additions=head.additions,
+        deletions=head.deletions,
         analysis=analysis,
-        facts=commit.facts,
+        facts=head.facts,
     )
+
+
+def _facts_current(head: CommitHead) -> bool:
+    """Were the head's change facts made by this extractor version (else: load and refresh)?"""
+    return head.facts is not None and head.facts.version == FACTS_VERSION
 
 
 def _stats(items: Sequence[DigestItem]) -> DigestStats:

@@ -19,7 +19,7 @@ from bot.repos import RepoResolver, RepoTarget
 from bot.service import DigestService
 from bot.sources.base import CommitSource
 from bot.sources.git import GitSource
-from bot.sources.github import GitHubSource
+from bot.sources.lazy import LazySource
 from bot.storage.sql import SqlStore
 
 if TYPE_CHECKING:  # openai loads only when a key is set (build_llm_client)
@@ -112,6 +112,12 @@ def build_analyzer(settings: Settings, client: LLMClient | None) -> tuple[Analyz
     return build_llm_analyzer(settings, client, heuristic), heuristic
 
 
+def _github_source(settings: Settings, metrics: Metrics) -> CommitSource:
+    from bot.sources.github import GitHubSource  # PyGithub: only when a GitHub repo is read
+
+    return GitHubSource.from_settings(settings, observer=metrics)
+
+
 def build_core(
     settings: Settings,
     *,
@@ -122,16 +128,8 @@ def build_core(
     config = load_app_config(config_path(settings, config_file))
     metrics = Metrics()
     store = SqlStore.open(settings.resolved_database_url)
-    token = settings.github_token.get_secret_value() if settings.github_token else None
     sources: dict[str, CommitSource] = {
-        "github": GitHubSource.create(
-            settings.github_api_url,
-            token,
-            concurrency=settings.github_concurrency,
-            max_rate_limit_wait=settings.github_max_rate_limit_wait,
-            timeout=settings.github_timeout,
-            observer=metrics,
-        ),
+        "github": LazySource(lambda: _github_source(settings, metrics)),
         "local": GitSource(),
     }
     llm_client = None
@@ -150,6 +148,7 @@ def build_core(
         metrics=metrics,
         token_ceiling=settings.llm_digest_token_ceiling or None,
         request_budget=RequestBudget(per_hour, clock),
+        pipeline_depth=settings.pipeline_depth,
     )
     return Core(
         settings=settings,

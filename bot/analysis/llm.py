@@ -131,7 +131,8 @@ class LLMAnalyzer:
     async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis:
         if not facts_current(commit):
             commit = await asyncio.to_thread(with_facts, commit)
-        wanted = self._wanted(commit, context.path_roles)
+        # Planning counts the patch's tokens: off the event loop, like prompt building.
+        wanted = await asyncio.to_thread(self._wanted, commit, context.path_roles)
         if wanted.depth == "short" and self._triage_mode == "heuristic":
             # Triage decides on the read the commit deserves, before the ceiling is consulted:
             # a heuristic triage sends nothing, so it reserves nothing.

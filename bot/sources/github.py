@@ -142,17 +142,23 @@ class GitHubSource:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, sleep: Sleep | None = None, clock: Clock | None = None
+        cls,
+        settings: Settings,
+        *,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+        observer: GitHubObserver | None = None,
     ) -> GitHubSource:
         token = settings.github_token.get_secret_value() if settings.github_token else None
         return cls.create(
             settings.github_api_url,
             token,
-            concurrency=settings.github_concurrency,
+            concurrency=settings.github_fetch_concurrency,
             max_rate_limit_wait=settings.github_max_rate_limit_wait,
             timeout=settings.github_timeout,
             sleep=sleep,
             clock=clock,
+            observer=observer,
         )
 
     # -- CommitSource --------------------------------------------------------------------------

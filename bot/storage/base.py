@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from bot.analysis.base import AnalysisKey
-from bot.models import Commit, CommitAnalysis, Digest
+from bot.models import Commit, CommitAnalysis, CommitHead, Digest
 
 
 class Store(Protocol):
@@ -16,11 +16,22 @@ class Store(Protocol):
         """The cached commits among `shas` (missing ones are simply absent)."""
         ...
 
-    def put_commits(self, repo: str, commits: Iterable[Commit]) -> None: ...
+    def stored_shas(self, repo: str, shas: Sequence[str]) -> set[str]:
+        """Which of `shas` are stored, without reading them."""
+        ...
+
+    def get_heads(self, repo: str, shas: Sequence[str]) -> dict[str, CommitHead]:
+        """The stored heads (what a digest shows, no patch) among `shas`. A commit stored by
+        an older version may have none until it is written again (put_commits)."""
+        ...
+
+    def put_commits(self, repo: str, commits: Iterable[Commit]) -> None:
+        """Store new commits with their heads; present ones are kept (a missing head is added)."""
+        ...
 
     def refresh_commits(self, repo: str, commits: Iterable[Commit]) -> None:
-        """Rewrite stored commits whose derived data (change facts) was recomputed; the commit
-        itself is immutable, so only the stored form changes."""
+        """Rewrite stored commits (and their heads) whose derived data (change facts) was
+        recomputed; the commit itself is immutable, so only the stored form changes."""
         ...
 
     def find_shas(self, repo: str, prefix: str) -> list[str]:

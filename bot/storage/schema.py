@@ -36,6 +36,14 @@ commits = Table(
     Column("payload", LargeBinary, nullable=False),  # zlib-compressed Commit JSON
 )
 
+commit_heads = Table(
+    "commit_heads",
+    metadata,
+    Column("repo", String(300), primary_key=True),
+    Column("sha", String(40), primary_key=True),
+    Column("payload", Text, nullable=False),  # CommitHead JSON: what a digest shows, no patch
+)
+
 analyses = Table(
     "analyses",
     metadata,
@@ -108,8 +116,14 @@ def _v5(conn: Connection) -> None:
     add_parts(conn)
 
 
+def _v6(conn: Connection) -> None:
+    """Commit heads: a warm digest reads them instead of the full commits (patches). Commits
+    stored before have none yet; the digest service writes a head the first time it loads one."""
+    commit_heads.create(conn, checkfirst=True)
+
+
 # Index i migrates from version i to i+1. Append only.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 from bot.analysis.base import AnalysisKey
 from bot.errors import ConfigError, StorageError
-from bot.models import Commit, CommitAnalysis, Digest
+from bot.models import Commit, CommitAnalysis, CommitHead, Digest
 from bot.storage import schema
 from bot.storage.failures import storage_failure
 
@@ -92,7 +92,34 @@ class SqlStore:
                     found[sha] = Commit.model_validate_json(_unpack(payload))
         return found
 
+    def stored_shas(self, repo: str, shas: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        table = schema.commits
+        with self._connect() as conn:
+            for chunk in _chunks(list(shas)):
+                # The primary key's index answers this: no commit payload is read.
+                rows = conn.execute(
+                    select(table.c.sha).where(and_(table.c.repo == repo, table.c.sha.in_(chunk)))
+                )
+                found.update(sha for (sha,) in rows)
+        return found
+
+    def get_heads(self, repo: str, shas: Sequence[str]) -> dict[str, CommitHead]:
+        found: dict[str, CommitHead] = {}
+        table = schema.commit_heads
+        with self._connect() as conn:
+            for chunk in _chunks(list(shas)):
+                rows = conn.execute(
+                    select(table.c.sha, table.c.payload).where(
+                        and_(table.c.repo == repo, table.c.sha.in_(chunk))
+                    )
+                )
+                for sha, payload in rows:
+                    found[sha] = CommitHead.model_validate_json(payload)
+        return found
+
     def put_commits(self, repo: str, commits: Iterable[Commit]) -> None:
+        commits = list(commits)
         rows = [
             {
                 "repo": repo,
@@ -103,9 +130,11 @@ class SqlStore:
             for c in commits
         ]
         self._insert_new(schema.commits, rows, ("repo", "sha"))
+        self._insert_new(schema.commit_heads, _head_rows(repo, commits), ("repo", "sha"))
 
     def refresh_commits(self, repo: str, commits: Iterable[Commit]) -> None:
-        table = schema.commits
+        commits = list(commits)
+        table, heads = schema.commits, schema.commit_heads
         rows = [
             {"k_repo": repo, "k_sha": c.sha, "payload": _pack(c.model_dump_json())} for c in commits
         ]
@@ -118,7 +147,23 @@ class SqlStore:
         )
         try:
             with self.engine.begin() as conn:
+                updated = {
+                    sha
+                    for (sha,) in conn.execute(
+                        select(table.c.sha).where(
+                            and_(table.c.repo == repo, table.c.sha.in_([c.sha for c in commits]))
+                        )
+                    )
+                }
                 conn.execute(statement, rows)
+                conn.execute(
+                    heads.delete().where(
+                        and_(heads.c.repo == repo, heads.c.sha.in_(sorted(updated)))
+                    )
+                )
+                fresh = _head_rows(repo, [c for c in commits if c.sha in updated])
+                if fresh:
+                    conn.execute(heads.insert(), fresh)
         except SQLAlchemyError as exc:
             raise storage_failure(exc, "Could not write to the database.") from exc
 
@@ -274,6 +319,10 @@ SUPPORTED = (
 )
 POSTGRES_DRIVER = 'pip install ".[postgres]" (psycopg); the Docker image has it'
 _SQLITE_MEMORY = {"", ":memory:"}
+
+
+def _head_rows(repo: str, commits: Sequence[Commit]) -> list[dict[str, Any]]:
+    return [{"repo": repo, "sha": c.sha, "payload": c.head().model_dump_json()} for c in commits]
 
 
 def database_url(url: str) -> URL:

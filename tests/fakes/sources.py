@@ -18,6 +18,7 @@ class CountingSource:
         self.latency = latency
         self.calls: Counter[str] = Counter()
         self.fetched: Counter[str] = Counter()
+        self.events: list[tuple[str, str]] = []  # ("fetch", sha) in the order asked
 
     async def list_commits(self, repo: RepoTarget, window: Window) -> list[CommitSummary]:
         self.calls["list"] += 1
@@ -26,6 +27,7 @@ class CountingSource:
     async def get_commit(self, repo: RepoTarget, sha: str) -> Commit:
         self.calls["get"] += 1
         self.fetched[sha] += 1
+        self.events.append(("fetch", sha))
         if self.latency:
             await asyncio.sleep(self.latency)
         return await self.inner.get_commit(repo, sha)

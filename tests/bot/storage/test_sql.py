@@ -71,6 +71,21 @@ def test_commits_round_trip_and_are_written_once(store: SqlStore) -> None:
     assert store.get_commits("other/repo", shas[:3]) == {}
     assert store.find_shas("o/r", shas[5][:7]) == [shas[5]]
     assert len(store.find_shas("o/r", "0")) == 10  # bounded
+    assert store.stored_shas("o/r", [*shas, "f" * 40]) == set(shas)
+    heads = store.get_heads("o/r", [*shas, "f" * 40])
+    assert len(heads) == 1000 and heads[shas[0]] == _commit(shas[0]).head()
+    assert heads[shas[0]].paths == tuple(f.path for f in _commit(shas[0]).files)
+
+
+def test_a_head_is_added_for_a_commit_stored_without_one(store: SqlStore) -> None:
+    """Commits written before heads existed get one when they are put again."""
+    sha = "c" * 40
+    store.put_commits("o/r", [_commit(sha)])
+    with store.engine.begin() as conn:
+        conn.execute(schema.commit_heads.delete())
+    assert store.get_heads("o/r", [sha]) == {}
+    store.put_commits("o/r", [_commit(sha)])
+    assert store.get_heads("o/r", [sha]) == {sha: _commit(sha).head()}
 
 
 def test_refreshed_commits_replace_their_stored_form(store: SqlStore) -> None:
@@ -81,6 +96,8 @@ def test_refreshed_commits_replace_their_stored_form(store: SqlStore) -> None:
     got = store.get_commits("o/r", shas)
     assert got[shas[0]].facts == refreshed.facts and got[shas[0]].facts is not None
     assert got[shas[1]].facts is None  # only the refreshed row changed
+    heads = store.get_heads("o/r", shas)
+    assert heads[shas[0]].facts == refreshed.facts and heads[shas[1]].facts is None
     store.refresh_commits("other/repo", [refreshed])  # a row that is not there: nothing
     assert store.get_commits("other/repo", shas) == {}
 
@@ -127,6 +144,20 @@ def test_schema_is_versioned_and_reopening_keeps_data(tmp_path: Path) -> None:
     assert {"commits", "analyses", "digests", "schema_meta"} <= set(
         inspect(second.engine).get_table_names()
     )
+
+
+def test_a_version_5_database_gains_commit_heads(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    first = SqlStore.open(url)
+    first.put_commits("o/r", [_commit("c" * 40)])
+    with first.engine.begin() as conn:
+        conn.execute(text("drop table commit_heads"))
+        conn.execute(text("update schema_meta set version = 5"))
+    first.close()
+    second = SqlStore.open(url)
+    assert "commit_heads" in inspect(second.engine).get_table_names()
+    assert second.get_heads("o/r", ["c" * 40]) == {}  # written when the commit is next loaded
+    assert second.stored_shas("o/r", ["c" * 40]) == {"c" * 40}
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
