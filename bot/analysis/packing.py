@@ -71,7 +71,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _DECLARATION_RE = re.compile(
     r"^[+-]\s*(?:@\w|(?:async\s+)?def\s|class\s|struct\s|enum\s|interface\s|trait\s|impl\b"
     r"|(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s|func\s|export\s|template\s*<|__global__"
-    r"|(?:static\s+|inline\s+|virtual\s+|constexpr\s+)*[\w:<>,*&\s]+\s[\w:~]+\s*\([^;]*$)"
+    # A C-family signature; the lookahead fails a line without "(" at once, before the
+    # backtracking search for "type name(" (most changed lines have no call at all).
+    r"|(?=[^(]*\()(?:static\s+|inline\s+|virtual\s+|constexpr\s+)*[\w:<>,*&\s]+\s[\w:~]+\s*\([^;]*$)"
 )
 _EXPORT_RE = re.compile(r"^[+-]\s*(?:__all__|from\s+\S+\s+import\b|export\b|pub\s+use\b)")
 _BEHAVIOUR_RE = re.compile(
@@ -95,7 +97,7 @@ _LICENCE_RE = re.compile(
 )
 _TOP_LEVEL_RE = re.compile(
     r"^\+(?:@\w|(?:async\s+)?def\s|class\s|struct\s|template\s*<|__global__|namespace\s|func\s"
-    r"|(?:pub\s+)?fn\s|export\s|[A-Za-z_][\w:<>,*& ]*\s[\w:~]+\s*\()"
+    r"|(?:pub\s+)?fn\s|export\s|(?=[^(]*\()[A-Za-z_][\w:<>,*& ]*\s[\w:~]+\s*\()"
 )
 
 

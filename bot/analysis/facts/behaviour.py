@@ -55,6 +55,8 @@ def read_env(side: Side) -> tuple[dict[str, EnvUse], set[str]]:
     uses: dict[str, EnvUse] = {}
     changed: set[str] = set()
     for index, line in enumerate(side.lines):
+        if "env" not in line and "Env" not in line and "ENV" not in line:
+            continue  # every pattern below needs one of these: skip the regexes (most lines)
         found: list[EnvUse] = []
         for match in _ENV_CALL_RE.finditer(line):
             default = _argument(line, match.end()) if match.group("comma") else None
@@ -196,6 +198,8 @@ def read_errors(side: Side, *, changed_only: bool = True) -> list[ErrorSite]:
             text = _assert_text(stripped)
             out.append(ErrorSite("check", text, index, _assert_key(text)))
             continue
+        if "(" not in line:
+            continue  # a check macro and every other error constructor is a call
         check = _CHECK_RE.search(line)
         if check:
             # A call wrapped over lines (`TORCH_CHECK(\n    cond,\n    "msg")`) is read whole.
