@@ -8,25 +8,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Language = Literal["zh", "en"]
-LANGUAGES: tuple[Language, ...] = ("zh", "en")
-
-
-class Importance(StrEnum):
-    """How much a commit matters to people following the repository."""
-
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-
-    @property
-    def rank(self) -> int:
-        """0 for high, 2 for low: sorts high first."""
-        return _IMPORTANCE_RANK[self]
-
-
-_IMPORTANCE_RANK = {Importance.HIGH: 0, Importance.MEDIUM: 1, Importance.LOW: 2}
-IMPORTANCE_ORDER: tuple[Importance, ...] = (Importance.HIGH, Importance.MEDIUM, Importance.LOW)
+# The core's vocabulary lives apart (no pydantic there, for a fast `--help`) and is part of the
+# model's surface: re-exported explicitly (`X as X`, the typing convention for re-exports).
+from bot.vocabulary import IMPORTANCE_ORDER as IMPORTANCE_ORDER  # noqa: PLC0414
+from bot.vocabulary import LANGUAGES as LANGUAGES  # noqa: PLC0414
+from bot.vocabulary import Importance as Importance  # noqa: PLC0414
+from bot.vocabulary import Language as Language  # noqa: PLC0414
 
 
 class ChangeType(StrEnum):

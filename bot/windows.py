@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.config import validate_timezone
 from bot.errors import InvalidInputError
 from bot.models import Window
+from bot.vocabulary import WINDOW_HELP
 
 MAX_DAYS = 366  # a year of commits is already more than anyone reads in a chat
 # Any number of digits, so `999999d` gets the same "at most 366 days" as `3650d` (not "is not a
@@ -17,10 +18,6 @@ _DAYS_RE = re.compile(r"^(\d+)d$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TOO_MANY_DAYS = f"A window can cover at most {MAX_DAYS} days."
 
-WINDOW_HELP = (
-    "today, yesterday, latest (the last day with commits; local checkouts), YYYY-MM-DD, "
-    "YYYY-MM-DD..YYYY-MM-DD, Nd (e.g. 7d) or week"
-)
 LATEST_NEEDS_A_CHECKOUT = (
     "`latest` works for local checkouts only; for a GitHub repository name a day "
     "(today, yesterday, YYYY-MM-DD) or Nd."

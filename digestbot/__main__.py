@@ -1,5 +1,5 @@
 """`python -m digestbot` runs the digestbot CLI."""
 
-from digestbot.cli import main
+from digestbot.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -333,7 +333,7 @@ def test_wheel_carries_every_prompt_template_and_the_entry_point(wheel: Path) ->
     assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
     entry = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry).decode()
-    assert "digestbot = digestbot.cli:main" in text
+    assert "digestbot = digestbot.cli:entry" in text
 
 
 def this_environment_site_dirs() -> list[str]:

@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings
 
 import digestbot.cli
+import digestbot.commands
 from bot.config import Settings, secret_values
 from bot.logs import configure_logging
 from digestbot.chat_wiring import build_answerer
@@ -176,13 +177,13 @@ def test_every_secret_setting_has_a_canary() -> None:
 def raw_records(monkeypatch: pytest.MonkeyPatch) -> Iterator[RawRecords]:
     """Installed after every configure_logging (which replaces the root handlers)."""
     collector = RawRecords()
-    real = digestbot.cli.configure_logging
+    real = digestbot.commands.configure_logging
 
     def configure(*args: Any, **kwargs: Any) -> None:
         real(*args, **kwargs)
         logging.getLogger().addHandler(collector)
 
-    monkeypatch.setattr(digestbot.cli, "configure_logging", configure)
+    monkeypatch.setattr(digestbot.commands, "configure_logging", configure)
     with preserved_logging():
         yield collector
 

@@ -29,7 +29,7 @@ from bot.analysis.paths import DEFAULT_ROLES, PathRoles
 from bot.analysis.prompt_templates import PROMPT_VERSION
 from bot.analysis.reply import ReadFacts, parse_reply, to_analysis
 from bot.analysis.schema import SCHEMA_NAME, AnalysisOut, PartOut, response_schema_format
-from bot.analysis.tokens import TokenCounter, default_counter
+from bot.analysis.tokens import LazyCounter, TokenCounter
 from bot.config import StructuredMode
 from bot.errors import AnalysisError, RateLimitedError
 from bot.models import CALL_LIMIT_REASON, Commit, CommitAnalysis, Coverage, DigestItem, Language
@@ -84,7 +84,7 @@ class LLMAnalyzer:
         self._mode: StructuredMode = structured_mode
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
         self._triage_mode: TriageMode = triage_mode
-        self._counter = counter or default_counter()
+        self._counter = counter or LazyCounter()
         self._temperature = temperature
         self._prompts = CommitPrompts(
             mode=structured_mode, counter=self._counter, boundary=boundary

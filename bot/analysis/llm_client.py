@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import openai
-from openai import AsyncOpenAI
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.errors import AnalysisError, RateLimitedError
+
+if TYPE_CHECKING:
+    import openai
+    from openai import AsyncOpenAI
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +52,16 @@ class LLMClient(Protocol):
 
 
 class OpenAIClient:
-    """`LLMClient` over `openai.AsyncOpenAI`; the SDK does the retries (429 Retry-After, 5xx)."""
+    """`LLMClient` over `openai.AsyncOpenAI`; the SDK does the retries (429 Retry-After, 5xx).
 
-    def __init__(self, client: AsyncOpenAI, model: str) -> None:
-        self._client = client
+    The SDK (half a second of imports) is loaded on the first request, in a worker thread: a
+    warm digest, whose analyses are all stored, never loads it."""
+
+    def __init__(self, options: Mapping[str, Any], model: str) -> None:
+        self._options = dict(options)
         self._model = model
+        self._client: AsyncOpenAI | None = None
+        self._loading = asyncio.Lock()
 
     @classmethod
     def create(
@@ -66,11 +73,26 @@ class OpenAIClient:
         timeout: float = 60.0,
         max_retries: int = 2,
     ) -> OpenAIClient:
-        """Build the SDK client (no I/O happens until the first request)."""
-        client = AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
-        )
-        return cls(client, model)
+        """The client (no import of the SDK and no I/O until the first request)."""
+        options = {
+            "api_key": api_key,
+            "base_url": base_url,
+            "timeout": timeout,
+            "max_retries": max_retries,
+        }
+        return cls(options, model)
+
+    async def _sdk(self) -> AsyncOpenAI:
+        if self._client is None:
+            async with self._loading:  # concurrent first requests share one load
+                if self._client is None:
+                    self._client = await asyncio.to_thread(self._build)
+        return self._client
+
+    def _build(self) -> AsyncOpenAI:
+        from openai import AsyncOpenAI
+
+        return AsyncOpenAI(**self._options)
 
     @property
     def model(self) -> str:
@@ -84,11 +106,14 @@ class OpenAIClient:
         max_tokens: int,
         temperature: float,
     ) -> LLMReply:
+        client = await self._sdk()
+        import openai  # loaded by _sdk (off the event loop); here for its exception types
+
         extra: dict[str, Any] = {}
         if response_format is not None:
             extra["response_format"] = dict(response_format)
         try:
-            completion = await self._client.chat.completions.create(
+            completion = await client.chat.completions.create(
                 model=self._model,
                 messages=[dict(m) for m in messages],  # type: ignore[misc]
                 max_tokens=max_tokens,
@@ -121,7 +146,8 @@ class OpenAIClient:
         )
 
     async def aclose(self) -> None:
-        await self._client.close()
+        if self._client is not None:  # never asked anything: the SDK was never loaded
+            await self._client.close()
 
 
 def _describe(exc: openai.OpenAIError) -> str:

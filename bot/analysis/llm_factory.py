@@ -7,7 +7,7 @@ from bot.analysis.depth import DepthBudgets, DepthPlanner
 from bot.analysis.heuristic import HeuristicAnalyzer
 from bot.analysis.llm import LLMAnalyzer
 from bot.analysis.llm_client import LLMClient, OpenAIClient
-from bot.analysis.tokens import default_counter
+from bot.analysis.tokens import LazyCounter
 from bot.config import Settings
 from bot.errors import ConfigError
 
@@ -51,12 +51,10 @@ def build_llm_analyzer(
         structured_mode=settings.llm_structured_mode,
         concurrency=settings.llm_concurrency,
         triage_mode=settings.llm_triage,
-        counter=default_counter(),
+        counter=LazyCounter(),
     )
 
 
 def build_answerer(settings: Settings, client: LLMClient) -> LLMAnswerer:
     """The thread-question answerer over `client`, within the standard input budget."""
-    return LLMAnswerer(
-        client, counter=default_counter(), input_budget=settings.llm_input_token_budget
-    )
+    return LLMAnswerer(client, counter=LazyCounter(), input_budget=settings.llm_input_token_budget)

@@ -22,7 +22,9 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -242,3 +244,27 @@ def default_counter(preferred: tuple[str, ...] = DEFAULT_ENCODINGS) -> TokenCoun
         if counter is not None:
             return counter
     return EstimatingCounter()
+
+
+class LazyCounter:
+    """`default_counter()` built on the first count: loading the tokenizer takes about 0.3 s
+    and a warm digest, whose analyses are all stored, never counts a token."""
+
+    def __init__(self, build: Callable[[], TokenCounter] = default_counter) -> None:
+        self._build = build
+        self._counter: TokenCounter | None = None
+        self._lock = threading.Lock()  # counts happen in worker threads too
+
+    def _get(self) -> TokenCounter:
+        if self._counter is None:
+            with self._lock:
+                if self._counter is None:
+                    self._counter = self._build()
+        return self._counter
+
+    @property
+    def name(self) -> str:
+        return self._get().name
+
+    def count(self, text: str) -> int:
+        return self._get().count(text)

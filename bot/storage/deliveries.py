@@ -42,8 +42,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -578,7 +576,11 @@ def _insert_ignore(conn: Connection, values: dict[str, Any]) -> bool:
     ON CONFLICT DO NOTHING waits for a concurrent inserter instead of failing the transaction."""
     dialect = conn.dialect.name
     if dialect in {"postgresql", "sqlite"}:
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        # Imported here: only the dialect in use is loaded (a SQLite run never loads PostgreSQL's).
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
         statement = (
             insert(deliveries).values(**values).on_conflict_do_nothing().returning(deliveries.c.id)
         )

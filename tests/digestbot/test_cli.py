@@ -241,12 +241,13 @@ def test_a_malformed_setting_is_one_line_naming_it(
 
 
 def test_the_cli_loads_no_sdk_and_no_database_layer_to_start() -> None:
-    """`digestbot --help` (and every command's start) stays fast: the LLM, GitHub, database
-    and chat stacks load only on the paths that use them."""
+    """`digestbot --help` stays fast: the parser loads neither pydantic nor the core, and the
+    LLM, GitHub, database and chat stacks load only on the paths that use them."""
     code = (
         "import sys, digestbot.cli\n"
         "heavy = ('openai', 'github', 'sqlalchemy', 'slack_sdk', 'slack_bolt', 'lark_oapi',"
-        " 'discord', 'aiohttp')\n"
+        " 'discord', 'aiohttp', 'pydantic', 'pydantic_settings', 'rich', 'bot.models',"
+        " 'bot.config', 'bot.service', 'handlers.registry', 'asyncio')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run(

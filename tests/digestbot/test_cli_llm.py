@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,39 @@ def llm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
         monkeypatch.setenv("LLM_MODEL", "fake-model")
         monkeypatch.setenv("LLM_TRIAGE", "heuristic")
         yield fake
+
+
+def test_a_warm_llm_digest_never_loads_the_openai_sdk(
+    github: FakeGitHub, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    """A day whose analyses are all stored makes no LLM call, so it never loads the openai SDK
+    (half a second of imports); the cold run before it does, in a worker thread."""
+    code = (
+        "import io, sys, contextlib\n"
+        "from digestbot.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    code = main(['digest', sys.argv[1], '2026-02-08', '--tz', 'Asia/Shanghai'])\n"
+        "assert code == 0 and out.getvalue()\n"
+        "print('openai' in sys.modules)\n"
+    )
+    env = {**os.environ, "GITHUB_API_URL": github.url}
+
+    def run() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code, REPO],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip()
+
+    assert run() == "True" and llm.requests  # cold: the model was asked
+    calls = len(llm.requests)
+    assert run() == "False"  # warm: every analysis and the overview were stored
+    assert len(llm.requests) == calls
 
 
 def test_llm_digest_is_cached_across_runs(

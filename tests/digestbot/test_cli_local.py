@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +46,71 @@ def old_clone(tmp_path: Path) -> GitRepoBuilder:
         author="dependabot[bot]",
     )
     return builder
+
+
+def test_a_local_heuristic_digest_loads_no_llm_github_chat_or_unused_database_stack(
+    old_clone: GitRepoBuilder, tmp_path: Path
+) -> None:
+    """The README's first command (a local checkout, no keys) imports what it uses and no
+    more: not openai, PyGithub (with jwt and cryptography), a chat SDK, the progress bar
+    off a terminal, nor SQLAlchemy's PostgreSQL dialect on SQLite (new database and warm)."""
+    code = (
+        "import io, sys, contextlib\n"
+        "from digestbot.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    assert main(['digest', sys.argv[1], 'latest']) == 0\n"
+        "assert 'feat: add the parser' in out.getvalue()\n"
+        "roots = {m.split('.')[0] for m in sys.modules}\n"
+        "heavy = {'openai', 'github', 'jwt', 'cryptography', 'slack_sdk', 'slack_bolt',"
+        " 'lark_oapi', 'discord', 'aiohttp', 'rich', 'httpx'}\n"
+        "dialects = {m for m in sys.modules if m.startswith('sqlalchemy.dialects.postgresql')}\n"
+        "print(sorted(roots & heavy), sorted(dialects), 'sqlalchemy' in roots)\n"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "GITHUB_", "SLACK_", "FEISHU_", "DISCORD_", "DATABASE"))
+    }
+    env.update(HOME=str(tmp_path), DIGESTBOT_DATA_DIR=str(tmp_path / "data"))
+    for run_kind in ("new database", "warm"):
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(old_clone.path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert done.returncode == 0, (run_kind, done.stderr[-2000:])
+        assert done.stdout.strip() == "[] [] True", run_kind
+
+
+def test_the_console_entry_exits_fast_with_every_byte_and_the_exit_status(
+    old_clone: GitRepoBuilder, tmp_path: Path
+) -> None:
+    """`python -m digestbot` (and the console script) leave with os._exit after flushing: the
+    whole report is written, and the status is the command's."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GITHUB_", "DATABASE"))
+    }
+    env.update(HOME=str(tmp_path), DIGESTBOT_DATA_DIR=str(tmp_path / "data"))
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "digestbot", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            check=False,
+        )
+
+    done = run("digest", str(old_clone.path), "latest", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["items"]) == 2  # complete JSON: nothing lost at exit
+    bad = run("details", str(old_clone.path), "0123456789abcdef")
+    assert bad.returncode != 0 and bad.stdout == ""
+    assert bad.stderr.startswith("digestbot: ") and bad.stderr.count("\n") == 1
 
 
 def test_a_fresh_clone_digests_its_latest_day_by_default(

@@ -138,3 +138,31 @@ def test_the_kept_core_counts_exactly_as_a_full_tiktoken_encoding(text: str) -> 
 @functools.cache
 def _full_o200k() -> tiktoken.Encoding:
     return tiktoken.Encoding(**tokens.bundled_spec("o200k_base"))
+
+
+def test_the_lazy_counter_builds_the_tokenizer_once_on_first_use() -> None:
+    """A warm digest never counts, so it never pays for the tokenizer; threads share one."""
+    import threading
+
+    from bot.analysis.tokens import EstimatingCounter, LazyCounter
+
+    built: list[int] = []
+
+    def build() -> EstimatingCounter:
+        built.append(1)
+        return EstimatingCounter()
+
+    counter = LazyCounter(build)
+    assert built == []
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(counter.count("hello world " * 50)))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert built == [1]
+    assert len(set(results)) == 1 and results[0] == EstimatingCounter().count("hello world " * 50)
+    assert counter.name == EstimatingCounter().name
