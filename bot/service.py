@@ -313,6 +313,8 @@ class DigestService:
         to_analyze = sum(1 for key in keys.values() if key not in cached)
         if before_fetch is not None:
             before_fetch(to_fetch)
+        # Reads are coming: the model's SDK and tokenizer load while the details are fetched.
+        preparing = asyncio.create_task(self._analyzer.prepare()) if to_analyze else None
         progress.start("fetch", to_fetch)
         progress.start("analyze", to_analyze)
         source = self.source_for(repo)
@@ -388,7 +390,11 @@ class DigestService:
                     raise
                 return commit.head(), analysis
 
-        results = await asyncio.gather(*(one(sha) for sha in shas))
+        try:
+            results = await asyncio.gather(*(one(sha) for sha in shas))
+        finally:
+            if preparing is not None:
+                await preparing  # done long before: the first read waited for it
         progress.finish("fetch")
         progress.finish("analyze")
         if request.use_cache:

@@ -44,6 +44,12 @@ class Analyzer(Protocol):
         """(analyzer or model name, prompt/rules version) — part of the cache key."""
         ...
 
+    async def prepare(self) -> None:
+        """Load what reads need (an SDK, a tokenizer) ahead of the first one, so the loading
+        overlaps the fetching. Called when a digest knows it has commits to read; never
+        raises (the read that needs it reports a failure)."""
+        ...
+
     async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis: ...
 
     async def overview(self, items: Sequence[DigestItem], language: Language) -> str | None:

@@ -97,6 +97,9 @@ class HeuristicAnalyzer:
         verdict = classify_commit(commit, context.path_roles)
         return _analysis(commit, verdict, context)
 
+    async def prepare(self) -> None:
+        return None  # the rules are loaded with the module
+
     async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis:
         return self.analyze_sync(commit, context)
 

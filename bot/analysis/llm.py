@@ -128,6 +128,13 @@ class LLMAnalyzer:
                 ledger.reduced += 1
         return plan
 
+    async def prepare(self) -> None:
+        """The client's SDK and the tokenizer, loaded side by side in worker threads."""
+        try:
+            await asyncio.gather(self._client.prepare(), asyncio.to_thread(self._counter.count, ""))
+        except Exception as exc:  # noqa: BLE001 - a head start only; the first read reports it
+            log.debug("preparing the LLM analyzer failed: %s", exc)
+
     async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis:
         if not facts_current(commit):
             commit = await asyncio.to_thread(with_facts, commit)

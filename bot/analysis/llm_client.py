@@ -46,6 +46,10 @@ class LLMClient(Protocol):
         temperature: float,
     ) -> LLMReply: ...
 
+    async def prepare(self) -> None:
+        """Load the SDK ahead of the first request (no request is made)."""
+        ...
+
     async def aclose(self) -> None:
         """Release the HTTP connections."""
         ...
@@ -81,6 +85,9 @@ class OpenAIClient:
             "max_retries": max_retries,
         }
         return cls(options, model)
+
+    async def prepare(self) -> None:
+        await self._sdk()
 
     async def _sdk(self) -> AsyncOpenAI:
         if self._client is None:

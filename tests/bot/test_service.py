@@ -47,6 +47,9 @@ class FlakyLLM:
     def cache_id(self) -> tuple[str, str]:
         return ("fake-model", "p1")
 
+    async def prepare(self) -> None:
+        return None
+
     async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis:
         self.calls += 1
         base = await self._heuristic.analyze(commit, context)

@@ -42,6 +42,9 @@ class SlowAnalyzer:
     def cache_id(self) -> tuple[str, str]:
         return ("slow-model", "p1")
 
+    async def prepare(self) -> None:
+        self._events.append(("prepare", ""))
+
     async def analyze(self, commit: Commit, context: AnalysisContext) -> CommitAnalysis:
         self._events.append(("analyse", commit.sha))
         await asyncio.sleep(self._delay)
@@ -116,6 +119,7 @@ async def test_commits_stream_in_listing_order_with_a_bounded_number_in_flight(
     digest = await service.build_digest(repo, window, DigestRequest(language="en"))
 
     assert digest.stats.total == COMMITS
+    assert events[0] == ("prepare", "")  # the model's SDK loads while details are fetched
     fetched = [sha for kind, sha in events if kind == "fetch"]
     assert fetched == listed  # details asked in listing order, each once
     # Streaming: the first analysis starts before the last commit's details are asked for.
@@ -141,7 +145,10 @@ async def test_a_warm_digest_reads_commit_heads_not_full_commits(
     assert source.calls["get"] == COMMITS and not store.loaded
 
     store.calls.clear()
-    warm = await service.build_digest(repo, window, request)
+    analyzer_events: list[tuple[str, str]] = []  # a second process: same store, same model
+    later = _service(store, source, SlowAnalyzer(analyzer_events, delay=0), depth=8)
+    warm = await later.build_digest(repo, window, request)
+    assert analyzer_events == []  # nothing to read: nothing prepared, nothing analysed
 
     assert source.calls["get"] == COMMITS  # nothing fetched again
     assert store.calls["get_commits"] == 0 and store.calls["get_heads"] == 1
