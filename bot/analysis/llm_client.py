@@ -99,7 +99,11 @@ class OpenAIClient:
     def _build(self) -> AsyncOpenAI:
         from openai import AsyncOpenAI
 
-        return AsyncOpenAI(**self._options)
+        client = AsyncOpenAI(**self._options)
+        # The SDK imports its chat resources on first attribute access (0.4 s): here, in the
+        # worker thread, rather than on the event loop inside the first request.
+        _ = client.chat.completions
+        return client
 
     @property
     def model(self) -> str:
