@@ -56,6 +56,20 @@ class GitHubCounts:
     def only_list(self) -> bool:
         return self.total == self.list_pages
 
+    def text(self) -> str:
+        """`45 (1 list, 22 detail, 22 pulls)`, for the tables."""
+        parts = [f"{self.list_pages:,} list"]
+        parts += [
+            f"{count:,} {kind}"
+            for count, kind in (
+                (self.details, "detail"),
+                (self.pulls, "pulls"),
+                (self.other, "other"),
+            )
+            if count
+        ]
+        return f"{self.total:,} ({', '.join(parts)})"
+
 
 def github_counts(fake: FakeGitHub) -> GitHubCounts:
     kinds = {"list": 0, "detail": 0, "pulls": 0, "other": 0}

@@ -81,16 +81,7 @@ def _num(value: float | None, fmt: str = "{:,.0f}") -> str:
 
 
 def _requests(counts: GitHubCounts | None) -> str:
-    if counts is None:
-        return "—"
-    parts = [f"{counts.list_pages} list"]
-    if counts.details:
-        parts.append(f"{counts.details} detail")
-    if counts.pulls:
-        parts.append(f"{counts.pulls} pulls")
-    if counts.other:
-        parts.append(f"{counts.other} other")
-    return f"{counts.total} ({', '.join(parts)})"
+    return "—" if counts is None else counts.text()
 
 
 # -- targets (from the benchmarks issue) ------------------------------------------------------

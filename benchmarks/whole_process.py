@@ -597,15 +597,8 @@ def _github(runs: Sequence[Run]) -> str:
     counts = runs[0].github
     if counts.total == 0:
         return "0"
-    parts = [f"{counts.list_pages:,} list"]
-    if counts.details:
-        parts.append(f"{counts.details:,} detail")
-    if counts.pulls:
-        parts.append(f"{counts.pulls:,} pulls")
-    if counts.other:
-        parts.append(f"{counts.other:,} other")
     differs = "" if len({r.github for r in runs}) == 1 else " (varies)"
-    return f"{counts.total:,} ({', '.join(parts)}){differs}"
+    return counts.text() + differs
 
 
 HEADER = (

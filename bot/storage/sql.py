@@ -79,43 +79,33 @@ class SqlStore:
     # -- commits ---------------------------------------------------------------------------
 
     def get_commits(self, repo: str, shas: Sequence[str]) -> dict[str, Commit]:
-        found: dict[str, Commit] = {}
-        table = schema.commits
-        with self._connect() as conn:
-            for chunk in _chunks(list(shas)):
-                rows = conn.execute(
-                    select(table.c.sha, table.c.payload).where(
-                        and_(table.c.repo == repo, table.c.sha.in_(chunk))
-                    )
-                )
-                for sha, payload in rows:
-                    found[sha] = Commit.model_validate_json(_unpack(payload))
-        return found
+        return {
+            sha: Commit.model_validate_json(_unpack(payload))
+            for sha, payload in self._payloads(schema.commits, repo, shas)
+        }
 
     def stored_shas(self, repo: str, shas: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        table = schema.commits
-        with self._connect() as conn:
-            for chunk in _chunks(list(shas)):
-                # The primary key's index answers this: no commit payload is read.
-                rows = conn.execute(
-                    select(table.c.sha).where(and_(table.c.repo == repo, table.c.sha.in_(chunk)))
-                )
-                found.update(sha for (sha,) in rows)
-        return found
+        # Only the key column: the primary key's index answers it, no commit payload is read.
+        return {sha for sha, _ in self._payloads(schema.commits, repo, shas, payload=False)}
 
     def get_heads(self, repo: str, shas: Sequence[str]) -> dict[str, CommitHead]:
-        found: dict[str, CommitHead] = {}
-        table = schema.commit_heads
+        return {
+            sha: CommitHead.model_validate_json(payload)
+            for sha, payload in self._payloads(schema.commit_heads, repo, shas)
+        }
+
+    def _payloads(
+        self, table: Any, repo: str, shas: Sequence[str], *, payload: bool = True
+    ) -> list[tuple[str, Any]]:
+        """(sha, payload) of the rows of `table` for `repo` among `shas`, in batches."""
+        columns = (table.c.sha, table.c.payload) if payload else (table.c.sha,)
+        found: list[tuple[str, Any]] = []
         with self._connect() as conn:
             for chunk in _chunks(list(shas)):
                 rows = conn.execute(
-                    select(table.c.sha, table.c.payload).where(
-                        and_(table.c.repo == repo, table.c.sha.in_(chunk))
-                    )
+                    select(*columns).where(and_(table.c.repo == repo, table.c.sha.in_(chunk)))
                 )
-                for sha, payload in rows:
-                    found[sha] = CommitHead.model_validate_json(payload)
+                found.extend((row[0], row[1] if payload else None) for row in rows)
         return found
 
     def put_commits(self, repo: str, commits: Iterable[Commit]) -> None:
