@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -394,7 +395,11 @@ class DigestService:
             results = await asyncio.gather(*(one(sha) for sha in shas))
         finally:
             if preparing is not None:
-                await preparing  # done long before: the first read waited for it
+                # Long done when a read happened; after a failure, or when other requests
+                # made every read, the head start is dropped rather than waited for.
+                preparing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await preparing
         progress.finish("fetch")
         progress.finish("analyze")
         if request.use_cache:
