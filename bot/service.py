@@ -325,26 +325,27 @@ class DigestService:
             path_roles=path_roles,
             ledger=ledger,
         )
-        counts = {"loaded": 0, "fetched": 0, "made": 0}
+        fetched = 0
         fresh: list[CommitAnalysis] = []
         ahead = asyncio.Semaphore(self._pipeline_depth)
         failed = False
 
         async def commit_of(sha: str) -> Commit:
             """The full commit: from the store when it is there, else from the source."""
+            nonlocal fetched
             if sha in stored:
                 commit = await self._single_flight(
-                    ("stored", repo.key, sha), lambda: self._load_commit(repo, sha)
+                    ("stored", repo.key, sha),
+                    lambda: self._load_commit(repo, sha, has_head=sha in heads),
                 )
                 if commit is not None:
-                    counts["loaded"] += 1
                     return commit
             commit = await self._single_flight(
                 ("commit", repo.key, sha), lambda: self._fetch_commit(source, repo, sha)
             )
-            counts["fetched"] += 1
+            fetched += 1
             progress.advance("fetch")
-            if counts["fetched"] == to_fetch:
+            if fetched == to_fetch:
                 progress.finish("fetch")
             return commit
 
@@ -403,12 +404,12 @@ class DigestService:
         progress.finish("fetch")
         progress.finish("analyze")
         if request.use_cache:
-            self._metrics.cache_lookups("commit", hits=len(stored), misses=counts["fetched"])
+            self._metrics.cache_lookups("commit", hits=len(stored), misses=fetched)
             self._metrics.cache_lookups("analysis", hits=len(cached), misses=len(fresh))
         self._metrics.analyses_made(fresh)
         return [r for r in results if r is not None]
 
-    async def _load_commit(self, repo: RepoTarget, sha: str) -> Commit | None:
+    async def _load_commit(self, repo: RepoTarget, sha: str, *, has_head: bool) -> Commit | None:
         """A stored commit with current facts and a stored head (both written back when an
         older version stored it), or None when it is gone."""
         found = await asyncio.to_thread(self._store.get_commits, repo.key, [sha])
@@ -418,8 +419,8 @@ class DigestService:
         if not facts_current(commit):
             commit = await asyncio.to_thread(with_facts, commit)
             await asyncio.to_thread(self._store.refresh_commits, repo.key, [commit])
-        else:
-            await asyncio.to_thread(self._store.put_commits, repo.key, [commit])  # its head
+        elif not has_head:
+            await asyncio.to_thread(self._store.put_commits, repo.key, [commit])  # adds the head
         return commit
 
     async def _fetch_commit(self, source: CommitSource, repo: RepoTarget, sha: str) -> Commit:
