@@ -70,11 +70,12 @@ _PRODUCT_KINDS = frozenset({PathKind.CORE, PathKind.BUILD})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _DECLARATION_RE = re.compile(
     r"^[+-]\s*(?:@\w|(?:async\s+)?def\s|class\s|struct\s|enum\s|interface\s|trait\s|impl\b"
-    r"|(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s|func\s|export\s|template\s*<|__global__"
-    # A C-family signature; the lookahead fails a line without "(" at once, before the
-    # backtracking search for "type name(" (most changed lines have no call at all).
-    r"|(?=[^(]*\()(?:static\s+|inline\s+|virtual\s+|constexpr\s+)*[\w:<>,*&\s]+\s[\w:~]+\s*\([^;]*$)"
+    r"|(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s|func\s|export\s|template\s*<|__global__)"
 )
+# A C-family signature (`static inline int foo(`, also an indented call, as before). Apart from
+# the keywords: a leading `\s*` or specifier group in front of this class (which holds both)
+# only multiplied the ways to backtrack. The lookahead fails a line without "(" at once.
+_SIGNATURE_RE = re.compile(r"^[+-](?=[^(]*\()[\w:<>,*&\s]+\s[\w:~]+\s*\([^;]*$")
 _EXPORT_RE = re.compile(r"^[+-]\s*(?:__all__|from\s+\S+\s+import\b|export\b|pub\s+use\b)")
 _BEHAVIOUR_RE = re.compile(
     r"^[+-].*(?:\b(?:if|elif|else|switch|case|when|match|while|for|return|raise|throw|assert"
@@ -406,7 +407,7 @@ def _skip_reason(changed: list[str], start_of_file: bool) -> bool:
 
 def _tier(changed: list[str], terms: Collection[str]) -> int:
     for line in changed:
-        if _DECLARATION_RE.match(line) or _EXPORT_RE.match(line):
+        if _DECLARATION_RE.match(line) or _SIGNATURE_RE.match(line) or _EXPORT_RE.match(line):
             return 0
     if terms:
         for line in changed:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.analysis import packing
 from bot.analysis.cleaner import commit_text
 from bot.analysis.facts import extract_facts, fact_terms, render_facts
 from bot.analysis.packing import (
@@ -349,3 +351,23 @@ def test_truncate_never_exceeds(text: str, limit: int) -> None:
     cut = truncate_to_tokens(text, limit, COUNTER)
     assert COUNTER.count(cut) <= max(limit, 0)
     assert text.startswith(cut.removesuffix("\n[… truncated]"))
+
+
+# The declaration test as one pattern, before the C-signature part was split off for speed.
+_ONE_PATTERN = re.compile(
+    r"^[+-]\s*(?:@\w|(?:async\s+)?def\s|class\s|struct\s|enum\s|interface\s|trait\s|impl\b"
+    r"|(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s|func\s|export\s|template\s*<|__global__"
+    r"|(?:static\s+|inline\s+|virtual\s+|constexpr\s+)*[\w:<>,*&\s]+\s[\w:~]+\s*\([^;]*$)"
+)
+
+
+@settings(max_examples=2000)
+@given(
+    st.lists(
+        st.sampled_from([*" \t+-_:(<>,*&;=~){}x1", "static ", "inline ", "int ", "def "]),
+        max_size=40,
+    ).map(lambda pieces: "+" + "".join(pieces))
+)
+def test_declarations_and_signatures_match_what_the_single_pattern_matched(line: str) -> None:
+    split = bool(packing._DECLARATION_RE.match(line) or packing._SIGNATURE_RE.match(line))
+    assert split == bool(_ONE_PATTERN.match(line))
