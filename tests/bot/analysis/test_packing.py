@@ -361,13 +361,27 @@ _ONE_PATTERN = re.compile(
 )
 
 
-@settings(max_examples=2000)
-@given(
-    st.lists(
-        st.sampled_from([*" \t+-_:(<>,*&;=~){}x1", "static ", "inline ", "int ", "def "]),
-        max_size=40,
-    ).map(lambda pieces: "+" + "".join(pieces))
+_WORDS = st.sampled_from(["static", "inline", "int", "x", "a::b", "T<U>", "*p", "&r", "~X", "def"])
+# Diff lines shaped like code: indentation, words apart, maybe a call, maybe more after it.
+_CODE_LINES = st.builds(
+    lambda sign, indent, words, gaps, call, tail: (
+        sign + indent + "".join(w + g for w, g in zip(words, gaps, strict=False)) + call + tail
+    ),
+    st.sampled_from("+-"),
+    st.text(" \t", max_size=4),
+    st.lists(_WORDS, max_size=5),
+    st.lists(st.sampled_from([" ", "  ", "\t", ""]), min_size=5, max_size=5),
+    st.sampled_from(["(", "", " ("]),
+    st.text("ab,;)= (", max_size=8),
 )
+_ANY_LINES = st.lists(
+    st.sampled_from([*" \t+-_:(<>,*&;=~){}x1", "static ", "inline ", "int ", "def "]),
+    max_size=40,
+).map(lambda pieces: "+" + "".join(pieces))
+
+
+@settings(max_examples=3000)
+@given(st.one_of(_CODE_LINES, _ANY_LINES))
 def test_declarations_and_signatures_match_what_the_single_pattern_matched(line: str) -> None:
     split = bool(packing._DECLARATION_RE.match(line) or packing._SIGNATURE_RE.match(line))
     assert split == bool(_ONE_PATTERN.match(line))
