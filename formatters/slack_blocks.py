@@ -167,8 +167,9 @@ def _folded_lines(unit: Unit) -> list[str]:
     ]
 
 
-def _sections(lines: Sequence[str]) -> list[Block]:
-    """`lines` as sections of at most 3000 characters each (a line is never split)."""
+def text_sections(lines: Sequence[str]) -> list[Block]:
+    """`lines` as sections of at most 3000 characters each (a line is never split; one
+    longer than a section is clipped)."""
     blocks: list[Block] = []
     current = ""
     for whole in lines:
@@ -205,14 +206,14 @@ def _render_unit(plan: CardPlan, unit: Unit, scale: float) -> _Rendered:
     if unit.first:
         blocks.append(section(f"*{escape_slack(unit.section.heading)}*"))
     if unit.style == "folded":
-        blocks += _sections(_folded_lines(unit))
+        blocks += text_sections(_folded_lines(unit))
     elif unit.style == "lines":
         lines: list[str] = []
         for step in (scale, 0.25, 0.0):
             lines = [_low_line(view, min(scale, step)) for view in unit.commits]
             if text_length("\n".join(lines)) <= SLACK_SECTION_TEXT_MAX:
                 break
-        blocks += _sections(lines)
+        blocks += text_sections(lines)
     else:
         view = unit.commits[0]
         button = None

@@ -8,7 +8,6 @@ blocks and 20,000), and a note says when something was cut.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Literal
 
 from bot.models import DigestItem, Language
@@ -39,26 +38,12 @@ from formatters.slack_blocks import (
     header,
     plain,
     section,
+    text_sections,
     text_size,
 )
 from formatters.text_safety import clip, escape_plain, escape_slack, fit, split_area, text_length
 
 Variant = Literal["thread", "modal"]
-
-
-def _chunked(heading: str, lines: Sequence[str]) -> list[Block]:
-    """`heading` and `lines` as sections of at most 3000 characters each (lines never split)."""
-    blocks: list[Block] = []
-    current = heading
-    for line in lines:
-        candidate = f"{current}\n{line}" if current else line
-        if text_length(candidate) > SLACK_SECTION_TEXT_MAX and current:
-            blocks.append(section(current))
-            candidate = line
-        current = candidate
-    if current:
-        blocks.append(section(current))
-    return blocks
 
 
 def _entry(text: str, limit: int, bullet: str, colon: str) -> str:
@@ -97,7 +82,7 @@ def _blocks(details: CommitDetails, language: Language, scale: float) -> list[Bl
         lines = [f"• {fit(entry, scaled(300, scale, 80), escape_slack)}" for entry in shown]
         if more:
             lines.append(escape_slack(card.more_items.format(count=more)))
-        blocks += _chunked(f"*🎯 {escape_slack(labels.field_scope)}*", lines)
+        blocks += text_sections([f"*🎯 {escape_slack(labels.field_scope)}*", *lines])
         cut = cut or more > 0
     if details.insights:
         blocks.append(section(f"*{escape_slack(labels.insights_heading)}*"))
@@ -118,7 +103,7 @@ def _blocks(details: CommitDetails, language: Language, scale: float) -> list[Bl
         ]
         if more:
             lines.append(escape_slack(card.more_items.format(count=more)))
-        blocks += _chunked(f"*{escape_slack(title)}*", lines)
+        blocks += text_sections([f"*{escape_slack(title)}*", *lines])
         cut = cut or more > 0
     if details.closing:
         blocks.append(section(fit(details.closing, scaled(1500, scale, 150), escape_slack)))
