@@ -95,20 +95,9 @@ class GitSource:
         base = self.repo_url(repo)
         result: list[CommitSummary] = []
         for record in await self._log_records(path, ref, window):
-            sha, parents, author, date, title = record.split(_FS, 4)
-            committed_at = datetime.fromisoformat(date)
-            if window.start <= committed_at < window.end:
-                result.append(
-                    CommitSummary(
-                        repo=repo.name,
-                        sha=sha,
-                        title=title,
-                        author=author,
-                        committed_at=committed_at,
-                        parents=tuple(parents.split()),
-                        url=f"{base}/commit/{sha}" if base else "",
-                    )
-                )
+            summary = _summary(record, repo.name, base)
+            if window.start <= summary.committed_at < window.end:
+                result.append(summary)
         return result
 
     async def latest_commit_at(
@@ -137,17 +126,7 @@ class GitSource:
             record = raw.strip("\n")
             if not record:
                 continue
-            sha, parents, author, date, title = record.split(_FS, 4)
-            summaries.append(
-                CommitSummary(
-                    repo=repo.name,
-                    sha=sha,
-                    title=title,
-                    author=author,
-                    committed_at=datetime.fromisoformat(date),
-                    parents=tuple(parents.split()),
-                )
-            )
+            summaries.append(_summary(record, repo.name, base=""))
         if not summaries:
             return None
         kept = [s for s in summaries if keep is None or keep(s)] or summaries
@@ -376,6 +355,20 @@ class GitSource:
                 f"git failed in {path.name}.", detail=f"{' '.join(cmd)}: {message[:500]}"
             )
         return done.stdout.decode("utf-8", "replace")
+
+
+def _summary(record: str, repo_name: str, base: str) -> CommitSummary:
+    """One `_LIST_FORMAT` record; `base` is the repository's web page ("": no links)."""
+    sha, parents, author, date, title = record.split(_FS, 4)
+    return CommitSummary(
+        repo=repo_name,
+        sha=sha,
+        title=title,
+        author=author,
+        committed_at=datetime.fromisoformat(date),
+        parents=tuple(parents.split()),
+        url=f"{base}/commit/{sha}" if base else "",
+    )
 
 
 def _names_no_commit(stderr: str, sha: str) -> bool:
