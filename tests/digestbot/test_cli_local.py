@@ -48,6 +48,19 @@ def old_clone(tmp_path: Path) -> GitRepoBuilder:
     return builder
 
 
+def _python(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A new interpreter with no model, GitHub, chat or database settings and its own home."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPENAI_", "GITHUB_", "SLACK_", "FEISHU_", "DISCORD_", "DATABASE"))
+    }
+    env.update(HOME=str(home), DIGESTBOT_DATA_DIR=str(home / "data"))
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, cwd=home, check=False
+    )
+
+
 def test_a_local_heuristic_digest_loads_no_llm_github_chat_or_unused_database_stack(
     old_clone: GitRepoBuilder, tmp_path: Path
 ) -> None:
@@ -66,21 +79,8 @@ def test_a_local_heuristic_digest_loads_no_llm_github_chat_or_unused_database_st
         "dialects = {m for m in sys.modules if m.startswith('sqlalchemy.dialects.postgresql')}\n"
         "print(sorted(roots & heavy), sorted(dialects), 'sqlalchemy' in roots)\n"
     )
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("OPENAI_", "GITHUB_", "SLACK_", "FEISHU_", "DISCORD_", "DATABASE"))
-    }
-    env.update(HOME=str(tmp_path), DIGESTBOT_DATA_DIR=str(tmp_path / "data"))
     for run_kind in ("new database", "warm"):
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(old_clone.path)],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            check=False,
-        )
+        done = _python(tmp_path, "-c", code, str(old_clone.path))
         assert done.returncode == 0, (run_kind, done.stderr[-2000:])
         assert done.stdout.strip() == "[] [] True", run_kind
 
@@ -90,20 +90,9 @@ def test_the_console_entry_exits_fast_with_every_byte_and_the_exit_status(
 ) -> None:
     """`python -m digestbot` (and the console script) leave with os._exit after flushing: the
     whole report is written, and the status is the command's."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GITHUB_", "DATABASE"))
-    }
-    env.update(HOME=str(tmp_path), DIGESTBOT_DATA_DIR=str(tmp_path / "data"))
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "digestbot", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            check=False,
-        )
+        return _python(tmp_path, "-m", "digestbot", *args)
 
     done = run("digest", str(old_clone.path), "latest", "--format", "json")
     assert done.returncode == 0, done.stderr
