@@ -9,7 +9,8 @@ What goes in, in order, each part counted with the real tokenizer:
 4. patch pieces chosen by value, shown file by file (the file of the most valuable piece
    first, each file's pieces in diff order):
    - tier 0, the public surface: hunks that declare or remove definitions, change exports or
-     touch a name the facts mention (deletion-only hunks included);
+     touch a name the facts mention, as a whole identifier, outside import statements (a
+     package's `__init__.py` re-exports by importing; deletion-only hunks included);
    - tier 1, behaviour: conditions, defaults, raises and checks, returns, settings;
    - tier 2, the rest; tests after source, docs after tests, generated and vendored last;
    - never: licence headers, import-only and whitespace-only hunks (counted as skipped).
@@ -76,7 +77,11 @@ _DECLARATION_RE = re.compile(
 # the keywords: a leading `\s*` or specifier group in front of this class (which holds both)
 # only multiplied the ways to backtrack. The lookahead fails a line without "(" at once.
 _SIGNATURE_RE = re.compile(r"^[+-](?=[^(]*\()[\w:<>,*&\s]+\s[\w:~]+\s*\([^;]*$")
-_EXPORT_RE = re.compile(r"^[+-]\s*(?:__all__|from\s+\S+\s+import\b|export\b|pub\s+use\b)")
+_EXPORT_RE = re.compile(r"^[+-]\s*(?:__all__|export\b|pub\s+use\b)")
+# `from x import y` re-exports only in a package's entry file; elsewhere it is an import, and
+# a new module's licence-and-imports preamble must not outrank its definitions.
+_REEXPORT_RE = re.compile(r"^[+-]\s*from\s+\S+\s+import\b")
+_ENTRY_FILES = frozenset({"__init__.py", "__init__.pyi"})
 _BEHAVIOUR_RE = re.compile(
     r"^[+-].*(?:\b(?:if|elif|else|switch|case|when|match|while|for|return|raise|throw|assert"
     r"|except|catch|default|yield|break|continue)\b|[A-Z_]*(?:CHECK|ASSERT)[A-Z_]*\s*\("
@@ -405,13 +410,44 @@ def _skip_reason(changed: list[str], start_of_file: bool) -> bool:
     return bool(minus) and minus == plus
 
 
-def _tier(changed: list[str], terms: Collection[str]) -> int:
+def _without_imports(changed: list[str]) -> list[str]:
+    """`changed` less its import statements (a parenthesised `from x import (` to its `)`):
+    an import names what it uses; it neither defines nor changes it."""
+    kept: list[str] = []
+    in_import = False
+    for line in changed:
+        body = line[1:]
+        if in_import:
+            in_import = ")" not in body
+            continue
+        if _IMPORT_RE.match(body):
+            in_import = body.rstrip().endswith("(")
+            continue
+        kept.append(line)
+    return kept
+
+
+def _terms_pattern(terms: Collection[str]) -> re.Pattern[str] | None:
+    """The facts' identifiers as whole words: a method `run` marks the hunk that changes it,
+    not every line that says "runs" or "runner"."""
+    if not terms:
+        return None
+    names = "|".join(re.escape(term) for term in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?<![\w$])(?:{names})(?![\w$])")
+
+
+def _tier(changed: list[str], terms: re.Pattern[str] | None, *, entry_file: bool = False) -> int:
+    if entry_file:  # a package's entry file: its imports are what the package exports
+        if any(_REEXPORT_RE.match(line) for line in changed):
+            return 0
+    else:
+        changed = _without_imports(changed)
     for line in changed:
         if _DECLARATION_RE.match(line) or _SIGNATURE_RE.match(line) or _EXPORT_RE.match(line):
             return 0
-    if terms:
+    if terms is not None:
         for line in changed:
-            if any(term in line for term in terms):
+            if terms.search(line):
                 return 0
     for line in changed:
         if _BEHAVIOUR_RE.match(line) or _DEFAULT_RE.match(line):
@@ -455,7 +491,7 @@ def _segments(patch: str, span: HunkSpan) -> Iterator[tuple[int, int, str]]:
 
 def _pieces(request: PackRequest, order: list[int]) -> tuple[list[_Piece], int]:
     commit = request.commit
-    terms = request.fact_terms
+    terms = _terms_pattern(request.fact_terms)
     question = {term.lower() for term in request.terms}
     pieces: list[_Piece] = []
     skipped = 0
@@ -477,7 +513,8 @@ def _pieces(request: PackRequest, order: list[int]) -> tuple[list[_Piece], int]:
                 if _skip_reason(changed, at_file_start):
                     skipped += 1
                     continue
-                tier = _tier(changed, terms) if kind in _PRODUCT_KINDS else 2
+                entry_file = change.path.rsplit("/", 1)[-1] in _ENTRY_FILES
+                tier = _tier(changed, terms, entry_file=entry_file) if kind in _PRODUCT_KINDS else 2
                 asked = path_match or (
                     bool(question) and any(term in text.lower() for term in question)
                 )

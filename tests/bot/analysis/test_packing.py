@@ -385,3 +385,32 @@ _ANY_LINES = st.lists(
 def test_declarations_and_signatures_match_what_the_single_pattern_matched(line: str) -> None:
     split = bool(packing._DECLARATION_RE.match(line) or packing._SIGNATURE_RE.match(line))
     assert split == bool(_ONE_PATTERN.match(line))
+
+
+def test_fact_terms_mark_hunks_by_whole_identifiers_only() -> None:
+    """A changed method `run` ranks the hunk that has `run`, not one that says "runs"."""
+    terms = packing._terms_pattern({"run", "MAX_TOKENS"})
+    assert packing._tier(["+    def run(self, x):"], terms) == 0
+    assert packing._tier(["+    result = self.run(x)"], terms) == 0
+    assert packing._tier(["+limit = MAX_TOKENS * 2"], terms) == 0
+    assert packing._tier(["+# the wrapper serializes its own runs"], terms) == 2
+    assert packing._tier(["+    runner = make_runner()"], terms) == 2
+    assert packing._tier(["+x = MAX_TOKENS_2"], terms) == 2
+
+
+def test_a_new_modules_imports_do_not_outrank_its_definitions() -> None:
+    """Imports name what a module uses; outside a package's entry file they are not exports,
+    so a licence-and-imports preamble does not rank with the definitions."""
+    terms = packing._terms_pattern({"fused_moe", "Runner"})
+    preamble = [
+        "+# Licensed under the Apache License, Version 2.0",
+        "+from .tuner import (",
+        "+    Runner,",
+        "+    fused_moe,",
+        "+)",
+        "+import torch",
+        "+from .utils import fused_moe",
+    ]
+    assert packing._tier(preamble, terms) == 2
+    assert packing._tier(preamble, terms, entry_file=True) == 0  # __init__.py re-exports
+    assert packing._tier(["+def fused_moe(x):", "+    return x"], terms) == 0
