@@ -411,6 +411,9 @@ class DigestItem(_Frozen):
     deletions: int = 0
     analysis: CommitAnalysis
     facts: ChangeFacts | None = None
+    # When an alert about this commit was posted to the channel this digest goes to (a
+    # subscription's daily post marks it "alerted 10:42"); None everywhere else.
+    alerted_at: datetime | None = None
 
 
 class Window(_Frozen):
@@ -486,3 +489,29 @@ class Digest(_Frozen):
         prefix = sha_prefix.lower()
         matches = [item for item in self.items if item.commit.sha.startswith(prefix)]
         return matches[0] if len(matches) == 1 else None
+
+
+class HeldBack(_Frozen):
+    """Alerts a channel did not get since its previous alert card, and why (they are in the
+    next daily digest)."""
+
+    quiet_hours: int = 0
+    rate_cap: int = 0
+    since: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return self.quiet_hours + self.rate_cap
+
+
+class Alert(_Frozen):
+    """One alert card: commits at or above a subscription's alert threshold, as they landed.
+
+    `digest` holds them (most important first) with the repository, language and time zone, so
+    a Details button and thread questions under the card work as under a daily digest. One
+    commit is the usual card; `folded` when a burst (a big merge, a force-push) became one."""
+
+    digest: Digest
+    folded: bool = False
+    forced: bool = False  # the branch was force-pushed
+    held: HeldBack = Field(default_factory=HeldBack)

@@ -13,10 +13,8 @@ labels included, and add only their own markup and `RepoLinks` URLs.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.models import (
     CALL_LIMIT_REASON,
@@ -27,10 +25,12 @@ from bot.models import (
     Importance,
     Language,
 )
+from formatters.clock import in_zone
 from formatters.labels import (
     SEVERITY_EMOJI,
     CardLabels,
     Labels,
+    alerted_text,
     card_labels_for,
     change_type_text,
     labels_for,
@@ -67,6 +67,8 @@ class CommitView:
     commit_url: str | None
     pr_url: str | None
     notes: tuple[str, ...]  # provenance notes: partial analysis, fallback, heuristic
+    # "alerted 10:42" when an alert already announced this commit in the channel, else ""
+    alerted: str
     item: DigestItem = field(repr=False, compare=False)
 
     @property
@@ -154,10 +156,7 @@ class CardPlan:
 
 
 def _local_day(view: CommitView, tz: str) -> str:
-    moment = view.item.commit.committed_at
-    with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
-        moment = moment.astimezone(ZoneInfo(tz))
-    return moment.date().isoformat()
+    return in_zone(view.item.commit.committed_at, tz).date().isoformat()
 
 
 def _text(value: str, cap: int = TEXT_CAP) -> str:
@@ -196,8 +195,12 @@ def commit_notes(analysis: CommitAnalysis, labels: Labels, card: CardLabels) -> 
     return tuple(notes)
 
 
-def commit_view(item: DigestItem, links: RepoLinks, language: Language) -> CommitView:
-    """The card line of one digest item; links come only from `links` and validated values."""
+def commit_view(
+    item: DigestItem, links: RepoLinks, language: Language, tz: str | None = None
+) -> CommitView:
+    """The card line of one digest item; links come only from `links` and validated values.
+    `tz` is the zone the channel reads times in (the digest window's); without it the time of
+    an alert is given in UTC, and says so."""
     labels, card = labels_for(language), card_labels_for(language)
     analysis = item.analysis
     sha = _line(item.commit.sha, 100)
@@ -220,14 +223,17 @@ def commit_view(item: DigestItem, links: RepoLinks, language: Language) -> Commi
         commit_url=links.commit(sha),
         pr_url=pr_url,
         notes=commit_notes(analysis, labels, card),
+        alerted=alerted_text(item, language, tz),
         item=item,
     )
 
 
-def commit_details(item: DigestItem, repo_url: str, language: Language) -> CommitDetails:
+def commit_details(
+    item: DigestItem, repo_url: str, language: Language, tz: str | None = None
+) -> CommitDetails:
     """The details view of one commit: scope, insights, risks and recommendations (raw)."""
     links = RepoLinks.for_repo(item.commit.repo, repo_url)
-    return details_of(commit_view(item, links, language), language)
+    return details_of(commit_view(item, links, language, tz), language)
 
 
 def details_of(view: CommitView, language: Language) -> CommitDetails:
@@ -323,7 +329,9 @@ def plan_card(digest: Digest, *, details_by_mention: bool = False) -> CardPlan:
                 importance=importance,
                 heading=f"{SEVERITY_EMOJI[importance]} {labels.section[importance]} ({len(items)})",
                 total=len(items),
-                commits=tuple(commit_view(item, links, language) for item in items),
+                commits=tuple(
+                    commit_view(item, links, language, digest.window.tz) for item in items
+                ),
             )
         )
     overview = _text(digest.overview) if digest.overview else None

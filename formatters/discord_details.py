@@ -118,9 +118,12 @@ def _embeds(details: CommitDetails, language: Language, scale: float) -> list[Em
     return embeds
 
 
-def render_discord_details(item: DigestItem, repo_url: str, language: Language) -> DiscordMessage:
-    """One create-message payload with everything the reference report shows for a commit."""
-    details = commit_details(item, repo_url, language)
+def render_discord_details(
+    item: DigestItem, repo_url: str, language: Language, *, tz: str | None = None
+) -> DiscordMessage:
+    """One create-message payload with everything the reference report shows for a commit
+    (`tz`: the channel's zone for the time an alert announced the commit, if one did)."""
+    details = commit_details(item, repo_url, language, tz)
     embeds: list[Embed] = []
     for scale in SCALES:
         embeds = _embeds(details, language, scale)

@@ -113,13 +113,30 @@ def action_rows(buttons: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def commit_meta(view: CommitView) -> str:
+    """ "type · author · files · alerted 10:42", escaped."""
+    parts = [escape_discord(view.change_type), fit(view.author, 80, escape_discord)]
+    parts.append(escape_discord(view.files_line))
+    if view.alerted:
+        parts.append(escape_discord(view.alerted))
+    return " · ".join(parts)
+
+
 def commit_line(view: CommitView) -> str:
     """ "[`sha`](url) · [#123](url) · type · author · files": our links, escaped text."""
     parts = [md_link(view.commit_url, f"`{view.short_sha}`")]
     if view.pr_url:
         parts.append(md_link(view.pr_url, f"#{view.pr_number}"))
-    parts += [escape_discord(view.change_type), fit(view.author, 80, escape_discord)]
-    return " · ".join([*parts, escape_discord(view.files_line)])
+    return " · ".join([*parts, commit_meta(view)])
+
+
+def commit_head(view: CommitView, scale: float) -> str:
+    """ "🔴 [`sha`](url) **title** ([#123](url))": a commit's first line, escaped, our links."""
+    title = fit(view.title, scaled(200, scale, 60), escape_discord)
+    pr = f" ({md_link(view.pr_url, f'#{view.pr_number}')})" if view.pr_url else ""
+    bold = f" **{title}**" if title else ""
+    sha = md_link(view.commit_url, f"`{view.short_sha}`")
+    return f"{SEVERITY_EMOJI[view.importance]} {sha}{bold}{pr}"
 
 
 @dataclass(frozen=True)
@@ -185,6 +202,8 @@ def _low_line(view: CommitView, scale: float) -> str:
     pr = f" ({md_link(view.pr_url, f'#{view.pr_number}')})" if view.pr_url else ""
     line = f"• {md_link(view.commit_url, f'`{view.short_sha}`')} {title}{pr}"
     line += " · " + escape_discord(f"{clip(view.author, 40)} · {view.change_type}")
+    if view.alerted:
+        line += " · " + escape_discord(view.alerted)
     if view.summary and scale >= 0.5:
         line += " — " + fit(one_line(view.summary), scaled(160, scale), escape_discord)
     return line
@@ -250,13 +269,22 @@ def _footer(plan: CardPlan, low_moved: int, tag: str | None = None) -> dict[str,
     if low_moved:
         notes.append(plan.card.low_in_thread.format(count=low_moved))
     notes.append(plan.footer)
-    # Footers are plain text (backslash escapes would show), so only mentions are broken.
+    return tagged_footer(" · ".join(notes), tag)
+
+
+def tagged_footer(text: str, tag: str | None = None) -> dict[str, str]:
+    """An embed footer: `text`, then ` · tag` (a delivery's tag, see render_discord).
+
+    Footers are plain text (backslash escapes would show), so only mentions are broken. The
+    tag is never cut: the text gives way to it."""
     if not tag:
-        return {"text": clip(escape_plain(" · ".join(notes)), DISCORD_FOOTER_TEXT_MAX)}
-    # The tag is never cut: the notes give way to it.
-    suffix = " · " + escape_plain(clip(one_line(tag), FOOTER_TAG_MAX))
+        return {"text": clip(escape_plain(text), DISCORD_FOOTER_TEXT_MAX)}
+    own = escape_plain(clip(one_line(tag), FOOTER_TAG_MAX))
+    if not text:
+        return {"text": own}
+    suffix = " · " + own
     room = DISCORD_FOOTER_TEXT_MAX - text_length(suffix)
-    return {"text": clip(escape_plain(" · ".join(notes)), room) + suffix}
+    return {"text": clip(escape_plain(text), room) + suffix}
 
 
 def _note(plan: CardPlan, commits: Sequence[CommitView]) -> Embed:

@@ -121,7 +121,8 @@ def commit_head(view: CommitView, scale: float) -> str:
 
 
 def commit_meta(view: CommitView) -> str:
-    parts = [view.change_type, clip(view.author, 80), view.files_line]
+    """`type · author · files · alerted 10:42`, escaped."""
+    parts = [view.change_type, clip(view.author, 80), view.files_line, view.alerted]
     return escape_feishu(" · ".join(part for part in parts if part))
 
 
@@ -233,6 +234,8 @@ def _low_line(view: CommitView, scale: float) -> str:
     pr = f" {md_link(view.pr_url, f'#{view.pr_number}')}" if view.pr_url else ""
     line = f"- {md_link(view.commit_url, view.short_sha)} {title}{pr}"
     line += " · " + escape_feishu(f"{clip(view.author, 40)} · {view.change_type}")
+    if view.alerted:
+        line += " · " + escape_feishu(view.alerted)
     if view.summary and scale >= 0.5:
         line += " — " + fit(one_line(view.summary), scaled(200, scale), escape_feishu)
     return line

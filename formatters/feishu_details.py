@@ -27,10 +27,13 @@ from formatters.limits import FEISHU_CARD_BUDGET_BYTES, FEISHU_CARD_ELEMENTS_BUD
 from formatters.text_safety import escape_feishu, fit
 
 
-def render_feishu_details(item: DigestItem, repo_url: str, language: Language) -> Card:
-    """A card with everything the reference report shows for one commit."""
+def render_feishu_details(
+    item: DigestItem, repo_url: str, language: Language, *, tz: str | None = None
+) -> Card:
+    """A card with everything the reference report shows for one commit (`tz`: the chat's
+    zone for the time an alert announced the commit, if one did)."""
     labels, card_labels = labels_for(language), card_labels_for(language)
-    details = commit_details(item, repo_url, language)
+    details = commit_details(item, repo_url, language, tz)
     view = details.view
     importance = f"{SEVERITY_EMOJI[view.importance]} {labels.importance[view.importance]}"
     card: Card = {}

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.models import CHANGE_TYPE_NAMES, ChangeType, CommitAnalysis, Importance, Language
+from bot.models import (
+    CHANGE_TYPE_NAMES,
+    ChangeType,
+    CommitAnalysis,
+    DigestItem,
+    Importance,
+    Language,
+)
+from formatters.clock import clock_time
 
 
 @dataclass(frozen=True)
@@ -271,3 +279,71 @@ CARD_EN = CardLabels(
 
 def card_labels_for(language: Language) -> CardLabels:
     return CARD_ZH if language == "zh" else CARD_EN
+
+
+# --- Alert cards: one card per alert (commits at or above a subscription's threshold as they
+# landed), and the mark a daily digest puts on a commit an alert already announced.
+
+
+@dataclass(frozen=True)
+class AlertLabels:
+    """Words of the alert cards; `{…}` placeholders are filled by formatters.alert_plan."""
+
+    one: dict[Importance, str]  # heading of a one-commit alert: "High-importance commit in {repo}"
+    several: str  # several commits, not from one push: "{count} commits in {repo}"
+    folded: str  # one push (a burst) folded into one card: "{count} commits in {repo} (one push)"
+    forced: str  # heading suffix when the branch was force-pushed
+    more: str  # after the commits a folded card lists: "+{count} more"
+    held_back: str  # "{count} more alerts held back{since} (quiet hours {quiet} · rate cap {cap})…"
+    held_since: str  # the `{since}` part of held_back: " since {time}"
+    alerted: str  # a digest commit an alert announced: "alerted {time}"
+
+
+ALERT_ZH = AlertLabels(
+    one={
+        Importance.HIGH: "{repo} 有高重要度提交",
+        Importance.MEDIUM: "{repo} 有中重要度提交",
+        Importance.LOW: "{repo} 有低重要度提交",
+    },
+    several="{repo} 有 {count} 个提交",
+    folded="{repo} 一次推送 {count} 个提交",
+    forced="（强制推送）",
+    more="另有 {count} 个提交",
+    held_back=(
+        "{since}另有 {count} 条提醒被暂缓（静默时段 {quiet} · 频率上限 {cap}），已收入每日摘要"
+    ),
+    held_since="自 {time} 起",
+    alerted="已提醒 {time}",
+)
+
+ALERT_EN = AlertLabels(
+    one={
+        Importance.HIGH: "High-importance commit in {repo}",
+        Importance.MEDIUM: "Medium-importance commit in {repo}",
+        Importance.LOW: "Low-importance commit in {repo}",
+    },
+    several="{count} commits in {repo}",
+    folded="{count} commits in {repo} (one push)",
+    forced=" (force-push)",
+    more="+{count} more",
+    held_back=(
+        "{count} more alerts held back{since} (quiet hours {quiet} · rate cap {cap}); "
+        "they are in the daily digest"
+    ),
+    held_since=" since {time}",
+    alerted="alerted {time}",
+)
+
+
+def alert_labels_for(language: Language) -> AlertLabels:
+    return ALERT_ZH if language == "zh" else ALERT_EN
+
+
+def alerted_text(item: DigestItem, language: Language, tz: str | None) -> str:
+    """ "alerted 10:42" ("alerted 06-12 10:42" when the alert's local day is not the commit's)
+    for a commit an alert announced, in `tz` (UTC, said so, when no zone is known); "" for
+    any other commit."""
+    if item.alerted_at is None:
+        return ""
+    when = clock_time(item.alerted_at, tz or "UTC", day_of=item.commit.committed_at)
+    return alert_labels_for(language).alerted.format(time=when if tz else f"{when} UTC")

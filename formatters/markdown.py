@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.models import (
     CALL_LIMIT_REASON,
@@ -35,7 +34,15 @@ from bot.models import (
     Importance,
     Language,
 )
-from formatters.labels import SEVERITY_EMOJI, Labels, change_type_text, labels_for, scope_text
+from formatters.clock import in_zone, zone
+from formatters.labels import (
+    SEVERITY_EMOJI,
+    Labels,
+    alerted_text,
+    change_type_text,
+    labels_for,
+    scope_text,
+)
 from formatters.markdown_text import (
     AnchorRegistry,
     github_slug,
@@ -56,17 +63,9 @@ _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _HEADING_RE = re.compile(r"^#{1,6} (.*)$")
 
 
-def _zone(tz: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 def local_time(moment: datetime, tz: str) -> str:
     """`moment` as `YYYY-MM-DD HH:MM:SS` in `tz` (unchanged if `tz` is unknown)."""
-    zone = _zone(tz)
-    return (moment.astimezone(zone) if zone else moment).strftime(_TIME_FORMAT)
+    return in_zone(moment, tz).strftime(_TIME_FORMAT)
 
 
 def _badge(importance: Importance, labels: Labels, language: Language) -> str:
@@ -174,6 +173,8 @@ def _head_lines(
     links: RepoLinks,
     pr_number: int | None,
     labels: Labels,
+    *,
+    alerted: str = "",
 ) -> list[str]:
     link_parts = [f"**SHA**: {md_code(sha[:7])}"]
     url = links.commit(sha)
@@ -182,6 +183,8 @@ def _head_lines(
     pr = links.pull(pr_number)
     if pr:
         link_parts.append(f"🔀 [{labels.pull_request} #{pr_number}]({pr})")
+    if alerted:
+        link_parts.append(f"🔔 {md_inline(alerted)}")
     return [f"### {md_heading(item_title)}", " | ".join(link_parts), ""]
 
 
@@ -235,11 +238,20 @@ def _medium_detail(analysis: CommitAnalysis, labels: Labels) -> list[str]:
 
 
 def _item_lines(
-    item: DigestItem, anchor: str, links: RepoLinks, labels: Labels, language: Language
+    item: DigestItem,
+    anchor: str,
+    links: RepoLinks,
+    labels: Labels,
+    language: Language,
+    *,
+    tz: str,
 ) -> list[str]:
     analysis = item.analysis
     out = [f'<a id="{anchor}"></a>', ""]
-    out += _head_lines(item.commit.title, item.commit.sha, links, item.pr_number, labels)
+    alerted = alerted_text(item, language, tz)
+    out += _head_lines(
+        item.commit.title, item.commit.sha, links, item.pr_number, labels, alerted=alerted
+    )
     low = analysis.importance is Importance.LOW
     out += _field_block(analysis, labels, language, single_line=low)
     if analysis.importance is Importance.HIGH:
@@ -326,7 +338,7 @@ def _repo_lines(
             anchor = anchors.unique(valid_sha(short_sha) or github_slug(short_sha) or "commit")
             short = md_inline(shorten_title(item.commit.title, TOC_TITLE_LIMIT), link_text=True)
             toc.append(f"    - [{short}](#{anchor})")
-            block = _item_lines(item, anchor, links, labels, language)
+            block = _item_lines(item, anchor, links, labels, language, tz=digest.window.tz)
             _register_headings(block, anchors)
             body += block
     return [*out, f"## {labels.toc_heading}", "", *toc, "", *body]
@@ -364,15 +376,15 @@ def render_markdown(digest: Digest) -> str:
 def _zoned_time(moment: datetime, tz: str) -> str:
     """`2026-02-08 23:11:16 (Asia/Shanghai, UTC+08:00)`, `… (UTC)`: a details view stands
     alone (no window names its zone), so the time says which zone it is in."""
-    zone = _zone(tz)
-    local = moment.astimezone(zone) if zone else moment
+    known = zone(tz)
+    local = moment.astimezone(known) if known else moment
     offset = local.utcoffset()
     if offset is None:
         return local.strftime(_TIME_FORMAT)
     minutes = int(offset.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     utc = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    name = zone.key if zone is not None else ""
+    name = known.key if known is not None else ""
     if name in {"UTC", "Etc/UTC"} or (not name and minutes == 0):
         return f"{local.strftime(_TIME_FORMAT)} (UTC)"
     label = f"{name}, {utc}" if name else utc
@@ -395,8 +407,14 @@ def render_commit_markdown(
         repo = subject.commit.repo
     links = RepoLinks.for_repo(repo, repo_url)
     if isinstance(subject, DigestItem):
+        alerted = alerted_text(subject, language, tz)
         out = _head_lines(
-            subject.commit.title, subject.commit.sha, links, subject.pr_number, labels
+            subject.commit.title,
+            subject.commit.sha,
+            links,
+            subject.pr_number,
+            labels,
+            alerted=alerted,
         )
         when = _zoned_time(subject.commit.committed_at, tz)
         byline = [

@@ -137,13 +137,19 @@ def commit_head(view: CommitView, scale: float) -> str:
     return f"{SEVERITY_EMOJI[view.importance]} {sha}{bold}{pr}"
 
 
-def _commit_text(view: CommitView, plan: CardPlan, scale: float) -> str:
+def commit_meta(view: CommitView) -> str:
+    """`type · author · files · alerted 10:42`, escaped."""
     meta = [
         escape_slack(view.change_type),
         fit(view.author, AUTHOR_MAX, escape_slack),
         escape_slack(view.files_line),
+        escape_slack(view.alerted),
     ]
-    lines = [commit_head(view, scale), " · ".join(part for part in meta if part)]
+    return " · ".join(part for part in meta if part)
+
+
+def _commit_text(view: CommitView, plan: CardPlan, scale: float) -> str:
+    lines = [commit_head(view, scale), commit_meta(view)]
     if view.summary:
         lines.append(fit(view.summary, scaled(SUMMARY_MAX, scale, 120), escape_slack))
     if view.notes:
@@ -190,6 +196,8 @@ def _low_line(view: CommitView, scale: float) -> str:
     pr = f" (<{view.pr_url}|#{view.pr_number}>)" if view.pr_url else ""
     author = fit(view.author, 40, escape_slack)
     line = f"• {sha} {title}{pr} · {author} · {escape_slack(view.change_type)}"
+    if view.alerted:
+        line += f" · {escape_slack(view.alerted)}"
     if view.summary and scale >= 0.5:
         line += " — " + fit(one_line(view.summary), scaled(160, scale), escape_slack)
     return line

@@ -64,6 +64,7 @@ def _blocks(details: CommitDetails, language: Language, scale: float) -> list[Bl
             f"*{escape_slack(labels.field_importance)}*: {escape_slack(importance)}",
             fit(view.author, 80, escape_slack),
             escape_slack(view.files_line),
+            *([escape_slack(view.alerted)] if view.alerted else []),
         ]
     )
     blocks: list[Block] = [
@@ -115,10 +116,16 @@ def _blocks(details: CommitDetails, language: Language, scale: float) -> list[Bl
 
 
 def render_slack_details(
-    item: DigestItem, repo_url: str, language: Language, variant: Variant = "thread"
+    item: DigestItem,
+    repo_url: str,
+    language: Language,
+    variant: Variant = "thread",
+    *,
+    tz: str | None = None,
 ) -> SlackMessage:
-    """One commit's analysis as chat.postMessage arguments, or a views.open `view` (modal)."""
-    details = commit_details(item, repo_url, language)
+    """One commit's analysis as chat.postMessage arguments, or a views.open `view` (modal);
+    `tz` is the channel's zone for the time an alert announced the commit, if one did."""
+    details = commit_details(item, repo_url, language, tz)
     modal = variant == "modal"
     max_blocks = SLACK_MODAL_BLOCKS_MAX if modal else SLACK_MESSAGE_BLOCKS_MAX
     budget = SLACK_MODAL_TEXT_BUDGET if modal else SLACK_MESSAGE_TEXT_BUDGET

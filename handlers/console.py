@@ -10,7 +10,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import TextIO
 
-from bot.models import Digest, DigestItem, Language
+from bot.models import Alert, Digest, DigestItem, Language
+from formatters.alert_text import render_alert_text
 from formatters.markdown import render_commit_markdown, render_markdown
 from handlers.conversation.conversation import Conversation
 from handlers.ports import InboundEvent, MessageRef, PartKey, ReplyTarget
@@ -53,6 +54,10 @@ class ConsoleAdapter:
     def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
         """One part: a terminal has no message size limit."""
         return [render_markdown(digest)]
+
+    def render_alert(self, alert: Alert, *, delivery_key: str) -> list[str]:
+        """One part of plain text; a terminal keeps no delivery key (nothing to look up)."""
+        return [render_alert_text(alert)]
 
     async def post_part(
         self,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
-from bot.models import Digest, DigestItem, Language
+from bot.models import Alert, Digest, DigestItem, Language
 
 EventKind = Literal["command", "message", "mention", "button"]
 
@@ -116,6 +116,12 @@ class ChatAdapter(Protocol):
         """The digest as this platform's messages, each serialised (JSON text), [0] the root.
         The scheduler stores them, so a retry posts exactly what was planned; with
         `delivery_key` every message carries its part's key where the platform keeps one."""
+        ...
+
+    def render_alert(self, alert: Alert, *, delivery_key: str) -> list[str]:
+        """The alert card as exactly one serialised message carrying `delivery_key` as part 0
+        the way `render_digest` carries it, so `post_part` posts it (key PartKey(delivery_key,
+        0)) and `find_part` finds it again after a restart."""
         ...
 
     async def post_part(

@@ -27,9 +27,10 @@ import discord
 from discord.http import Route
 
 from bot.errors import MissingAccessError, PlatformError
-from bot.models import Digest, DigestItem, Language
+from bot.models import Alert, Digest, DigestItem, Language
+from formatters.discord_alert import render_discord_alert
 from formatters.discord_details import render_discord_details
-from formatters.discord_embeds import render_discord
+from formatters.discord_embeds import DiscordMessage, render_discord
 from handlers.discord.buttons import details_view
 from handlers.discord.messages import delivery_nonce, delivery_tag, text_payload, thread_name
 from handlers.discord.settings import DetailsMode
@@ -140,10 +141,15 @@ class DiscordAdapter:
     def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
         tag = delivery_tag(delivery_key) if delivery_key else None
         name = thread_name(f"{digest.repo} · {digest.window.first_day}")
-        return [
-            json.dumps({"message": message, "thread": name})
-            for message in render_discord(digest, footer_tag=tag)
-        ]
+        return [_serialised(message, name) for message in render_discord(digest, footer_tag=tag)]
+
+    def render_alert(self, alert: Alert, *, delivery_key: str) -> list[str]:
+        """One message whose embed footer carries the delivery's tag (its nonce is derived
+        from the same key when posted: see `post_part`)."""
+        message = render_discord_alert(alert, footer_tag=delivery_tag(delivery_key))
+        items = alert.digest.items
+        name = f"{alert.digest.repo} · {items[0].commit.short_sha}" if items else alert.digest.repo
+        return [_serialised(message, thread_name(name))]
 
     async def post_part(
         self,
@@ -413,6 +419,11 @@ class DiscordAdapter:
                 detail="paused after repeated Missing Access; not calling Discord",
             )
         strikes.paused_until = None  # the pause is over: the next call probes once
+
+
+def _serialised(message: DiscordMessage, thread: str) -> str:
+    """One message as its stored payload, with the name of the thread answers to it start."""
+    return json.dumps({"message": message, "thread": thread})
 
 
 def _snowflake(moment: datetime) -> int:

@@ -36,8 +36,9 @@ from lark_oapi.core.exception import ObtainAccessTokenException
 from lark_oapi.core.token import TokenManager
 
 from bot.errors import ConfigError, PlatformError
-from bot.models import Digest, DigestItem, Language
-from formatters.feishu_card import card_content, render_feishu
+from bot.models import Alert, Digest, DigestItem, Language
+from formatters.feishu_alert import render_feishu_alert
+from formatters.feishu_card import Card, card_content, render_feishu
 from formatters.feishu_details import render_feishu_details
 from handlers.feishu.card_split import fit_card, mark_card, split_card, text_card
 from handlers.feishu.inbound import PLATFORM, BotIdentity
@@ -136,12 +137,12 @@ class FeishuAdapter:
 
     def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
         cards = [part for card in render_feishu(digest) for part in fit_card(card)]
-        if delivery_key is None:
-            return [json.dumps(card) for card in cards]
-        return [
-            json.dumps(mark_card(card, delivery_marker(f"{delivery_key}/{index}")))
-            for index, card in enumerate(cards)
-        ]
+        return [_serialised(card, delivery_key, index) for index, card in enumerate(cards)]
+
+    def render_alert(self, alert: Alert, *, delivery_key: str) -> list[str]:
+        """One card (formatters.feishu_alert keeps it within the card budget; a card Feishu
+        still refuses as too large is split when posted, as any other)."""
+        return [_serialised(render_feishu_alert(alert), delivery_key, 0)]
 
     async def post_part(
         self,
@@ -413,6 +414,14 @@ class FeishuAdapter:
 def _details_payloads(item: DigestItem, repo_url: str, language: Language) -> list[str]:
     card = render_feishu_details(item, repo_url, language)
     return [json.dumps(part) for part in fit_card(card)]
+
+
+def _serialised(card: Card, delivery_key: str | None, index: int) -> str:
+    """One card as its stored payload; with a delivery key, part `index` carries its marker
+    (its `uuid` is derived from the same key when posted: see `post_part`)."""
+    if delivery_key is None:
+        return json.dumps(card)
+    return json.dumps(mark_card(card, delivery_marker(f"{delivery_key}/{index}")))
 
 
 def delivery_marker(delivery_key: str) -> str:

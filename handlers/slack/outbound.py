@@ -20,8 +20,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.errors import PlatformError
-from bot.models import Digest, DigestItem, Language
-from formatters.slack_blocks import render_slack
+from bot.models import Alert, Digest, DigestItem, Language
+from formatters.slack_alert import render_slack_alert
+from formatters.slack_blocks import SlackMessage, render_slack
 from formatters.slack_details import render_slack_details
 from formatters.text_safety import escape_slack
 from handlers.ports import MessageRef, PartKey, ReplyTarget
@@ -122,17 +123,13 @@ class SlackAdapter:
         return await send_digest(self, target, digest, delivery_key)
 
     def render_digest(self, digest: Digest, *, delivery_key: str | None = None) -> list[str]:
-        parts: list[str] = []
-        for index, message in enumerate(render_slack(digest)):
-            payload = dict(message)
-            if delivery_key is not None:
-                # Message metadata lets a restarted scheduler find what it already posted.
-                payload["metadata"] = {
-                    "event_type": DELIVERY_EVENT_TYPE,
-                    "event_payload": {"delivery_key": delivery_key, "part": index},
-                }
-            parts.append(json.dumps(payload))
-        return parts
+        return [
+            _serialised(message, delivery_key, index)
+            for index, message in enumerate(render_slack(digest))
+        ]
+
+    def render_alert(self, alert: Alert, *, delivery_key: str) -> list[str]:
+        return [_serialised(render_slack_alert(alert), delivery_key, 0)]
 
     async def post_part(
         self,
@@ -269,6 +266,18 @@ class SlackAdapter:
             raise PlatformError(message, detail=f"{method}: {error}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise PlatformError("Slack could not be reached.", detail=f"{method}: {exc}") from exc
+
+
+def _serialised(message: SlackMessage, delivery_key: str | None, index: int) -> str:
+    """One message as its stored payload; with a delivery key, part `index` carries it in its
+    message metadata, which lets a restarted scheduler find what it already posted."""
+    payload = dict(message)
+    if delivery_key is not None:
+        payload["metadata"] = {
+            "event_type": DELIVERY_EVENT_TYPE,
+            "event_payload": {"delivery_key": delivery_key, "part": index},
+        }
+    return json.dumps(payload)
 
 
 def _carries(message: dict[str, Any], key: PartKey) -> bool:

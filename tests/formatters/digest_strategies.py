@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from bot.models import (
     IMPORTANCE_ORDER,
+    Alert,
     AnalysisProvenance,
     ChangeType,
     CommitAnalysis,
@@ -28,6 +29,7 @@ from bot.models import (
     Digest,
     DigestItem,
     DigestProvenance,
+    HeldBack,
     Importance,
     Insights,
     Window,
@@ -342,5 +344,21 @@ def digests(
             generated_at=START,
             model=draw(st.none() | short_texts),
             excluded_commits=draw(st.integers(0, 50)),
+        ),
+    )
+
+
+@st.composite
+def alerts(draw: st.DrawFn, max_commits: int = 60, text: st.SearchStrategy[str] = texts) -> Alert:
+    """Any alert: a digest of up to `max_commits` commits (any text), folded or not,
+    force-pushed or not, with any number of alerts held back since any time."""
+    return Alert(
+        digest=draw(digests(max_commits=max_commits, text=text)),
+        folded=draw(st.booleans()),
+        forced=draw(st.booleans()),
+        held=HeldBack(
+            quiet_hours=draw(st.integers(0, 10**6)),
+            rate_cap=draw(st.integers(0, 10**6)),
+            since=draw(st.none() | st.datetimes(timezones=st.just(ZONE))),
         ),
     )

@@ -9,7 +9,13 @@ from formatters.card_sections import (
     plan_card,
 )
 from tests.data.reference_day import REPO_URL, reference_digest
-from tests.formatters.builders import copies, with_items, with_provenance, with_text
+from tests.formatters.builders import (
+    alerted_digest,
+    copies,
+    with_items,
+    with_provenance,
+    with_text,
+)
 
 
 def test_reference_plan_orders_sections_and_counts() -> None:
@@ -112,3 +118,15 @@ def test_details_keep_the_report_order_and_drop_empty_entries() -> None:
         "测试覆盖",
     ]
     assert details.risks == ("风险：内容",) and not details.empty
+
+
+def test_alerted_commits_say_when_in_the_window_zone() -> None:
+    views = [v for s in plan_card(alerted_digest("en")).sections for v in s.commits]
+    assert [v.alerted for v in views[:3]] == ["alerted 10:47", "alerted 02-09 09:00", ""]
+    zh = [v for s in plan_card(alerted_digest("zh")).sections for v in s.commits]
+    assert zh[0].alerted == "已提醒 10:47"
+    # A details view without the channel's zone says the time is UTC.
+    assert commit_details(zh[0].item, REPO_URL, "zh").view.alerted == "已提醒 02:47 UTC"
+    assert commit_details(zh[0].item, REPO_URL, "zh", "Asia/Shanghai").view.alerted == (
+        "已提醒 10:47"
+    )

@@ -11,7 +11,7 @@ from formatters.discord_embeds import (
     render_discord,
 )
 from tests.data.reference_day import REPO_URL, empty_digest, reference_digest
-from tests.formatters.builders import copies, with_items, with_text
+from tests.formatters.builders import alerted_digest, copies, with_items, with_text
 from tests.formatters.golden import assert_golden
 from tests.formatters.payload_checks import allowed_urls, assert_complete, check_discord_message
 
@@ -114,3 +114,15 @@ def test_empty_digest_says_so() -> None:
     [message] = render_discord(empty_digest("en"))
     assert "No commits in this window." in message["embeds"][0]["description"]
     assert message["components"] == []
+
+
+def test_alerted_commits_are_marked_on_the_card_and_in_details() -> None:
+    digest = alerted_digest("en")
+    [message] = render_discord(digest)
+    high, medium = message["embeds"][1:3]
+    assert high["fields"][0]["value"].split("\n")[0].endswith(" · alerted 10:47")
+    assert medium["fields"][0]["value"].split("\n")[0].endswith(" · alerted 02-09 09:00")
+    assert "alerted" not in medium["fields"][1]["value"]
+    check_discord_message(message, allowed_urls(digest))
+    details = render_discord_details(digest.items[0], REPO_URL, "en", tz="Asia/Shanghai")
+    assert details["embeds"][0]["description"].split("\n")[0].endswith(" · alerted 10:47")

@@ -11,7 +11,7 @@ from bot.models import Importance
 from formatters.feishu_card import card_content, count_tags, render_feishu, request_size
 from formatters.feishu_details import render_feishu_details
 from tests.data.reference_day import REPO_URL, empty_digest, reference_digest
-from tests.formatters.builders import copies, with_items, with_text
+from tests.formatters.builders import alerted_digest, copies, with_items, with_text
 from tests.formatters.golden import assert_golden
 from tests.formatters.payload_checks import (
     allowed_urls,
@@ -139,3 +139,13 @@ def test_english_labels() -> None:
     text = json.dumps(card, ensure_ascii=False)
     assert card["header"]["title"]["content"] == "Daily update report (2026-02-08)"
     assert "High-importance changes (1)" in text and "Details" in text
+
+
+def test_alerted_commits_are_marked_on_the_card_and_in_details() -> None:
+    digest = alerted_digest("zh")
+    [card] = render_feishu(digest)
+    text = json.dumps(card, ensure_ascii=False)
+    assert "58 个文件 +2113 −287 · 已提醒 10:47" in text and "· 已提醒 02-09 09:00" in text
+    check_feishu_card(card, allowed_urls(digest))
+    details = render_feishu_details(digest.items[0], REPO_URL, "zh", tz="Asia/Shanghai")
+    assert "· 已提醒 10:47" in json.dumps(details, ensure_ascii=False)

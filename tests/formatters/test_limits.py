@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from hypothesis import HealthCheck, given, settings
 
-from bot.models import INSIGHT_DIMENSIONS, Coverage, Digest, Importance, Insights
+from bot.models import INSIGHT_DIMENSIONS, Alert, Coverage, Digest, Importance, Insights
+from formatters.discord_alert import render_discord_alert
 from formatters.discord_details import render_discord_details
-from formatters.discord_embeds import render_discord
+from formatters.discord_embeds import parse_details_custom_id, render_discord
+from formatters.feishu_alert import render_feishu_alert
 from formatters.feishu_card import render_feishu
 from formatters.feishu_details import render_feishu_details
+from formatters.labels import alert_labels_for
 from formatters.limits import DISCORD_MESSAGES_MAX, FEISHU_CARDS_MAX, SLACK_MESSAGES_MAX
-from formatters.slack_blocks import render_slack
+from formatters.slack_alert import render_slack_alert
+from formatters.slack_blocks import parse_details_value, render_slack
 from formatters.slack_details import render_slack_details
 from tests.data.reference_day import reference_digest
-from tests.formatters.digest_strategies import digests
+from tests.formatters.digest_strategies import alerts, digests
 from tests.formatters.payload_checks import (
+    SHOWN,
     allowed_urls,
     assert_complete,
     assert_json_roundtrip,
@@ -22,6 +30,7 @@ from tests.formatters.payload_checks import (
     check_feishu_card,
     check_slack_message,
     check_slack_modal,
+    shown_strings,
 )
 
 PROPERTY = settings(
@@ -152,3 +161,53 @@ def test_largest_digest_on_every_platform() -> None:
     check_slack_modal(render_slack_details(item, digest.repo_url, "zh", "modal"), allowed)
     check_feishu_card(render_feishu_details(item, digest.repo_url, "zh"), allowed)
     check_discord_message(render_discord_details(item, digest.repo_url, "zh"), allowed)
+
+
+def _more(payload: Any, platform: str, alert: Alert) -> int:
+    """The commits an alert card says it leaves out ("+N more"), read as a client shows it."""
+    prefix, _, suffix = alert_labels_for(alert.digest.language).more.partition("{count}")
+    pattern = re.compile(re.escape(prefix) + r"(\d+)" + re.escape(suffix))
+    texts = [SHOWN[platform](text) for text in shown_strings(payload)]
+    return sum(int(m.group(1)) for text in texts for m in pattern.finditer(text))
+
+
+def _assert_alert_complete(shas: list[str], more: int, alert: Alert) -> None:
+    """The shown commits (their Details buttons) are the most important ones, in order, and
+    the card counts every other one."""
+    items = alert.digest.items
+    assert shas == [item.commit.sha[: len(sha)] for item, sha in zip(items, shas, strict=False)]
+    assert len(shas) + more == len(items), (len(shas), more, len(items))
+
+
+@PROPERTY
+@given(alerts())
+def test_any_alert_on_every_platform(alert: Alert) -> None:
+    """0–60 commits with any text (70 KB fields, attacks, CJK), folded or not: one message per
+    platform within its limits, inert, and every commit shown or counted."""
+    allowed = allowed_urls(alert.digest)
+    slack = render_slack_alert(alert)
+    check_slack_message(slack, allowed)
+    slack_shas = [
+        parse_details_value(block["accessory"]["value"])[1]
+        for block in slack["blocks"]
+        if "accessory" in block
+    ]
+    _assert_alert_complete(slack_shas, _more(slack, "slack", alert), alert)
+    feishu = render_feishu_alert(alert)
+    check_feishu_card(feishu, allowed)
+    feishu_shas = [
+        element["behaviors"][0]["value"]["sha"]
+        for element in feishu["body"]["elements"]
+        if element["tag"] == "button"
+    ]
+    _assert_alert_complete(feishu_shas, _more(feishu, "feishu", alert), alert)
+    discord = render_discord_alert(alert, footer_tag="dg0123456789abcdef")
+    check_discord_message(discord, allowed)
+    assert discord["embeds"][0]["footer"]["text"].endswith("dg0123456789abcdef")
+    discord_shas = [
+        (parse_details_custom_id(button["custom_id"]) or ("", ""))[1]
+        for row in discord["components"]
+        for button in row["components"]
+    ]
+    _assert_alert_complete(discord_shas, _more(discord, "discord", alert), alert)
+    assert_json_roundtrip([slack, feishu, discord])

@@ -44,6 +44,7 @@ from tests.data.reference_day import (
     reference_digest,
     reference_window,
 )
+from tests.formatters.builders import alerted_digest
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
@@ -549,3 +550,14 @@ def test_untrusted_text_never_changes_structure_links_or_tags(texts: list[str]) 
     for name in re.findall(r"</?([^\s>/]+)", html):
         assert name in ALLOWED_TAGS, name
     assert "<!" not in html and "<@" not in html
+
+
+def test_alerted_commits_are_marked_after_their_links() -> None:
+    report = render_markdown(alerted_digest("zh"))
+    assert "[查看提交](" in report and report.count("🔔 已提醒") == 2
+    high_links = next(line for line in report.splitlines() if "00248d8" in line and "SHA" in line)
+    assert high_links.endswith(" | 🔔 已提醒 10:47")
+    assert "🔔 已提醒 02-09 09:00" in report
+    item = alerted_digest("en").items[0]
+    details = render_commit_markdown(item, "en", tz="Asia/Shanghai")
+    assert details.splitlines()[1].endswith(" | 🔔 alerted 10:47  ")

@@ -7,17 +7,21 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bot.models import Digest
+from bot.models import Alert, Digest
+from formatters.alert_text import render_alert_text
+from formatters.discord_alert import render_discord_alert
 from formatters.discord_details import render_discord_details
 from formatters.discord_embeds import render_discord
+from formatters.feishu_alert import render_feishu_alert
 from formatters.feishu_card import render_feishu
 from formatters.feishu_details import render_feishu_details
 from formatters.markdown import render_commit_markdown, render_markdown
+from formatters.slack_alert import render_slack_alert
 from formatters.slack_blocks import render_slack
 from formatters.slack_details import render_slack_details
 from tests.data.reference_day import REPO_URL, reference_digest
-from tests.formatters.builders import with_items, with_text
-from tests.formatters.digest_strategies import digests, link_texts
+from tests.formatters.builders import alert_of, with_items, with_text
+from tests.formatters.digest_strategies import alerts, digests, link_texts
 from tests.formatters.payload_checks import (
     allowed_urls,
     assert_markdown_has_no_clickable_links,
@@ -78,6 +82,29 @@ def test_no_format_carries_a_clickable_link_from_untrusted_text(digest: Digest) 
     _every_format(digest)
 
 
+def _every_alert_format(alert: Alert) -> None:
+    allowed = allowed_urls(alert.digest)
+    slack = render_slack_alert(alert)
+    check_slack_message(slack, allowed)
+    assert_no_clickable_links(slack, "slack")
+    feishu = render_feishu_alert(alert)
+    check_feishu_card(feishu, allowed)
+    assert_no_clickable_links(feishu, "feishu")
+    discord = render_discord_alert(alert, footer_tag="dg0123456789abcdef")
+    check_discord_message(discord, allowed)
+    assert_no_clickable_links(discord, "discord")
+    # The console's text: only the commit pages stand on lines of their own.
+    text = render_alert_text(alert)
+    rest = "\n".join(line for line in text.splitlines() if line.strip() not in allowed)
+    assert not clickable(rest), clickable(rest)
+
+
+@PROPERTY
+@given(alerts(text=link_texts))
+def test_no_alert_carries_a_clickable_link_from_untrusted_text(alert: Alert) -> None:
+    _every_alert_format(alert)
+
+
 ATTACKS = (
     "https://evil.example/x",
     "http://evil.example",
@@ -102,6 +129,7 @@ def test_each_attack_is_defanged_in_every_format(attack: str) -> None:
     item = with_text(base.items[0], title=text, author=text, summary=text, risks=(text,))
     digest = with_items([item, *base.items[1:]], language="en", overview=text)
     _every_format(digest)
+    _every_alert_format(alert_of([item], "en"))
     rendered = json.dumps(render_slack(digest), ensure_ascii=False)
     assert "[.]" in rendered or "[:]" in rendered
 

@@ -16,7 +16,13 @@ from formatters.slack_blocks import (
 )
 from formatters.slack_details import render_slack_details
 from tests.data.reference_day import REPO_URL, empty_digest, reference_digest
-from tests.formatters.builders import copies, with_items, with_provenance, with_text
+from tests.formatters.builders import (
+    alerted_digest,
+    copies,
+    with_items,
+    with_provenance,
+    with_text,
+)
 from tests.formatters.golden import assert_golden
 from tests.formatters.payload_checks import (
     allowed_urls,
@@ -180,3 +186,16 @@ def test_a_broken_sha_in_the_modal_title_is_no_link() -> None:
     modal = render_slack_details(broken, REPO_URL, "en", "modal")
     assert modal["title"]["text"] == "Commit a[.]io/xy"
     check_slack_modal(modal, allowed_urls(reference_digest("en")))
+
+
+def test_alerted_commits_are_marked_on_the_card_and_in_details() -> None:
+    digest = alerted_digest("en")
+    [message] = render_slack(digest)
+    sections = [b["text"]["text"] for b in message["blocks"] if b.get("accessory")]
+    assert sections[0].split("\n")[1].endswith("58 files +2113 −287 · alerted 10:47")
+    assert "· alerted 02-09 09:00" in sections[1]
+    assert sum("alerted" in text for text in sections) == 2
+    check_slack_message(message, allowed_urls(digest))
+    thread = render_slack_details(digest.items[0], REPO_URL, "en", tz="Asia/Shanghai")
+    assert "· alerted 10:47" in _texts(thread)
+    assert "alerted" not in _texts(render_slack(reference_digest("en"))[0])

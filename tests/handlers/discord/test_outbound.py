@@ -3,6 +3,7 @@ reconciliation), 429s, repeated Missing Access, and inert text within Discord's 
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from bot.errors import MissingAccessError, PlatformError
 from bot.models import Digest
+from formatters.discord_alert import render_discord_alert
 from formatters.discord_details import render_discord_details
 from formatters.discord_embeds import render_discord
 from handlers.discord import outbound
@@ -31,6 +33,7 @@ from tests.fakes.discord_harness import (
     discord_env,
     visible_texts,
 )
+from tests.formatters.builders import golden_alerts
 from tests.formatters.digest_strategies import digests
 from tests.formatters.payload_checks import allowed_urls, check_discord_message
 
@@ -83,6 +86,30 @@ async def test_scheduled_post_uses_nonces_threads_and_can_be_found_again(env: En
     reads = env.fake.calls_to("GET", rf"/channels/{CHANNEL}/messages")
     assert reads and all("after" in c.query for c in reads)
     assert_inert(env.fake)
+
+
+async def test_an_alert_is_one_message_keyed_like_a_digest_root_and_found_again(
+    env: Env,
+) -> None:
+    adapter = (await env.bot()).adapter
+    target = ReplyTarget("discord", CHANNEL)
+    alert = golden_alerts("en")["folded"]
+    key = "alert:7:00248d85c798"
+    [payload] = adapter.render_alert(alert, delivery_key=key)
+    data = json.loads(payload)
+    assert data == {
+        "message": render_discord_alert(alert, footer_tag=delivery_tag(key)),
+        "thread": "sgl-project/sglang · 00248d8",
+    }
+    [ref] = await adapter.post_part(target, payload, key=PartKey(key, 0))
+    [post] = channel_posts(env.fake, CHANNEL)
+    assert post["nonce"] == delivery_nonce(key, 0) and post["enforce_nonce"] is True
+    assert post["embeds"][0]["footer"]["text"].endswith(delivery_tag(key))
+    span = (datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC) + timedelta(minutes=1))
+    found = await adapter.find_part(
+        target, PartKey(key, 0), root=None, between=span, payload=payload
+    )
+    assert found == [ref]
 
 
 async def test_digests_and_details_are_rendered_off_the_event_loop(

@@ -16,8 +16,10 @@ from bot.models import Importance
 from bot.service import DigestRequest
 from bot.windows import parse_window
 from digestbot.wiring import Core
+from formatters.feishu_alert import render_feishu_alert
 from formatters.feishu_card import render_feishu
 from formatters.feishu_details import render_feishu_details
+from handlers.feishu.outbound import delivery_marker
 from handlers.feishu.service import POST_INTERVAL_SECONDS, FeishuBot
 from handlers.ports import PartKey, ReplyTarget
 from handlers.runtime.pacing import ChannelPacer
@@ -34,6 +36,7 @@ from tests.fakes.feishu_bot import (
     started_bot,
 )
 from tests.fakes.feishu_fixtures import core, fake, widget  # noqa: F401 - fixtures
+from tests.formatters.builders import golden_alerts
 
 
 @pytest.mark.parametrize("status", [400, 429])
@@ -153,6 +156,29 @@ async def test_scheduled_post_is_idempotent_and_found_again(
     listing = fake.calls_to("list")[0]
     assert listing.query["card_msg_content_type"] == "raw_card_content"
     assert int(listing.query["start_time"]) == int(span[0].timestamp())
+
+
+async def test_an_alert_is_one_card_keyed_like_a_digest_root_and_found_again(
+    core: Core, fake: FakeFeishuApi
+) -> None:
+    bot = await started_bot(core, fake)
+    alert = golden_alerts("zh")["folded"]
+    key = "alert:7:00248d85c798"
+    [payload] = bot.adapter.render_alert(alert, delivery_key=key)
+    card = json.loads(payload)
+    assert card["body"]["elements"][0].pop("element_id") == delivery_marker(f"{key}/0")
+    assert card == render_feishu_alert(alert)
+    target = ReplyTarget("feishu", CHAT)
+    [ref] = await bot.adapter.post_part(target, payload, key=PartKey(key, 0))
+    # A retry carries the same uuid: Feishu answers with the first message, posts nothing.
+    [again] = await bot.adapter.post_part(target, payload, key=PartKey(key, 0))
+    assert again.message_id == ref.message_id and len(fake.posted()) == 1
+    now = datetime.now(UTC)
+    span = (now - timedelta(hours=2), now + timedelta(minutes=1))
+    found = await bot.adapter.find_part(
+        target, PartKey(key, 0), root=None, between=span, payload=payload
+    )
+    assert found is not None and [r.message_id for r in found] == [ref.message_id]
 
 
 async def test_a_lookup_without_history_access_fails_loudly(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -10,11 +11,13 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import PlatformError
+from formatters.slack_alert import render_slack_alert
 from handlers.ports import PartKey, ReplyTarget
 from handlers.runtime.pacing import ChannelPacer
-from handlers.slack.outbound import SlackAdapter
+from handlers.slack.outbound import DELIVERY_EVENT_TYPE, SlackAdapter
 from tests.data.reference_day import big_digest, empty_digest, reference_digest
 from tests.fakes.slack_api import FakeSlackApi
+from tests.formatters.builders import golden_alerts
 
 
 @pytest.fixture
@@ -93,3 +96,24 @@ async def test_a_channel_the_bot_cannot_read_makes_the_lookup_fail_loudly(
             target, PartKey("dg-1-20260301", 0), root=None, between=span, payload=""
         )
     assert "not_in_channel" in (str(raised.value))
+
+
+async def test_an_alert_is_one_message_keyed_like_a_digest_root_and_found_again(
+    adapter: tuple[SlackAdapter, FakeSlackApi],
+) -> None:
+    slack, _ = adapter
+    target = ReplyTarget("slack", "C1")
+    alert = golden_alerts("en")["folded"]
+    key = "alert:7:00248d85c798"
+    [payload] = slack.render_alert(alert, delivery_key=key)
+    message = json.loads(payload)
+    assert message.pop("metadata") == {
+        "event_type": DELIVERY_EVENT_TYPE,
+        "event_payload": {"delivery_key": key, "part": 0},
+    }
+    assert message == render_slack_alert(alert)
+    await slack.send_text(target, "unrelated chatter")
+    posted = await slack.post_part(target, payload, key=PartKey(key, 0))
+    span = (datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC) + timedelta(minutes=1))
+    found = await slack.find_part(target, PartKey(key, 0), root=None, between=span, payload=payload)
+    assert found == posted and len(posted) == 1
