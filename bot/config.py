@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     github_concurrency: int = Field(default=8, ge=1, le=64)
     github_max_rate_limit_wait: float = Field(default=60.0, ge=0)
     github_timeout: float = Field(default=30.0, gt=0)
+    # The secret GitHub signs `push` webhooks with (X-Hub-Signature-256); [alerts] webhook.
+    github_webhook_secret: SecretStr | None = None
 
     # Storage and config
     database_url: str | None = None
@@ -229,6 +231,8 @@ class SubscriptionConfig(BaseModel):
     min_importance: Literal["high", "medium", "low"] = "low"
     exclude_authors: tuple[str, ...] = ()
     exclude_paths: tuple[str, ...] = ()
+    # Alerts as commits land, for those at or above this level ([alerts] says how often).
+    alerts: Literal["off", "high", "medium"] = "off"
 
     @field_validator("repo", "platform", "channel")
     @classmethod
@@ -276,6 +280,44 @@ class SchedulerConfig(BaseModel):
     tick_seconds: float = Field(default=60.0, ge=1)  # retries, takeovers, other replicas' edits
 
 
+class AlertsConfig(BaseModel):
+    """`[alerts]`: how subscriptions with `alerts = "high"` (or "medium") learn of new commits
+    and how often a channel may be alerted (docs/alerts.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # One conditional request per followed branch this often (a 304 costs no rate limit);
+    # 0 turns polling off (webhook only: then a missed push waits for the daily digest).
+    poll_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
+    # `serve` accepts GitHub `push` webhooks at this path (GITHUB_WEBHOOK_SECRET required).
+    webhook: bool = False
+    webhook_path: str = "/github/webhook"
+    # "22:00-08:00": no alert is posted then, in each subscription's time zone; what is held
+    # back is counted on the next card and is in the daily digest. "" for none.
+    quiet_hours: str = ""
+    max_per_channel_per_hour: int = Field(default=6, ge=0)  # cards; 0: no cap
+    fold_at: int = Field(default=3, ge=2)  # this many commits from one push: one card
+    # An alert not posted this long after its commit was found is dropped (the digest has it).
+    max_delay_minutes: float = Field(default=120.0, gt=0)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _valid_quiet(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parts = value.split("-")
+            if len(parts) != 2 or not all(_HHMM_RE.match(p.strip()) for p in parts):
+                raise ValueError('use "HH:MM-HH:MM", like "22:00-08:00"')
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _valid_path(cls, value: str) -> str:
+        if not value.startswith("/") or " " in value:
+            raise ValueError('an absolute URL path, like "/github/webhook"')
+        return value
+
+
 class AppConfig(BaseModel):
     """The whole TOML file: defaults, repos, access rules, subscriptions."""
 
@@ -287,6 +329,7 @@ class AppConfig(BaseModel):
     on_demand: OnDemandConfig = Field(default_factory=OnDemandConfig)
     subscriptions: tuple[SubscriptionConfig, ...] = ()
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
 
 def validate_timezone(name: str) -> ZoneInfo:

@@ -150,18 +150,54 @@ class DigestBuilder(Protocol):
     ) -> tuple[RepoTarget, Digest]: ...
 
 
+class Planner(Protocol):
+    """What a row posts: rendered once, on the row's first attempt (retries post the stored
+    parts). Daily digests and alerts are two planners over the same runner."""
+
+    @property
+    def notifies(self) -> bool:
+        """Whether a row that is missed or fails for good owes its channel a notice."""
+        ...
+
+    async def plan(self, row: Delivery, subscription: Subscription) -> PreparedDigest: ...
+
+
+class DigestPlanner:
+    """A daily post: the subscription's digest over the days its run covers, rendered."""
+
+    notifies = True
+
+    def __init__(self, builder: DigestBuilder, poster: Poster) -> None:
+        self._builder = builder
+        self._poster = poster
+
+    async def plan(self, row: Delivery, subscription: Subscription) -> PreparedDigest:
+        first, last = subscription.schedule.covered_days(row.local_date)
+        repo, digest = await self._builder.build(subscription, first, last)
+        return await self._poster.prepare(subscription, repo, digest, row.key)
+
+
+class AlertMarks(Protocol):
+    def alerted_at(self, subscription_id: int, shas: Sequence[str]) -> dict[str, datetime]:
+        """When each of `shas` was alerted in the subscription's channel (those that were)."""
+        ...
+
+
 class ServiceDigestBuilder:
-    """Builds a subscription's digest over local days [first, last] with the digest service."""
+    """Builds a subscription's digest over local days [first, last] with the digest service;
+    commits the channel was alerted about are marked with the alert's time."""
 
     def __init__(
         self,
         service: DigestService,
         resolver: RepoResolver,
         base_filter: Callable[[RepoTarget], CommitFilter],
+        marks: AlertMarks | None = None,
     ) -> None:
         self._service = service
         self._resolver = resolver
         self._base_filter = base_filter
+        self._marks = marks
 
     async def build(
         self, subscription: Subscription, first: date, last: date
@@ -170,19 +206,37 @@ class ServiceDigestBuilder:
         repo = self._resolver.resolve(spec.repo)
         label = first.isoformat() if first == last else f"{first}..{last}"
         window = days_window(first, last, spec.schedule.zone, label)
-        base = self._base_filter(repo)
-        request = DigestRequest(
-            language=spec.language,
-            min_importance=spec.min_importance,
-            commit_filter=CommitFilter(
-                exclude_authors=base.exclude_authors + spec.exclude_authors,
-                exclude_merges=base.exclude_merges,
-                exclude_paths=base.exclude_paths + spec.exclude_paths,
-            ),
-        )
+        request = subscription_request(subscription, self._base_filter(repo))
         # An LLM outage does not fail the post: the analyzer falls back to the heuristic and
         # the digest's provenance (fallbacks) says so in the card.
-        return repo, await self._service.build_digest(repo, window, request)
+        digest = await self._service.build_digest(repo, window, request)
+        if self._marks is not None and digest.items:
+            shas = [item.commit.sha for item in digest.items]
+            alerted = await asyncio.to_thread(self._marks.alerted_at, subscription.id, shas)
+            if alerted:
+                items = tuple(
+                    item.model_copy(update={"alerted_at": alerted[item.commit.sha]})
+                    if item.commit.sha in alerted
+                    else item
+                    for item in digest.items
+                )
+                digest = digest.model_copy(update={"items": items})
+        return repo, digest
+
+
+def subscription_request(subscription: Subscription, base: CommitFilter) -> DigestRequest:
+    """The digest request of a subscription's posts (its alerts use it too, so both share one
+    analysis per commit): its language, minimum and filters on top of the repository's."""
+    spec = subscription.spec
+    return DigestRequest(
+        language=spec.language,
+        min_importance=spec.min_importance,
+        commit_filter=CommitFilter(
+            exclude_authors=base.exclude_authors + spec.exclude_authors,
+            exclude_merges=base.exclude_merges,
+            exclude_paths=base.exclude_paths + spec.exclude_paths,
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -208,7 +262,7 @@ class DeliveryRunner:
         *,
         subscriptions: SubscriptionStore,
         deliveries: DeliveryStore,
-        builder: DigestBuilder,
+        planner: Planner,
         poster: Poster,
         settings: DeliverySettings | None = None,
         worker_id: str | None = None,
@@ -217,7 +271,7 @@ class DeliveryRunner:
         self._observer = observer if observer is not None else NO_METRICS
         self.subscriptions = subscriptions
         self.deliveries = deliveries
-        self._builder = builder
+        self._planner = planner
         self._poster = poster
         self.settings = settings or DeliverySettings()
         self.worker_id = worker_id or new_worker_id()
@@ -280,17 +334,13 @@ class DeliveryRunner:
         if not planned:
             if await self._too_late(row):
                 return await self._finish(
-                    row, DeliveryState.MISSED, "too late to post", notify=True
+                    row, DeliveryState.MISSED, "too late to post", notify=self._planner.notifies
                 )
             if not subscription.active:
                 return await self._finish(
                     row, DeliveryState.FAILED, "unsubscribed before it was due"
                 )
-            first, last = subscription.schedule.covered_days(row.local_date)
-            repo, digest = await self._heartbeat(
-                row, self._builder.build(subscription, first, last)
-            )
-            prepared = await self._poster.prepare(subscription, repo, digest, row.key)
+            prepared = await self._heartbeat(row, self._planner.plan(row, subscription))
             context = prepared.context
             if not await _db(self.deliveries.plan, row.id, row.fence, prepared.parts, context):
                 log.warning("delivery %s was taken over during the build; not posting", row.key)
@@ -317,7 +367,7 @@ class DeliveryRunner:
                 continue
             if index == 0 and await self._too_late(row):  # nothing is up yet
                 return await self._finish(
-                    row, DeliveryState.MISSED, "too late to post", notify=True
+                    row, DeliveryState.MISSED, "too late to post", notify=self._planner.notifies
                 )
             if index > 0 and root is None:
                 reason = "the first message is not up, so there is no thread to post it in"
@@ -430,7 +480,7 @@ class DeliveryRunner:
         state = DeliveryState.FAILED if len(lost) == len(planned) else DeliveryState.PARTIAL
         if state is DeliveryState.PARTIAL:
             self._observer.delivery_failed("partial")
-        return await self._finish(row, state, why, refs=refs, notify=True)
+        return await self._finish(row, state, why, refs=refs, notify=self._planner.notifies)
 
     async def _finish(
         self,
@@ -466,7 +516,9 @@ class DeliveryRunner:
             return Outcome(row, DeliveryState.PENDING if ok else None, reason)
         planned = await _db(self.deliveries.parts, row.id)
         if not planned:
-            return await self._finish(row, DeliveryState.FAILED, reason, notify=True)
+            return await self._finish(
+                row, DeliveryState.FAILED, reason, notify=self._planner.notifies
+            )
         return await self._give_up(row, planned, reason)
 
     async def _give_up(self, row: Delivery, planned: list[DeliveryPart], reason: str) -> Outcome:

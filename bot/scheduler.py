@@ -345,6 +345,7 @@ def config_specs(
                 min_importance=Importance(entry.min_importance),
                 exclude_authors=entry.exclude_authors,
                 exclude_paths=entry.exclude_paths,
+                alerts=entry.alerts,
             )
         )
     keys = [s.target_key for s in specs]

@@ -206,6 +206,32 @@ class DigestService:
         )
         return ceiling or None
 
+    async def digest_of_commits(
+        self, repo: RepoTarget, shas: Sequence[str], window: Window, req: DigestRequest
+    ) -> Digest:
+        """A digest of exactly these commits (whose listing `req`'s filter kept), without an
+        overview: what an alert shows. They are fetched and analysed as `req`'s digest would
+        do it, under the same cache keys, so the daily digest that later covers them reuses
+        every analysis (and an alert re-planned after a crash makes no new call)."""
+        ledger = TokenLedger(self._ceiling(req))
+        analysed = await self._fetch_and_analyze(repo, shas, req, NullProgress(), ledger=ledger)
+        items = [
+            _item(head, analysis)
+            for head, analysis in analysed
+            if analysis.importance.rank <= req.min_importance.rank
+        ]
+        items.sort(key=lambda i: (i.analysis.importance.rank, -i.commit.committed_at.timestamp()))
+        excluded = len(shas) - len(items)
+        return Digest(
+            repo=repo.name,
+            repo_url=self.source_for(repo).repo_url(repo),
+            window=window,
+            language=req.language,
+            items=tuple(items),
+            stats=_stats(items),
+            provenance=_provenance(items, self._clock(), excluded),
+        )
+
     async def commit_details(
         self, repo: RepoTarget, sha_text: str, language: Language, *, use_cache: bool = True
     ) -> DigestItem:

@@ -30,3 +30,18 @@ WINDOW_HELP = (
     "today, yesterday, latest (the last day with commits; local checkouts), YYYY-MM-DD, "
     "YYYY-MM-DD..YYYY-MM-DD, Nd (e.g. 7d) or week"
 )
+
+# A subscription's alerts: posted as commits land, for those at or above the level.
+AlertLevel = Literal["off", "high", "medium"]
+ALERT_LEVELS: tuple[AlertLevel, ...] = ("off", "high", "medium")
+
+
+def alert_level(text: str | None) -> AlertLevel:
+    """The stored or typed level ("off" for anything else)."""
+    value = (text or "").strip().lower()
+    return "high" if value == "high" else "medium" if value == "medium" else "off"
+
+
+def alert_threshold(level: AlertLevel) -> Importance | None:
+    """The lowest importance alerted at `level` (None: alerts are off)."""
+    return {"high": Importance.HIGH, "medium": Importance.MEDIUM}.get(level)

@@ -4,13 +4,18 @@ every configured platform and the HTTP endpoints, each built once over the core.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from bot.alerts.planner import AlertPlanner
+from bot.alerts.policy import AlertPolicy
+from bot.alerts.service import AlertService
+from bot.alerts.watcher import AlertWatcher
 from bot.analysis.answers import QuestionAnswerer
-from bot.delivery import DeliveryRunner, DeliverySettings, ServiceDigestBuilder
+from bot.delivery import DeliveryRunner, DeliverySettings, DigestPlanner, ServiceDigestBuilder
 from bot.errors import ConfigError
 from bot.models import Language
 from bot.scheduler import SchedulerSettings, SubscriptionScheduler, config_specs
+from bot.storage.alerts import ALERT_OUTBOX, SqlAlertStore
 from bot.storage.conversations import ConversationStore, SqlConversationStore
 from bot.storage.deliveries import SqlDeliveryStore
 from bot.storage.subscriptions import SqlSubscriptionStore
@@ -23,6 +28,7 @@ from handlers.conversation.subscriptions import ChatSubscriptions, SubscriptionC
 from handlers.platform import PlatformContext, PlatformService, PlatformSettings, Service
 from handlers.ports import ChatAdapter
 from handlers.registry import PLATFORMS
+from handlers.runtime.github_webhook import webhook_endpoint
 from handlers.runtime.health import HEALTH_PATH, HealthCheck, platform_connected, store_reachable
 from handlers.runtime.http import METRICS_PATH, HttpServer, metrics_endpoint
 from handlers.runtime.scheduled_posts import ChatPoster
@@ -86,6 +92,7 @@ class Scheduling:
     poster: ChatPoster
     subscriptions: SqlSubscriptionStore
     deliveries: SqlDeliveryStore
+    alerts: AlertService
 
 
 def build_scheduling(
@@ -101,6 +108,7 @@ def build_scheduling(
     engine = core.store.engine
     subscriptions = SqlSubscriptionStore(engine)
     deliveries = SqlDeliveryStore(engine, core.clock)
+    alert_store = SqlAlertStore(engine, deliveries.now)
     poster = ChatPoster(
         adapters,
         digests=core.store,
@@ -111,7 +119,12 @@ def build_scheduling(
     runner = DeliveryRunner(
         subscriptions=subscriptions,
         deliveries=deliveries,
-        builder=ServiceDigestBuilder(core.service, core.resolver, core.commit_filter),
+        planner=DigestPlanner(
+            ServiceDigestBuilder(
+                core.service, core.resolver, core.commit_filter, marks=alert_store
+            ),
+            poster,
+        ),
         poster=poster,
         settings=DeliverySettings.from_config(core.config.scheduler),
         observer=core.metrics,
@@ -140,7 +153,48 @@ def build_scheduling(
         default_language=language,
         schedule=scheduler,
     )
-    return Scheduling(scheduler, commands, poster, subscriptions, deliveries)
+    alerts = build_alerts(core, subscriptions, alert_store, poster, runner.worker_id)
+    return Scheduling(scheduler, commands, poster, subscriptions, deliveries, alerts)
+
+
+def build_alerts(
+    core: Core,
+    subscriptions: SqlSubscriptionStore,
+    store: SqlAlertStore,
+    poster: ChatPoster,
+    worker_id: str,
+) -> AlertService:
+    """The alert service: its own outbox (the alert tables) under a runner like the daily
+    posts' one, whose rows expire after `[alerts] max_delay_minutes` instead of the catch-up
+    window."""
+    policy = AlertPolicy.from_config(core.config.alerts)
+    daily = DeliverySettings.from_config(core.config.scheduler)
+    runner = DeliveryRunner(
+        subscriptions=subscriptions,
+        deliveries=SqlDeliveryStore(core.store.engine, core.clock, ALERT_OUTBOX),
+        planner=AlertPlanner(
+            alerts=store,
+            service=core.service,
+            resolver=core.resolver,
+            base_filter=core.commit_filter,
+            poster=poster,
+        ),
+        poster=poster,
+        settings=replace(daily, catchup_window=policy.max_delay, retry_for=policy.max_delay),
+        worker_id=worker_id,
+        observer=core.metrics,
+    )
+    watcher = AlertWatcher(
+        service=core.service,
+        resolver=core.resolver,
+        base_filter=core.commit_filter,
+        subscriptions=subscriptions,
+        alerts=store,
+        runner=runner,
+        policy=policy,
+        now=runner.deliveries.now,
+    )
+    return AlertService(watcher, single_process=core.store.engine.dialect.name == "sqlite")
 
 
 @dataclass
@@ -189,14 +243,25 @@ def build_runtime(core: Core, platform_settings: Mapping[str, PlatformSettings])
             services.append(service)
     if not services:
         raise ConfigError(no_platform_message())
-    scheduler = scheduling.scheduler
+    scheduler, alerts = scheduling.scheduler, scheduling.alerts
     health = HealthCheck(
         {
             "scheduler": lambda: scheduler.running,
             "store": store_reachable(scheduling.subscriptions.ping),
+            "alert_polls": alerts.polls_fresh,
             **{name: platform_connected(service) for name, service in platforms.items()},
-        }
+        },
+        details={"last_poll": alerts.last_polls},
     )
     http.add_route("GET", HEALTH_PATH, health.handle)
-    services.append(scheduler)
+    policy = alerts.watcher.policy
+    if policy.webhook:
+        secret = core.settings.github_webhook_secret
+        if secret is None or not secret.get_secret_value():
+            raise ConfigError(
+                "[alerts] webhook = true needs GITHUB_WEBHOOK_SECRET (the webhook's secret)."
+            )
+        endpoint = webhook_endpoint(alerts, secret.get_secret_value().encode())
+        http.add_route("POST", policy.webhook_path, endpoint)
+    services += [scheduler, alerts]
     return Runtime(conversation, http, services, adapters, scheduling)

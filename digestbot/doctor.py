@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
+from bot.alerts.doctor import check_alert_polling, check_alert_webhook
 from bot.config import AppConfig, Settings, secret_values
 from bot.doctor import (
     Check,
@@ -99,6 +100,7 @@ async def collect_checks(
         checks.append(Check.skip("time zones", "not checked: fix the config file first"))
     else:
         checks.append(check_timezones(settings, config))
+        checks += [check_alert_webhook(settings, config), check_alert_polling(settings, config)]
     checks += await run_probe("database", lambda: check_store(settings))
     if config is None:
         checks.append(Check.skip("github", "not checked: fix the config file first"))

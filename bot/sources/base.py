@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.errors import InvalidInputError
@@ -20,6 +21,14 @@ def validate_sha(text: str) -> str:
     return sha
 
 
+@dataclass(frozen=True)
+class BranchHead:
+    """A followed branch's newest commit, as a poll sees it."""
+
+    sha: str | None  # None: unchanged since the ETag given (GitHub answered 304)
+    etag: str | None = None  # give it to the next poll (None: the source has none)
+
+
 class CommitSource(Protocol):
     """Where commits come from. Implementations raise only bot.errors types."""
 
@@ -33,6 +42,12 @@ class CommitSource(Protocol):
 
     async def resolve_sha(self, repo: RepoTarget, prefix: str) -> str:
         """The full SHA for a 7–40 hex prefix; NotFoundError or AmbiguousShaError otherwise."""
+        ...
+
+    async def branch_head(self, repo: RepoTarget, etag: str | None = None) -> BranchHead:
+        """The SHA at the tip of the repo's branch. With `etag` (from the previous call) the
+        request is conditional: an unchanged branch answers `sha=None` and, on GitHub, a 304
+        that costs no rate limit."""
         ...
 
     def repo_url(self, repo: RepoTarget) -> str:

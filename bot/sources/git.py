@@ -18,7 +18,7 @@ from pathlib import Path
 from bot.errors import AmbiguousShaError, InvalidInputError, NotFoundError, SourceUnavailableError
 from bot.models import Commit, CommitSummary, FileChange, PullRequest, Window
 from bot.repos import RepoTarget, origin_github_name
-from bot.sources.base import validate_sha
+from bot.sources.base import BranchHead, validate_sha
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,16 @@ class GitSource:
             if window.start <= summary.committed_at < window.end:
                 result.append(summary)
         return result
+
+    async def branch_head(self, repo: RepoTarget, etag: str | None = None) -> BranchHead:
+        """The branch tip by `git rev-parse` (no request, no ETag: a local ref is free to
+        read). A checkout someone else updates (`git pull` by cron) is polled this way."""
+        path = self._path(repo)
+        ref = repo.branch or "HEAD"
+        if not await self._exists(path, ref):
+            raise NotFoundError(f"Branch '{ref}' not found in {repo.name}.")
+        out = await self._run(path, "rev-parse", "--verify", f"{ref}^{{commit}}")
+        return BranchHead(out.strip().lower())
 
     async def latest_commit_at(
         self, repo: RepoTarget, keep: Callable[[CommitSummary], bool] | None = None

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Generic, NoReturn, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from github import Github
 from github.Commit import Commit as GhCommit
@@ -25,7 +25,7 @@ from bot.errors import (
 from bot.metrics import GitHubObserver
 from bot.models import Commit, CommitSummary, FileChange, PullRequest, Window
 from bot.repos import RepoTarget
-from bot.sources.base import validate_sha
+from bot.sources.base import BranchHead, validate_sha
 from bot.sources.github_transport import (
     Clock,
     GitHubSession,
@@ -258,6 +258,43 @@ class GitHubSource:
                 f"No commit {ref} in {name}.", detail=f"GitHub resolved {ref} to {full[:60]!r}"
             )
         return full
+
+    async def branch_head(self, repo: RepoTarget, etag: str | None = None) -> BranchHead:
+        """`GET /repos/{name}/commits/{branch}` for the SHA alone, conditional on `etag`: GitHub
+        answers 304 Not Modified to an unchanged branch, which does not count against the rate
+        limit (https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate).
+        `HEAD` names the default branch when none is configured."""
+        name = _checked_name(repo)
+        ref = repo.branch or "HEAD"
+        headers = {"Accept": "application/vnd.github.sha"}
+        if etag:
+            headers["If-None-Match"] = etag
+
+        def fetch(client: Github) -> BranchHead:
+            status, answer, body = client.requester.requestJson(
+                "GET", f"/repos/{name}/commits/{quote(ref, safe='')}", headers=headers
+            )
+            given = {str(k).lower(): str(v) for k, v in answer.items()}
+            if status == 304:
+                return BranchHead(None, etag)
+            if status >= 400:
+                raise client.requester.createException(status, answer, {"message": body[:300]})
+            sha = str(body or "").strip().lower()
+            if not _FULL_SHA_RE.match(sha):
+                raise ValueError(f"not a SHA: {sha[:60]!r}")
+            return BranchHead(sha, given.get("etag"))
+
+        def rejected(r: Rejected) -> BranchHead:
+            if r.status in (404, 409, 422):
+                where = f"{name} (branch {ref})"
+                raise NotFoundError(
+                    f"Branch {where} not found, or GITHUB_TOKEN cannot see it.",
+                    detail=f"HTTP {r.status}: {r.message}",
+                )
+            _refused(name, r)
+
+        async with self._transport.session(name) as session:
+            return await session.run(fetch, rejected)
 
     def repo_url(self, repo: RepoTarget) -> str:
         if repo.kind != "github" or not REPO_NAME_RE.match(repo.name):

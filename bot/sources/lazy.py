@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from bot.models import Commit, CommitSummary, Window
 from bot.repos import RepoTarget
-from bot.sources.base import CommitSource
+from bot.sources.base import BranchHead, CommitSource
 
 
 class LazySource:
@@ -34,6 +34,9 @@ class LazySource:
 
     async def resolve_sha(self, repo: RepoTarget, prefix: str) -> str:
         return await self._get().resolve_sha(repo, prefix)
+
+    async def branch_head(self, repo: RepoTarget, etag: str | None = None) -> BranchHead:
+        return await self._get().branch_head(repo, etag)
 
     def repo_url(self, repo: RepoTarget) -> str:
         return self._get().repo_url(repo)

@@ -20,6 +20,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -62,6 +63,7 @@ __all__ = [
     "DeliveryPart",
     "DeliveryState",
     "DeliveryStore",
+    "OutboxTables",
     "PartState",
     "PostRef",
     "SqlDeliveryStore",
@@ -114,6 +116,17 @@ parts = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("reason", Text, nullable=True),
 )
+
+
+@dataclass(frozen=True)
+class OutboxTables:
+    """An outbox's two tables: one row per post (claimed, fenced) and one row per message."""
+
+    rows: Table
+    parts: Table
+
+
+DIGEST_OUTBOX = OutboxTables(deliveries, parts)
 
 
 def create_tables(conn: Connection) -> None:
@@ -235,10 +248,18 @@ class SqlDeliveryStore:
 
     `clock` is read only on SQLite, where this process is the file's single writer."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        tables: OutboxTables | None = None,
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._postgres = engine.dialect.name == "postgresql"
+        self.tables = tables or DIGEST_OUTBOX
+        self._t = self.tables.rows
+        self._p = self.tables.parts
 
     def now(self) -> datetime:
         if not self._postgres:
@@ -254,12 +275,12 @@ class SqlDeliveryStore:
     ) -> Delivery:
         values = _new_row(subscription_id, local_date, due_at, now, DeliveryState.PENDING)
         with self._begin("Could not record the delivery.") as conn:
-            _insert_ignore(conn, values)
-            row = conn.execute(select(deliveries).where(_run(subscription_id, local_date))).one()
+            insert_ignore(conn, self._t, values)
+            row = conn.execute(select(self._t).where(self._run(subscription_id, local_date))).one()
             return _from_row(row)
 
     def find(self, subscription_id: int, local_date: date) -> Delivery | None:
-        rows = self._select(_run(subscription_id, local_date))
+        rows = self._select(self._run(subscription_id, local_date))
         return rows[0] if rows else None
 
     def workable(self, worker: str, *, recovering: bool) -> list[Delivery]:
@@ -268,7 +289,7 @@ class SqlDeliveryStore:
     def claim(
         self, delivery_id: int, worker: str, lease: timedelta, *, recovering: bool = False
     ) -> Delivery | None:
-        t = deliveries
+        t = self._t
         with self._begin("Could not claim the delivery.") as conn:
             result = conn.execute(
                 update(t)
@@ -291,12 +312,12 @@ class SqlDeliveryStore:
 
     def plan(self, delivery_id: int, fence: int, payloads: Sequence[str], context: str) -> bool:
         with self._begin("Could not plan the delivery.") as conn:
-            if conn.execute(select(parts.c.part_index).where(_of(delivery_id))).first():
+            if conn.execute(select(self._p.c.part_index).where(self._of(delivery_id))).first():
                 return False
             if not self._fenced(conn, delivery_id, fence, {"context": context}):
                 return False
             conn.execute(
-                parts.insert(),
+                self._p.insert(),
                 [
                     {
                         "delivery_id": delivery_id,
@@ -316,7 +337,7 @@ class SqlDeliveryStore:
         try:
             with self._engine.connect() as conn:
                 rows = conn.execute(
-                    select(parts).where(_of(delivery_id)).order_by(parts.c.part_index)
+                    select(self._p).where(self._of(delivery_id)).order_by(self._p.c.part_index)
                 ).all()
         except SQLAlchemyError as exc:
             raise storage_failure(exc, "The database is not reachable.") from exc
@@ -329,12 +350,12 @@ class SqlDeliveryStore:
             if not self._fenced(conn, delivery_id, fence, {"lease_until": self._later(lease)}):
                 return None
             begun = conn.execute(
-                update(parts)
+                update(self._p)
                 .where(
                     and_(
-                        _of(delivery_id),
-                        parts.c.part_index == index,
-                        parts.c.state.in_([PartState.PENDING.value, PartState.POSTING.value]),
+                        self._of(delivery_id),
+                        self._p.c.part_index == index,
+                        self._p.c.state.in_([PartState.PENDING.value, PartState.POSTING.value]),
                     )
                 )
                 .values(state=PartState.POSTING.value, attempt=fence, posting_at=self._now())
@@ -342,8 +363,8 @@ class SqlDeliveryStore:
             if begun.rowcount != 1:  # a late answer settled it meanwhile
                 return None
             began = conn.execute(
-                select(parts.c.posting_at).where(
-                    and_(_of(delivery_id), parts.c.part_index == index)
+                select(self._p.c.posting_at).where(
+                    and_(self._of(delivery_id), self._p.c.part_index == index)
                 )
             ).scalar_one()
             return from_db(began)
@@ -363,16 +384,16 @@ class SqlDeliveryStore:
         if refs:
             values["refs"] = _dump_refs(refs)
         if failed:
-            values["failures"] = parts.c.failures + 1
+            values["failures"] = self._p.c.failures + 1
         with self._begin("Could not record the post.") as conn:
             result = conn.execute(
-                update(parts)
+                update(self._p)
                 .where(
                     and_(
-                        _of(delivery_id),
-                        parts.c.part_index == index,
-                        parts.c.attempt <= fence,
-                        parts.c.state.in_([PartState.PENDING.value, PartState.POSTING.value]),
+                        self._of(delivery_id),
+                        self._p.c.part_index == index,
+                        self._p.c.attempt <= fence,
+                        self._p.c.state.in_([PartState.PENDING.value, PartState.POSTING.value]),
                     )
                 )
                 .values(**values)
@@ -418,7 +439,7 @@ class SqlDeliveryStore:
             return self._fenced(conn, delivery_id, fence, values)
 
     def claim_notices(self, worker: str, lease: timedelta) -> list[Delivery]:
-        t = deliveries
+        t = self._t
         final = t.c.state.in_(
             [DeliveryState.MISSED.value, DeliveryState.FAILED.value, DeliveryState.PARTIAL.value]
         )
@@ -435,7 +456,7 @@ class SqlDeliveryStore:
         return [_from_row(r) for r in rows]
 
     def notices_sent(self, delivery_ids: Sequence[int], worker: str) -> None:
-        t = deliveries
+        t = self._t
         with self._begin("Could not record sent notices.") as conn:
             conn.execute(
                 update(t)
@@ -454,12 +475,12 @@ class SqlDeliveryStore:
         with self._begin("Could not record missed deliveries.") as conn:
             for day, due_at in runs:
                 values = _new_row(subscription_id, day, due_at, now, DeliveryState.MISSED)
-                if _insert_ignore(conn, {**values, "reason": reason, "notice": "owed"}):
+                if insert_ignore(conn, self._t, {**values, "reason": reason, "notice": "owed"}):
                     fresh.append(day)
         return fresh
 
     def latest_days(self) -> dict[int, date]:
-        t = deliveries
+        t = self._t
         try:
             with self._engine.connect() as conn:
                 rows = conn.execute(
@@ -473,7 +494,7 @@ class SqlDeliveryStore:
 
     def all(self) -> list[Delivery]:
         """Every row (tests, diagnostics)."""
-        return self._select(deliveries.c.id.is_not(None))
+        return self._select(self._t.c.id.is_not(None))
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -487,7 +508,7 @@ class SqlDeliveryStore:
         return to_db(self._clock() + lease)
 
     def _claimable(self, worker: str, *, recovering: bool) -> Any:
-        t = deliveries
+        t = self._t
         now = self._now()
         sending = t.c.state == DeliveryState.SENDING.value
         stale = or_(t.c.lease_until.is_(None), t.c.lease_until < now)
@@ -498,9 +519,10 @@ class SqlDeliveryStore:
             and_(sending, stale),
         )
 
-    @staticmethod
-    def _fenced(conn: Connection, delivery_id: int, fence: int, values: dict[str, Any]) -> bool:
-        t = deliveries
+    def _fenced(
+        self, conn: Connection, delivery_id: int, fence: int, values: dict[str, Any]
+    ) -> bool:
+        t = self._t
         result = conn.execute(
             update(t)
             .where(
@@ -514,8 +536,17 @@ class SqlDeliveryStore:
         )
         return bool(result.rowcount == 1)
 
+    def _of(self, delivery_id: int) -> Any:
+        return self._p.c.delivery_id == delivery_id
+
+    def _run(self, subscription_id: int, local_date: date) -> Any:
+        t = self._t
+        return and_(
+            t.c.subscription_id == subscription_id, t.c.local_date == local_date.isoformat()
+        )
+
     def _select(self, where: Any) -> list[Delivery]:
-        t = deliveries
+        t = self._t
         try:
             with self._engine.connect() as conn:
                 rows = conn.execute(select(t).where(where).order_by(t.c.due_at, t.c.id)).all()
@@ -537,21 +568,12 @@ def _transaction(engine: Engine, message: str) -> Iterator[Connection]:
         raise storage_failure(exc, message) from exc
 
 
-def _of(delivery_id: int) -> Any:
-    return parts.c.delivery_id == delivery_id
-
-
 def _short(reason: str | None) -> str | None:
     return None if reason is None else reason[:1000]
 
 
 def _dump_refs(refs: Sequence[PostRef]) -> str:
     return json.dumps([[r.channel_id, r.message_id, r.thread_id] for r in refs])
-
-
-def _run(subscription_id: int, local_date: date) -> Any:
-    t = deliveries
-    return and_(t.c.subscription_id == subscription_id, t.c.local_date == local_date.isoformat())
 
 
 def _new_row(
@@ -571,8 +593,8 @@ def _new_row(
     }
 
 
-def _insert_ignore(conn: Connection, values: dict[str, Any]) -> bool:
-    """Insert unless the (subscription, day) row exists; True when this call inserted it.
+def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """Insert unless a row with the same unique key exists; True when this call inserted it.
     ON CONFLICT DO NOTHING waits for a concurrent inserter instead of failing the transaction."""
     dialect = conn.dialect.name
     if dialect in {"postgresql", "sqlite"}:
@@ -582,12 +604,15 @@ def _insert_ignore(conn: Connection, values: dict[str, Any]) -> bool:
         else:
             from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
         statement = (
-            insert(deliveries).values(**values).on_conflict_do_nothing().returning(deliveries.c.id)
+            insert(table)
+            .values(**values)
+            .on_conflict_do_nothing()
+            .returning(*table.primary_key.columns)
         )
         return conn.execute(statement).first() is not None
     try:  # pragma: no cover - other databases
         with conn.begin_nested():
-            conn.execute(deliveries.insert().values(**values))
+            conn.execute(table.insert().values(**values))
         return True
     except IntegrityError:  # pragma: no cover
         return False

@@ -122,8 +122,16 @@ def _v6(conn: Connection) -> None:
     commit_heads.create(conn, checkfirst=True)
 
 
+def _v7(conn: Connection) -> None:
+    """Alerts: the subscriptions' alert level, alerted commits, the alert outbox, poll state
+    and webhook deliveries seen."""
+    from bot.storage.alerts import create_tables
+
+    create_tables(conn)
+
+
 # Index i migrates from version i to i+1. Append only.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

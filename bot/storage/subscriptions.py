@@ -31,6 +31,7 @@ from bot.errors import StorageError
 from bot.models import Importance, Language
 from bot.schedules import Schedule
 from bot.storage.failures import storage_failure
+from bot.vocabulary import AlertLevel, alert_level
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ subscriptions = Table(
     Column("exclude_authors", Text, nullable=False, default="[]"),
     Column("exclude_paths", Text, nullable=False, default="[]"),
     Column("origin", String(10), nullable=False),  # config | chat
+    # Schema v7: alerts for commits at or above this level as they land (off | high | medium).
+    Column("alerts", String(10), nullable=False, default="off", server_default="off"),
     Column("created_by", String(200), nullable=True),
     # Unsubscribing keeps the row (and so the id its deliveries point at) inactive.
     Column("active", Boolean, nullable=False, default=True),
@@ -93,6 +96,7 @@ class SubscriptionSpec:
     min_importance: Importance = Importance.LOW
     exclude_authors: tuple[str, ...] = ()
     exclude_paths: tuple[str, ...] = ()
+    alerts: AlertLevel = "off"
 
     @property
     def target_key(self) -> tuple[str, str, str]:
@@ -294,6 +298,7 @@ def _spec_values(spec: SubscriptionSpec) -> dict[str, Any]:
         "min_importance": spec.min_importance.value,
         "exclude_authors": json.dumps(list(spec.exclude_authors)),
         "exclude_paths": json.dumps(list(spec.exclude_paths)),
+        "alerts": spec.alerts,
     }
 
 
@@ -314,6 +319,7 @@ def _from_row(row: Row[Any]) -> Subscription:
         min_importance=Importance(row.min_importance),
         exclude_authors=tuple(_strings(row.exclude_authors)),
         exclude_paths=tuple(_strings(row.exclude_paths)),
+        alerts=alert_level(row.alerts),
     )
     origin: Origin = "config" if row.origin == "config" else "chat"
     return Subscription(

@@ -11,6 +11,7 @@ from datetime import date, time
 from typing import Literal
 
 from bot.models import Importance, Language
+from bot.vocabulary import AlertLevel
 
 COMMAND_WORD = "/digest"
 MAX_INPUT = 2000  # longer messages are cut: nobody types a command this long
@@ -47,7 +48,17 @@ _DAY_SETS = {
 # Chinese words for the common windows, for users typing in Feishu.
 _WHEN_WORDS = {"今天": "today", "昨天": "yesterday", "本周": "week", "这周": "week"}
 _HELP_WORDS = {"help", "?", "帮助", "usage", "commands"}
-_OPTION_KEYS = {"lang", "language", "min", "days", "at", "tz"}
+_OPTION_KEYS = {"lang", "language", "min", "days", "at", "tz", "alerts"}
+_ALERT_WORDS: dict[str, AlertLevel] = {
+    "high": "high",
+    "medium": "medium",
+    "off": "off",
+    "none": "off",
+    "高": "high",
+    "中": "medium",
+    "关闭": "off",
+    "关": "off",
+}
 _LANGUAGE_WORDS: dict[str, Language] = {
     "zh": "zh",
     "cn": "zh",
@@ -94,6 +105,15 @@ class SubscribeCommand:
     days: tuple[str, ...] = WEEKDAYS  # names from WEEKDAYS, in week order
     language: Language | None = None
     min_importance: Importance | None = None
+    alerts: AlertLevel | None = None  # None: keep what it was ("off" for a new one)
+
+
+@dataclass(frozen=True)
+class AlertsCommand:
+    """Alerts for an existing subscription of this channel: `alerts <repo> high|medium|off`."""
+
+    repo: str
+    level: AlertLevel
 
 
 @dataclass(frozen=True)
@@ -112,6 +132,7 @@ Command = (
     | DetailsCommand
     | QuestionCommand
     | SubscribeCommand
+    | AlertsCommand
     | UnsubscribeCommand
     | ListSubscriptionsCommand
 )
@@ -157,6 +178,8 @@ def parse_command(text: str, *, slash: bool = False) -> Command | ParseError:
         return _details(rest)
     if head in {"subscribe", "订阅"}:
         return _subscribe(rest)
+    if head in {"alerts", "alert", "提醒"}:
+        return _alerts(rest)
     if head in {"unsubscribe", "取消订阅"}:
         if len(rest) != 1:
             return ParseError("Usage: unsubscribe <repo>", "missing_argument")
@@ -225,7 +248,10 @@ def _details(args: list[str]) -> DetailsCommand | ParseError:
 
 
 def _subscribe(args: list[str]) -> SubscribeCommand | ParseError:
-    usage = "Usage: subscribe <repo> at HH:MM <time zone> [days mon-fri] [lang zh|en] [min medium]"
+    usage = (
+        "Usage: subscribe <repo> at HH:MM <time zone> [days mon-fri] [lang zh|en] [min medium] "
+        "[alerts high]"
+    )
     if not args:
         return ParseError(usage, "missing_argument")
     repo, rest = args[0], args[1:]
@@ -248,7 +274,7 @@ def _subscribe(args: list[str]) -> SubscribeCommand | ParseError:
                 f"Unknown time zone '{_clip(rest[0])}'; use an IANA name like Asia/Shanghai."
             )
         rest = rest[1:]
-    options = _options(rest, {"lang", "min", "days", "tz"})
+    options = _options(rest, {"lang", "min", "days", "tz", "alerts"})
     if isinstance(options, ParseError):
         return options
     positional, values = options
@@ -269,7 +295,30 @@ def _subscribe(args: list[str]) -> SubscribeCommand | ParseError:
     importance = _importance(values.get("min"))
     if isinstance(importance, ParseError):
         return importance
-    return SubscribeCommand(repo, at, zone, days, language, importance)
+    alerts: AlertLevel | None = None
+    if "alerts" in values:
+        level = _alert_level(values["alerts"])
+        if isinstance(level, ParseError):
+            return level
+        alerts = level
+    return SubscribeCommand(repo, at, zone, days, language, importance, alerts)
+
+
+def _alerts(args: list[str]) -> AlertsCommand | ParseError:
+    usage = "Usage: alerts <repo> high|medium|off"
+    if len(args) != 2:
+        return ParseError(usage, "missing_argument")
+    level = _alert_level(args[1])
+    if isinstance(level, ParseError):
+        return level
+    return AlertsCommand(args[0], level)
+
+
+def _alert_level(word: str) -> AlertLevel | ParseError:
+    level = _ALERT_WORDS.get(word.lower())
+    if level is None:
+        return ParseError(f"'{_clip(word)}' is not an alert level; use high, medium or off.")
+    return level
 
 
 def _options(args: list[str], allowed: set[str]) -> tuple[list[str], dict[str, str]] | ParseError:

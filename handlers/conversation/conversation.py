@@ -25,6 +25,7 @@ from bot.storage.conversations import (
 from bot.windows import parse_window
 from handlers.conversation.authz import Authorizer
 from handlers.conversation.commands import (
+    AlertsCommand,
     Command,
     DetailsCommand,
     DigestCommand,
@@ -249,7 +250,10 @@ class Conversation:
             await self._send_details(answer, ref)
         elif isinstance(command, QuestionCommand):
             await self._question(answer, command)
-        elif isinstance(command, SubscribeCommand | UnsubscribeCommand | ListSubscriptionsCommand):
+        elif isinstance(
+            command,
+            SubscribeCommand | AlertsCommand | UnsubscribeCommand | ListSubscriptionsCommand,
+        ):
             await self._subscription(answer, command)
         else:  # admission answers help itself; nothing else reaches here
             raise TypeError(f"no use case for {command!r}")
@@ -321,7 +325,7 @@ class Conversation:
     async def _subscription(
         self,
         answer: _Answer,
-        command: SubscribeCommand | UnsubscribeCommand | ListSubscriptionsCommand,
+        command: SubscribeCommand | AlertsCommand | UnsubscribeCommand | ListSubscriptionsCommand,
     ) -> None:
         event = answer.event
         if not self._authz.may_manage_subscriptions(event):
@@ -338,6 +342,8 @@ class Conversation:
             if repo is None:  # admission authorizes the repository of every subscribe
                 raise TypeError("a subscribe turn without an authorized repository")
             text = await self._subscriptions.subscribe(event, command, repo)
+        elif isinstance(command, AlertsCommand):
+            text = await self._subscriptions.set_alerts(event, command)
         elif isinstance(command, UnsubscribeCommand):
             text = await self._subscriptions.unsubscribe(event, command)
         else:

@@ -6,11 +6,12 @@ from __future__ import annotations
 def help_text(repos: list[str], topic: str | None = None) -> str:
     """The answer to `help` (plain text; the adapter escapes it)."""
     known = ", ".join(repos[:20]) if repos else "none configured (use owner/name)"
-    if topic in {"subscribe", "subscriptions", "unsubscribe"}:
+    if topic in {"subscribe", "subscriptions", "unsubscribe", "alerts"}:
         return (
             "Subscriptions (admins):\n"
             "  subscribe <repo> at HH:MM <time zone> [days mon-fri|mon,wed|daily] "
-            "[lang zh|en] [min high|medium|low]\n"
+            "[lang zh|en] [min high|medium|low] [alerts high|medium|off]\n"
+            "  alerts <repo> high|medium|off  (post commits of that importance as they land)\n"
             "  unsubscribe <repo>\n"
             "  subscriptions"
         )
@@ -20,6 +21,6 @@ def help_text(repos: list[str], topic: str | None = None) -> str:
         "      week, 7d, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD)\n"
         "  details <sha> [repo]  (in a digest's thread the repo comes from the digest)\n"
         "  a bare SHA, or a question naming one, in a digest's thread\n"
-        "  subscribe / unsubscribe / subscriptions  (see: help subscribe)\n"
+        "  subscribe / alerts / unsubscribe / subscriptions  (see: help subscribe)\n"
         f"Repositories: {known}"
     )

@@ -25,6 +25,7 @@ from bot.repos import RepoTarget
 from bot.storage.conversations import ConversationStore, ThreadInfo
 from handlers.conversation.authz import Authorizer
 from handlers.conversation.commands import (
+    AlertsCommand,
     Command,
     DetailsCommand,
     DigestCommand,
@@ -45,7 +46,12 @@ log = logging.getLogger(__name__)
 Next = Callable[[], Awaitable[None]]
 EVENT_RETENTION = timedelta(days=7)  # platforms redeliver for hours (Feishu: up to ~6 h)
 _PRUNE_EVERY = 500
-SUBSCRIPTION_COMMANDS = (SubscribeCommand, UnsubscribeCommand, ListSubscriptionsCommand)
+SUBSCRIPTION_COMMANDS = (
+    SubscribeCommand,
+    AlertsCommand,
+    UnsubscribeCommand,
+    ListSubscriptionsCommand,
+)
 
 
 @dataclass

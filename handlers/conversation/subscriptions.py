@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -13,7 +14,7 @@ from bot.repos import RepoTarget
 from bot.schedules import Schedule
 from bot.storage.subscriptions import Subscription, SubscriptionSpec, SubscriptionStore
 from handlers.conversation.authz import Authorizer
-from handlers.conversation.commands import SubscribeCommand, UnsubscribeCommand
+from handlers.conversation.commands import AlertsCommand, SubscribeCommand, UnsubscribeCommand
 from handlers.ports import InboundEvent
 
 
@@ -24,6 +25,10 @@ class SubscriptionCommands(Protocol):
         self, event: InboundEvent, command: SubscribeCommand, repo: RepoTarget
     ) -> str:
         """Subscribe the channel to `repo` (authorized already, as the command named it)."""
+        ...
+
+    async def set_alerts(self, event: InboundEvent, command: AlertsCommand) -> str:
+        """Turn the alerts of the channel's subscription of `command.repo` on or off."""
         ...
 
     async def unsubscribe(self, event: InboundEvent, command: UnsubscribeCommand) -> str: ...
@@ -78,6 +83,7 @@ class ChatSubscriptions:
             schedule=schedule,
             language=command.language or event.language or self._language,
             min_importance=command.min_importance or Importance.LOW,
+            alerts=command.alerts or (existing.spec.alerts if existing is not None else "off"),
         )
         now = self._clock()
         saved = await asyncio.to_thread(
@@ -93,9 +99,39 @@ class ChatSubscriptions:
         following = schedule.next_run(now).astimezone(schedule.zone)
         return (
             f"{verb}: {repo.name} in this channel at {schedule.describe()}, "
-            f"language {spec.language}, minimum importance {spec.min_importance.value}. "
-            f"Next post {following:%Y-%m-%d %H:%M} ({schedule.timezone}); each post covers "
-            "the days since the previous one."
+            f"language {spec.language}, minimum importance {spec.min_importance.value}"
+            f"{_alerts_clause(spec.alerts)}. Next post {following:%Y-%m-%d %H:%M} "
+            f"({schedule.timezone}); each post covers the days since the previous one."
+        )
+
+    async def set_alerts(self, event: InboundEvent, command: AlertsCommand) -> str:
+        try:
+            name = self._authz.repo(command.repo).name
+        except DigestbotError:
+            name = command.repo
+        existing = await asyncio.to_thread(self._store.find, event.platform, event.channel_id, name)
+        if existing is None or not existing.active:
+            raise InvalidInputError(
+                f"There is no subscription of {name} in this channel; subscribe first: "
+                f"subscribe {name} at 09:00 Asia/Shanghai alerts {command.level}"
+            )
+        if existing.origin == "config":
+            raise InvalidInputError(
+                f"The subscription of {name} here is set in the config file; set alerts there."
+            )
+        spec = replace(existing.spec, alerts=command.level)
+        await asyncio.to_thread(
+            self._store.save,
+            spec,
+            origin="chat",
+            created_by=f"{event.platform}:{event.user_id}",
+            now=self._clock(),
+        )
+        if command.level == "off":
+            return f"Alerts for {existing.repo} are off in this channel; the daily post stays."
+        return (
+            f"Alerts for {existing.repo} in this channel: commits of {command.level} importance "
+            "and above, posted as they land; the daily post marks what was alerted."
         )
 
     async def unsubscribe(self, event: InboundEvent, command: UnsubscribeCommand) -> str:
@@ -129,6 +165,10 @@ class ChatSubscriptions:
             origin = " (config file)" if sub.origin == "config" else ""
             lines.append(
                 f"- {sub.repo}: {sub.schedule.describe()}, language {sub.spec.language}, "
-                f"minimum {sub.spec.min_importance.value}{origin}"
+                f"minimum {sub.spec.min_importance.value}{_alerts_clause(sub.spec.alerts)}{origin}"
             )
         return "\n".join(lines)
+
+
+def _alerts_clause(level: str) -> str:
+    return "" if level == "off" else f", alerts for {level} and above"

@@ -16,6 +16,7 @@ HEALTH_PATH = "/healthz"
 CHECK_TIMEOUT = 5.0  # seconds; a probe (Kubernetes, Docker) gives up soon after
 
 Check = Callable[[], bool | Awaitable[bool]]
+Detail = Callable[[], Awaitable[Any]]  # JSON-ready facts shown beside the checks
 
 
 class Connected(Protocol):
@@ -26,8 +27,15 @@ class Connected(Protocol):
 class HealthCheck:
     """Named checks (the scheduler runs, the store answers, each platform is connected)."""
 
-    def __init__(self, checks: Mapping[str, Check], *, timeout: float = CHECK_TIMEOUT) -> None:
+    def __init__(
+        self,
+        checks: Mapping[str, Check],
+        *,
+        details: Mapping[str, Detail] | None = None,
+        timeout: float = CHECK_TIMEOUT,
+    ) -> None:
         self._checks = dict(checks)
+        self._details = dict(details or {})
         self._timeout = timeout
 
     def add(self, name: str, check: Check) -> None:
@@ -41,7 +49,14 @@ class HealthCheck:
 
     async def handle(self, request: web.Request) -> web.Response:
         ok, checks = await self.report()
-        body = {"status": "ok" if ok else "unavailable", "checks": checks}
+        body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
+        for name, detail in self._details.items():
+            try:
+                async with asyncio.timeout(self._timeout):
+                    body[name] = await detail()
+            except Exception:  # facts are a courtesy: never a 500
+                log.exception("health detail %s failed", name)
+                body[name] = None
         return web.json_response(body, status=200 if ok else 503)
 
     async def _run(self, name: str) -> bool:

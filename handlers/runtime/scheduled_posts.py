@@ -1,4 +1,5 @@
-"""The scheduler's way to post: a digest's parts through the chat adapters, then recorded."""
+"""The scheduler's way to post: a digest's parts (or an alert's card) through the chat adapters,
+then recorded."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from typing import cast
 from bot.delivery import PreparedDigest
 from bot.errors import PlatformError
 from bot.metrics import CommandObserver
-from bot.models import Digest, Language
+from bot.models import Alert, Digest, Language
 from bot.repos import RepoTarget
+from bot.storage.alerts import ALERT_KEY_PREFIX
 from bot.storage.base import Store
 from bot.storage.conversations import ConversationStore, PostedMessage
 from bot.storage.deliveries import DeliveryPart, PostRef
@@ -58,6 +60,20 @@ class ChatPoster:
         )
         return PreparedDigest(parts, context.dump())
 
+    async def prepare_alert(
+        self, subscription: Subscription, repo: RepoTarget, alert: Alert, key: str
+    ) -> PreparedDigest:
+        """One card; its commits are saved as a digest so Details buttons and thread
+        questions under the card work as under a daily post."""
+        adapter = self._adapter(subscription.platform)
+        digest = alert.digest
+        digest_id = await asyncio.to_thread(self._digests.save_digest, digest, repo.key)
+        parts = adapter.render_alert(alert, delivery_key=key)
+        context = _PostContext(
+            digest_id, repo.name, tuple(item.commit.sha for item in digest.items), digest.language
+        )
+        return PreparedDigest(parts, context.dump())
+
     async def post_part(
         self, subscription: Subscription, part: DeliveryPart, key: str, root: PostRef | None
     ) -> list[PostRef]:
@@ -68,7 +84,7 @@ class ChatPoster:
             root=_message_ref(subscription, root),
             key=PartKey(key, part.index),
         )
-        if part.index == 0:
+        if part.index == 0 and not key.startswith(ALERT_KEY_PREFIX):
             self._metrics.digest_posted(subscription.platform)
         return [_post_ref(r) for r in refs]
 

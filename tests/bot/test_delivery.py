@@ -216,7 +216,7 @@ async def test_a_crash_before_the_platform_call_is_simply_retried(
     async def dies(*_: object) -> list[object]:
         raise Crash("during the build")
 
-    bot.scheduling.scheduler.runner._builder.build = dies  # type: ignore[method-assign]
+    bot.scheduling.scheduler.runner._planner._builder.build = dies  # type: ignore[method-assign]
     clock.set(DUE)
     with pytest.raises(Crash):
         await bot.scheduling.scheduler.tick()
@@ -416,14 +416,14 @@ async def test_a_holder_that_lost_its_lease_does_not_post(tmp_path: Path, repo: 
     b = start_bot(tmp_path, repo, platform, clock, extra_config=TOML)
     entered, release = asyncio.Event(), asyncio.Event()
     runner = a.scheduling.scheduler.runner
-    real_build = runner._builder.build
+    real_build = runner._planner._builder.build
 
     async def stalled(*args: Any) -> Any:
         entered.set()
         await release.wait()
         return await real_build(*args)
 
-    runner._builder.build = stalled  # type: ignore[method-assign]
+    runner._planner._builder.build = stalled  # type: ignore[method-assign]
     try:
         clock.set(DUE)
         stalled_tick = asyncio.create_task(a.scheduling.scheduler.tick())

@@ -122,6 +122,8 @@ def test_all_green_is_exit_0_and_a_table_of_ticks(
         "settings",
         "config",
         "time zones",
+        "alerts webhook",
+        "alerts polling",
         "database",
         "github",
         "repo acme/widget",
@@ -130,7 +132,9 @@ def test_all_green_is_exit_0_and_a_table_of_ticks(
         "feishu",
         "discord",
     ]
-    assert {mark for mark, _, _ in rows.values()} == {"✓"}
+    alerts = {"alerts webhook", "alerts polling"}  # not configured: skipped, not failed
+    assert {mark for name, (mark, _, _) in rows.items() if name not in alerts} == {"✓"}
+    assert {rows[name][0] for name in alerts} == {"–"}
     assert "Fake Team" in rows["slack"][1] and "socket mode" in rows["slack"][1]
     assert APP_ID in rows["feishu"][1]
     assert "digestbot" in rows["discord"][1]
@@ -220,6 +224,26 @@ def test_bad_setting_reports_and_skips_the_rest(
     assert rows["settings"][0] == "✗" and "HTTP_PORT" in rows["settings"][1]
     assert all(mark == "–" for name, (mark, _, _) in rows.items() if name != "settings")
     assert not world.github.requests and not world.slack.calls
+
+
+def test_alert_settings_are_checked(
+    world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "digestbot.toml").write_text(
+        '[[repos]]\nname = "acme/widget"\n\n[[subscriptions]]\nrepo = "acme/widget"\n'
+        'platform = "slack"\nchannel = "C1"\nalerts = "high"\n\n'
+        "[alerts]\nwebhook = true\npoll_minutes = 5\n",
+        encoding="utf-8",
+    )
+    code, rows = doctor(capsys)
+    assert code == 1 and rows["alerts webhook"][0] == "✗"
+    assert "GITHUB_WEBHOOK_SECRET" in rows["alerts webhook"][1]
+    assert (
+        rows["alerts polling"][0] == "✓" and "12 requests/h of 5000/h" in rows["alerts polling"][1]
+    )
+    world.monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", "f" * 40)
+    code, rows = doctor(capsys)
+    assert rows["alerts webhook"][0] == "✓" and code == 0
 
 
 def test_bad_config_and_time_zone(

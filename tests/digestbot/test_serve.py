@@ -52,6 +52,29 @@ async def test_refuses_to_start_without_any_platform(tmp_path: Path) -> None:
         await core.aclose()
 
 
+async def test_webhook_alerts_need_their_secret_and_get_their_route(tmp_path: Path) -> None:
+    make_widget_repo(tmp_path / "widget")
+    slack = slack_http("http://127.0.0.1:9", SIGNING_SECRET, token="xoxb-hook")
+    toml = '[alerts]\nwebhook = true\nwebhook_path = "/hooks/github"\n'
+    core = build_chat_core(tmp_path, tmp_path / "widget", extra_config=toml)
+    try:
+        with pytest.raises(ConfigError) as raised:
+            build_runtime(core, platform_settings(slack=slack))
+        assert "GITHUB_WEBHOOK_SECRET" in raised.value.user_message
+    finally:
+        await core.aclose()
+    core = build_chat_core(
+        tmp_path, tmp_path / "widget", extra_config=toml, github_webhook_secret="s" * 32
+    )
+    try:
+        runtime = build_runtime(core, platform_settings(slack=slack))
+        routes = {(r.method, r.resource.canonical) for r in runtime.http.app.router.routes()}
+        assert ("POST", "/hooks/github") in routes
+        assert "alerts" in [s.name for s in runtime.services]
+    finally:
+        await core.aclose()
+
+
 def test_cli_refuses_a_half_configured_slack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -27,7 +27,13 @@ from sqlalchemy.engine import Engine
 
 from bot.analysis.heuristic import HeuristicAnalyzer
 from bot.config import AppConfig, RepoConfig
-from bot.delivery import DeliveryRunner, DeliverySettings, PreparedDigest, ServiceDigestBuilder
+from bot.delivery import (
+    DeliveryRunner,
+    DeliverySettings,
+    DigestPlanner,
+    PreparedDigest,
+    ServiceDigestBuilder,
+)
 from bot.errors import PlatformError
 from bot.filters import CommitFilter
 from bot.models import Digest
@@ -193,12 +199,15 @@ async def _work(plan: WorkerPlan, stop: Any) -> None:
     )
     worker = f"{plan.name}:{os.getpid()}"
     clock = _WorkerClock(timedelta(seconds=plan.skew_seconds))
+    poster = SinkPoster(sink_engine, worker, dice, plan, clock)
     runner = DeliveryRunner(
         subscriptions=SqlSubscriptionStore(store.engine),
         # Dies (os._exit) right after any step of a post committed.
         deliveries=CrashingDeliveryStore(store.engine, clock, dice.maybe_die),
-        builder=ServiceDigestBuilder(service, RepoResolver(config), lambda _: CommitFilter()),
-        poster=SinkPoster(sink_engine, worker, dice, plan, clock),
+        planner=DigestPlanner(
+            ServiceDigestBuilder(service, RepoResolver(config), lambda _: CommitFilter()), poster
+        ),
+        poster=poster,
         settings=DeliverySettings(
             lease=timedelta(seconds=plan.lease_seconds),
             backoff=(timedelta(seconds=0.3),),  # refused parts retry within the test

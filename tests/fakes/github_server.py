@@ -11,7 +11,9 @@
 - `GET {prefix}/repos/{o}/{r}/commits/{sha}/pulls`   associated pull requests
 - `GET {prefix}/rate_limit`
 
-Every response carries the x-ratelimit-* headers. Failures are scripted with `fail_next(...)`;
+Every response carries the x-ratelimit-* headers. The SHA media type answers with an ETag,
+and `If-None-Match` on an unchanged ref gets a 304 that is not charged (`charged` counts the
+rest). Failures are scripted with `fail_next(...)`;
 every request is recorded (`requests`), and `max_in_flight` shows how many were served at once.
 `prefix` is "" for github.com-style URLs or e.g. "/api/v3" for GitHub Enterprise. All URLs in
 the JSON point at the server's own base, because PyGithub follows them.
@@ -80,6 +82,7 @@ class FakeGitHub(LocalHttpFake):
         self.in_flight = 0
         self.max_in_flight = 0
         self.remaining = RATE_LIMIT
+        self.charged = 0  # requests that counted against the rate limit (not 304s)
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
         self._counter = 0
@@ -209,6 +212,8 @@ class FakeGitHub(LocalHttpFake):
     # -- routing ---------------------------------------------------------------------------------
 
     def find_commit(self, repo: FakeRepo, ref: str) -> list[FakeCommit]:
+        if ref == "HEAD":
+            ref = repo.default_branch
         if ref in repo.branches:
             head = repo.branches[ref]
             return [repo.commits[head[0]]] if head else []
@@ -307,7 +312,13 @@ class FakeGitHub(LocalHttpFake):
             return 422, {}, {"message": f"The SHA {ref} is ambiguous.", "status": "422"}
         commit = found[0]
         if headers.get("accept", "").startswith("application/vnd.github.sha"):
-            return 200, {"Content-Type": "application/vnd.github.sha; charset=utf-8"}, commit.sha
+            # A conditional request on an unchanged ref answers 304 with no body, which
+            # GitHub does not count against the rate limit.
+            etag = f'"{hashlib.sha256(commit.sha.encode()).hexdigest()[:32]}"'
+            if headers.get("if-none-match") == etag:
+                return 304, {"ETag": etag}, b""
+            kind = "application/vnd.github.sha; charset=utf-8"
+            return 200, {"Content-Type": kind, "ETag": etag}, commit.sha
         body = self.payloads.commit_json(repo, commit)
         visible = commit.files[:MAX_FILES]
         body["stats"] = {
@@ -370,15 +381,19 @@ class FakeGitHub(LocalHttpFake):
     def _send(
         self, handler: BaseHTTPRequestHandler, status: int, extra: dict[str, str], body: Any
     ) -> None:
-        if isinstance(body, str):
+        if isinstance(body, bytes):
+            payload = body
+            content_type = "text/plain"
+        elif isinstance(body, str):
             payload = body.encode()
             content_type = "text/plain; charset=utf-8"
         else:
             payload = json.dumps(body).encode()
             content_type = "application/json; charset=utf-8"
         with self._lock:
-            if self.remaining > 0 and status < 400:
+            if self.remaining > 0 and status < 400 and status != 304:
                 self.remaining -= 1
+                self.charged += 1
             core = self._rate_core()
         extra = dict(extra)
         content_type = extra.pop("Content-Type", content_type)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.analysis.heuristic import HeuristicAnalyzer
 from bot.errors import PlatformError
-from bot.models import Commit, CommitSummary, Digest, DigestItem, Language, Window
+from bot.models import Alert, Commit, CommitSummary, Digest, DigestItem, Language, Window
 from bot.repos import RepoTarget
 from bot.service import DigestService
 from bot.sources.base import CommitSource
@@ -66,6 +66,7 @@ class Post:
     index: int = 0  # the part (0: the root)
     thread_id: str | None = None
     at: datetime | None = None  # the platform's time of the post
+    alert: Alert | None = None  # an alert card (its digest is `digest`)
 
 
 @dataclass
@@ -89,6 +90,7 @@ class LookupPlatform:
     lookups: int = 0
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _digests: dict[int, Digest] = field(default_factory=dict)
+    _alerts: dict[int, Alert] = field(default_factory=dict)
 
     async def send_digest(
         self, target: ReplyTarget, digest: Digest, *, delivery_key: str | None = None
@@ -101,6 +103,12 @@ class LookupPlatform:
         return [
             json.dumps({"digest": number, "part": i, "of": self.parts}) for i in range(self.parts)
         ]
+
+    def render_alert(self, alert: Alert, *, delivery_key: str) -> list[str]:
+        number = next(self._ids)
+        self._digests[number] = alert.digest
+        self._alerts[number] = alert
+        return [json.dumps({"digest": number, "part": 0, "of": 1})]
 
     async def post_part(
         self,
@@ -121,7 +129,8 @@ class LookupPlatform:
         thread = None if root is None else (root.thread_id or root.message_id)
         digest = self._digests.get(int(data["digest"])) if index == 0 else None
         at = self.clock() if self.clock is not None else datetime.now(UTC)
-        post = Post(target.channel_id, message_id, delivery, digest, None, index, thread, at)
+        alert = self._alerts.get(int(data["digest"]))
+        post = Post(target.channel_id, message_id, delivery, digest, None, index, thread, at, alert)
         self.posts.append(post)
         if self.crash_after_send():
             raise Crash("after send")
@@ -158,6 +167,10 @@ class LookupPlatform:
 
     async def send_notice(self, target: ReplyTarget, text: str) -> None:
         self.notices.append((target.channel_id, text))
+
+    def alerts(self) -> list[Post]:
+        """The alert cards posted, in order."""
+        return [p for p in self.posts if p.alert is not None]
 
     def keys(self) -> Counter[str]:
         """Root posts per delivery key."""

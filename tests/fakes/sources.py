@@ -7,7 +7,7 @@ from collections import Counter
 
 from bot.models import Commit, CommitSummary, Window
 from bot.repos import RepoTarget
-from bot.sources.base import CommitSource
+from bot.sources.base import BranchHead, CommitSource
 
 
 class CountingSource:
@@ -35,6 +35,10 @@ class CountingSource:
     async def resolve_sha(self, repo: RepoTarget, prefix: str) -> str:
         self.calls["resolve"] += 1
         return await self.inner.resolve_sha(repo, prefix)
+
+    async def branch_head(self, repo: RepoTarget, etag: str | None = None) -> BranchHead:
+        self.calls["head"] += 1
+        return await self.inner.branch_head(repo, etag)
 
     def repo_url(self, repo: RepoTarget) -> str:
         return self.inner.repo_url(repo)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bot.models import Importance
 from handlers.conversation.commands import (
     WEEKDAYS,
+    AlertsCommand,
     DetailsCommand,
     DigestCommand,
     HelpCommand,
@@ -96,6 +97,14 @@ from handlers.conversation.help_text import help_text
             False,
             SubscribeCommand("sglang", time(18, 5), None, ("mon", "wed")),
         ),
+        (
+            "subscribe sglang at 09:00 UTC alerts high",
+            False,
+            SubscribeCommand("sglang", time(9), "UTC", alerts="high"),
+        ),
+        ("alerts sglang medium", False, AlertsCommand("sglang", "medium")),
+        ("ALERTS sglang OFF", False, AlertsCommand("sglang", "off")),
+        ("提醒 sglang 高", False, AlertsCommand("sglang", "high")),
     ],
 )
 def test_examples(text: str, slash: bool, expected: object) -> None:
@@ -125,6 +134,9 @@ def test_examples(text: str, slash: bool, expected: object) -> None:
         ("subscribe sglang at 09:00 Mars/Base", "Unknown time zone", "bad_argument"),
         ("subscribe sglang at 09:00 UTC days someday", "not a list of days", "bad_argument"),
         ("unsubscribe", "Usage: unsubscribe", "missing_argument"),
+        ("alerts sglang", "Usage: alerts <repo>", "missing_argument"),
+        ("alerts sglang loud", "not an alert level", "bad_argument"),
+        ("subscribe sglang at 09:00 UTC alerts low", "not an alert level", "bad_argument"),
         ("thanks, looks good!", "I don't know", "unknown_command"),
     ],
 )

@@ -18,7 +18,7 @@ from bot.repos import RepoTarget
 from bot.storage.conversations import PostedMessage, SqlConversationStore
 from bot.storage.failures import DISK_FULL
 from digestbot.wiring import Core
-from handlers.conversation.commands import SubscribeCommand, UnsubscribeCommand
+from handlers.conversation.commands import AlertsCommand, SubscribeCommand, UnsubscribeCommand
 from handlers.conversation.conversation import Conversation
 from handlers.ports import ButtonPayload, InboundEvent
 from tests.bot.storage.test_failures import fill_up
@@ -328,6 +328,10 @@ class FakeSubscriptions:
         self.calls.append(command)
         return "Unsubscribed."
 
+    async def set_alerts(self, event: InboundEvent, command: AlertsCommand) -> str:
+        self.calls.append(command)
+        return f"Alerts {command.level}."
+
     async def list(self, event: InboundEvent) -> str:
         return "No subscriptions."
 
@@ -350,6 +354,12 @@ async def test_subscription_commands_need_an_admin(
         )
         await conv.respond(event("subscriptions", n=4, is_channel_manager=True), adapter)
         assert adapter.calls[-1][2] == "No subscriptions."
+        await conv.respond(event("alerts widget high", n=6), adapter)
+        assert "Only admins" in adapter.notices()[-1]
+        await conv.respond(event("alerts widget high", n=7, user_id="BOSS"), adapter)
+        assert adapter.calls[-1][2] == "Alerts high." and subs.calls[-1] == AlertsCommand(
+            "widget", "high"
+        )
         conv = conversation_of(core)  # no scheduler on this bot
         await conv.respond(event("subscriptions", n=5, user_id="BOSS"), adapter)
         assert "not set up" in adapter.notices()[-1]

@@ -382,5 +382,5 @@ async def test_serve_runs_the_discord_bot_when_its_token_is_set(env: Env) -> Non
         bot_token=SecretStr(BOT_TOKEN),
     )
     runtime = build_runtime(env.core, platform_settings(discord=settings))
-    assert [s.name for s in runtime.services] == ["discord", "scheduler"]
+    assert [s.name for s in runtime.services] == ["discord", "scheduler", "alerts"]
     assert isinstance(runtime.adapters["discord"], DiscordAdapter)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import aiohttp
@@ -114,6 +115,11 @@ async def test_serve_runs_the_scheduler_and_answers_healthz(tmp_path: Path) -> N
         core = build_chat_core(
             tmp_path,
             tmp_path / "widget",
+            # Alerts on the local checkout: its branch is polled (a free `git rev-parse`).
+            extra_config=(
+                '[[subscriptions]]\nrepo = "widget"\nplatform = "slack"\nchannel = "C1"\n'
+                'alerts = "high"\n'
+            ),
             http_port=port,
         )
         try:
@@ -134,13 +140,21 @@ async def test_serve_runs_the_scheduler_and_answers_healthz(tmp_path: Path) -> N
                 try:
                     status, body = await get(url)
                     seen.append(status)
-                    if status == 200:
+                    if status == 200 and (body.get("last_poll") or {}).get("acme/widget"):
                         break
                 except aiohttp.ClientConnectorError:
                     pass
                 await asyncio.sleep(0.02)
             assert seen and seen[-1] == 200 and set(seen) <= {200, 503}, seen
-            assert body["checks"] == {"scheduler": True, "store": True, "slack": True}
+            assert body["checks"] == {
+                "scheduler": True,
+                "store": True,
+                "alert_polls": True,
+                "slack": True,
+            }
+            # The last successful poll of each followed repository (ISO 8601, UTC).
+            assert list(body["last_poll"]) == ["acme/widget"]
+            assert datetime.fromisoformat(body["last_poll"]["acme/widget"]).tzinfo is not None
             stop.set()
             assert await asyncio.wait_for(server, timeout=30) == 0
         finally:

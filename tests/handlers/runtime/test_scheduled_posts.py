@@ -214,6 +214,28 @@ async def test_unsubscribe_stops_posts_and_removes_the_job(
     assert platform.posts == []
 
 
+async def test_alerts_are_turned_on_and_off_from_chat_and_kept_by_a_resubscribe(
+    env: tuple[Bot, LookupPlatform, FakeClock],
+) -> None:
+    bot, platform, _ = env
+    refused = await say(bot, platform, "alerts widget high")
+    assert refused.startswith("There is no subscription of acme/widget in this channel")
+    assert "subscribe acme/widget at 09:00" in refused
+    await say(bot, platform, "subscribe widget at 09:00 UTC")
+    reply = await say(bot, platform, "alerts widget high")
+    assert reply.startswith("Alerts for acme/widget in this channel: commits of high importance")
+    (sub,) = bot.scheduling.subscriptions.active()
+    assert sub.spec.alerts == "high"
+    assert "alerts for high and above" in await say(bot, platform, "subscriptions")
+    moved = await say(bot, platform, "subscribe widget at 10:00 UTC")
+    assert "alerts for high and above" in moved  # a new time keeps the alerts
+    (followed,) = await bot.scheduling.alerts.watcher.followed()
+    assert followed.repo.name == "acme/widget"
+    assert "are off" in await say(bot, platform, "alerts widget off")
+    assert await bot.scheduling.alerts.watcher.followed() == []
+    assert "alerts" not in await say(bot, platform, "subscriptions")
+
+
 async def test_config_file_subscriptions_are_changed_in_the_file_only(
     tmp_path: Path, repo: Path
 ) -> None:
@@ -227,6 +249,7 @@ async def test_config_file_subscriptions_are_changed_in_the_file_only(
             bot, platform, "unsubscribe widget"
         )
         assert "(config file)" in await say(bot, platform, "subscriptions")
+        assert "set alerts there" in await say(bot, platform, "alerts widget high")
         # Another channel may still subscribe to the same repo.
         assert (await say(bot, platform, "subscribe widget at 10:00 UTC", channel="C2")).startswith(
             "Subscribed"
@@ -382,7 +405,7 @@ async def slack_scheduling(
     client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url)
     adapter = SlackAdapter(client, pacer=ChannelPacer(0.0), clock=clock)
     built, _ = scheduling_of(core, {"slack": wrap(adapter)})
-    built.scheduler.runner._builder = BigDayBuilder()
+    built.scheduler.runner._planner._builder = BigDayBuilder()
     store = SqlSubscriptionStore(core.store.engine)
     if not store.active():
         due = clock.now - timedelta(minutes=1)

@@ -1,0 +1,1 @@
+"""Alerts: commits at or above a subscription's level, posted as they land (docs/alerts.md)."""
