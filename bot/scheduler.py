@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -37,6 +36,7 @@ from bot.repos import RepoResolver
 from bot.schedules import Schedule
 from bot.storage.deliveries import Delivery, DeliveryState
 from bot.storage.subscriptions import Subscription, SubscriptionSpec
+from bot.tracked_jobs import TrackedJobs
 
 log = logging.getLogger(__name__)
 
@@ -113,15 +113,14 @@ class SubscriptionScheduler:
         self._config_specs = tuple(config_subscriptions)
         self.aps = scheduler or AsyncIOScheduler(timezone=UTC)
         self._jobs: dict[int, Schedule] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._work = TrackedJobs()
         self._recovering = self.settings.single_process
-        self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        return bool(self.aps.running) and not self._closed
+        return bool(self.aps.running) and not self._work.closed
 
     async def sync_config(self) -> None:
         """Make the TOML file's subscriptions current in the store."""
@@ -164,13 +163,9 @@ class SubscriptionScheduler:
     async def stop(self, timeout: float = 60.0) -> None:
         """No new runs; wait for in-flight ones. An interrupted delivery stays in `sending`
         and is recovered (looked up before any re-post) by the next start or another replica."""
-        self._closed = True
         if self.aps.running:
             self.aps.pause()  # no new runs; shutting down first would cancel the running ones
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-            for task in pending:
-                task.cancel()
+        await self._work.close(timeout)
         if self.aps.running:
             self.aps.shutdown(wait=False)
 
@@ -275,30 +270,17 @@ class SubscriptionScheduler:
                     days[-1],
                 )
         await self.runner.send_notices()
-        if only is None and not self._closed:
+        if only is None and not self._work.closed:
             self._sync_jobs(subscriptions)
         return report
 
     async def _fire(self, subscription_id: int) -> None:
         """A subscription's cron job."""
-        await self._tracked(self.tick(only=subscription_id))
+        await self._work.run(self.tick(only=subscription_id))
 
     async def _tick_job(self) -> None:
         recovering, self._recovering = self._recovering, False
-        await self._tracked(self.tick(recovering=recovering))
-
-    async def _tracked(self, work: Any) -> None:
-        if self._closed:
-            work.close()
-            return
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            await work
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
+        await self._work.run(self.tick(recovering=recovering))
 
     def _on_event(self, event: JobEvent) -> None:
         if event.code == EVENT_JOB_MISSED:

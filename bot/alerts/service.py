@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -15,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.alerts.watcher import AlertWatcher, BranchReport, Followed, PollReport
 from bot.alerts.webhook import PushEvent
 from bot.errors import DigestbotError
+from bot.tracked_jobs import TrackedJobs
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +38,12 @@ class AlertService:
         self.aps = scheduler or AsyncIOScheduler(timezone=UTC)
         # SQLite: one process, so rows left `sending` by an earlier run are ours to recover.
         self._recovering = single_process
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._closed = False
+        self.jobs = TrackedJobs()
         self.started_at: datetime | None = None
 
     @property
     def running(self) -> bool:
-        return bool(self.aps.running) and not self._closed
+        return bool(self.aps.running) and not self.jobs.closed
 
     async def start(self) -> None:
         every = self.watcher.policy.poll_every
@@ -83,24 +81,16 @@ class AlertService:
         )
 
     async def stop(self, timeout: float = 60.0) -> None:
-        self._closed = True
         if self.aps.running:
             self.aps.pause()
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
-            for task in pending:
-                task.cancel()
+        await self.jobs.close(timeout)
         if self.aps.running:
             self.aps.shutdown(wait=False)
 
     def push(self, followed: Followed, event: PushEvent) -> None:
         """Handle a verified push in the background (GitHub wants its answer within 10 s;
         the analyses may take longer), then post its alerts."""
-        if self._closed:
-            return
-        task = asyncio.create_task(self._after_push(followed, event))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.jobs.spawn(self._after_push(followed, event))
 
     async def poll_once(self) -> PollReport:
         return await self.watcher.poll_all()
@@ -140,7 +130,7 @@ class AlertService:
         return report
 
     async def _poll_job(self) -> None:
-        await self._tracked(self._poll())
+        await self.jobs.run(self._poll())
 
     async def _poll(self) -> None:
         try:
@@ -150,7 +140,7 @@ class AlertService:
 
     async def _tick_job(self) -> None:
         recovering, self._recovering = self._recovering, False
-        await self._tracked(self._tick(recovering))
+        await self.jobs.run(self._tick(recovering))
 
     async def _tick(self, recovering: bool) -> None:
         runner = self.watcher.runner
@@ -161,16 +151,3 @@ class AlertService:
             await runner.run_many(rows, recovering=recovering)
         except DigestbotError as exc:
             log.warning("alert outbox tick failed: %s", exc)
-
-    async def _tracked(self, work: Coroutine[Any, Any, None]) -> None:
-        if self._closed:
-            work.close()
-            return
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            await work
-        finally:
-            if task is not None:
-                self._tasks.discard(task)

@@ -165,10 +165,15 @@ class AlertWatcher:
 
     async def match_push(self, event: PushEvent) -> Followed | None:
         """The followed branch a push moves; None when it moves another branch (or a tag, or
-        deletes the branch). WebhookRejected(404) when the repository is not followed."""
+        deletes the branch) or no subscription of the repository has alerts on.
+        WebhookRejected(404) when no subscription follows the repository at all."""
         known = [f for f in await self.followed() if f.repo.kind == "github"]
         mine = [f for f in known if f.repo.name.lower() == event.repo.lower()]
         if not mine:
+            # Subscribed without alerts: nothing to do, but not a stranger either.
+            active = await asyncio.to_thread(self._subscriptions.active)
+            if any(sub.repo.lower() == event.repo.lower() for sub in active):
+                return None
             raise WebhookRejected(404, "repository not followed")
         if event.deleted:
             return None

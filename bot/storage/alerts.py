@@ -39,7 +39,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.storage.deliveries import OutboxTables, insert_ignore
+from bot.storage.deliveries import (
+    OutboxTables,
+    insert_ignore,
+    outbox_part_columns,
+    outbox_row_columns,
+)
 from bot.storage.delivery_records import DeliveryState
 from bot.storage.failures import storage_failure
 from bot.storage.subscriptions import from_db, to_db
@@ -53,23 +58,7 @@ HoldReason = Literal["quiet_hours", "rate_cap"]
 alert_deliveries = Table(
     "alert_deliveries",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("subscription_id", Integer, nullable=False),
-    Column("local_date", String(10), nullable=False),  # the subscription's day it was queued
-    Column("delivery_key", String(64), nullable=False, unique=True),
-    Column("state", String(10), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("claimed_by", String(120), nullable=True),
-    Column("lease_until", DateTime(timezone=True), nullable=True),
-    Column("posting_since", DateTime(timezone=True), nullable=True),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
-    Column("refs", Text, nullable=False, default="[]"),
-    Column("reason", Text, nullable=True),
-    Column("notice", String(10), nullable=True),
-    Column("context", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    *outbox_row_columns(),  # local_date: the subscription's day it was queued
     # What the card shows: AlertDetail as JSON (the commits, folded, forced, held back).
     Column("detail", Text, nullable=False),
     Column("channel", String(230), nullable=False),  # "platform:channel_id", for the rate cap
@@ -77,19 +66,7 @@ alert_deliveries = Table(
     Index("ix_alert_deliveries_channel", "channel", "created_at"),
 )
 
-alert_parts = Table(
-    "alert_parts",
-    metadata,
-    Column("delivery_id", Integer, primary_key=True),
-    Column("part_index", Integer, primary_key=True),
-    Column("payload", Text, nullable=False),
-    Column("state", String(10), nullable=False),
-    Column("attempt", Integer, nullable=False, default=0),
-    Column("posting_at", DateTime(timezone=True), nullable=True),
-    Column("refs", Text, nullable=False, default="[]"),
-    Column("failures", Integer, nullable=False, default=0),
-    Column("reason", Text, nullable=True),
-)
+alert_parts = Table("alert_parts", metadata, *outbox_part_columns())
 
 ALERT_OUTBOX = OutboxTables(alert_deliveries, alert_parts)
 

@@ -75,47 +75,58 @@ log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
+
+def outbox_row_columns() -> list[Column[Any]]:
+    """The columns of an outbox's rows (daily posts here; alerts in bot/storage/alerts.py)."""
+    return [
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("subscription_id", Integer, nullable=False),
+        Column("local_date", String(10), nullable=False),  # YYYY-MM-DD, the subscription's zone
+        Column("delivery_key", String(64), nullable=False, unique=True),
+        Column("state", String(10), nullable=False),
+        Column("due_at", DateTime(timezone=True), nullable=False),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("claimed_by", String(120), nullable=True),
+        Column("lease_until", DateTime(timezone=True), nullable=True),
+        Column("posting_since", DateTime(timezone=True), nullable=True),
+        Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+        Column("refs", Text, nullable=False, default="[]"),  # JSON [[channel, message, thread]]
+        Column("reason", Text, nullable=True),
+        # A channel notice this row owes (missed, or failed for good): owed -> sent. It is
+        # claimed with the same claimed_by/lease_until columns, which a final row no longer uses.
+        Column("notice", String(10), nullable=True),
+        # Schema v5: the poster's JSON for recording posted parts (a v3 database gets it by ALTER).
+        Column("context", Text, nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+    ]
+
+
+def outbox_part_columns() -> list[Column[Any]]:
+    """The columns of an outbox's message parts."""
+    return [
+        Column("delivery_id", Integer, primary_key=True),
+        Column("part_index", Integer, primary_key=True),
+        Column("payload", Text, nullable=False),
+        Column("state", String(10), nullable=False),
+        Column("attempt", Integer, nullable=False, default=0),
+        Column("posting_at", DateTime(timezone=True), nullable=True),
+        Column("refs", Text, nullable=False, default="[]"),
+        Column("failures", Integer, nullable=False, default=0),
+        Column("reason", Text, nullable=True),
+    ]
+
+
 deliveries = Table(
     "deliveries",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("subscription_id", Integer, nullable=False),
-    Column("local_date", String(10), nullable=False),  # YYYY-MM-DD in the subscription's zone
-    Column("delivery_key", String(64), nullable=False, unique=True),
-    Column("state", String(10), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("claimed_by", String(120), nullable=True),
-    Column("lease_until", DateTime(timezone=True), nullable=True),
-    Column("posting_since", DateTime(timezone=True), nullable=True),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
-    Column("refs", Text, nullable=False, default="[]"),  # JSON [[channel, message, thread]]
-    Column("reason", Text, nullable=True),
-    # A channel notice this row owes (missed, or failed for good): owed -> sent. It is claimed
-    # with the same claimed_by/lease_until columns, which a final row no longer uses.
-    Column("notice", String(10), nullable=True),
-    # Schema v5: the poster's JSON for recording posted parts (a v3 database gets it by ALTER).
-    Column("context", Text, nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    *outbox_row_columns(),
     UniqueConstraint("subscription_id", "local_date", name="uq_deliveries_run"),
     Index("ix_deliveries_state", "state", "next_attempt_at"),
     Index("ix_deliveries_notice", "notice"),
 )
 
-parts = Table(
-    "delivery_parts",
-    metadata,
-    Column("delivery_id", Integer, primary_key=True),
-    Column("part_index", Integer, primary_key=True),
-    Column("payload", Text, nullable=False),
-    Column("state", String(10), nullable=False),
-    Column("attempt", Integer, nullable=False, default=0),
-    Column("posting_at", DateTime(timezone=True), nullable=True),
-    Column("refs", Text, nullable=False, default="[]"),
-    Column("failures", Integer, nullable=False, default=0),
-    Column("reason", Text, nullable=True),
-)
+parts = Table("delivery_parts", metadata, *outbox_part_columns())
 
 
 @dataclass(frozen=True)

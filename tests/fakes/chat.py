@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.models import Commit, CommitSummary, Digest, DigestItem, Language, Window
 from bot.repos import RepoTarget
 from bot.service import DigestService
-from bot.sources.base import CommitSource
+from bot.sources.base import BranchHead, CommitSource
 from digestbot.wiring import Core, build_core
 from handlers.ports import MessageRef, ReplyTarget
 from tests.fakes.git_repo import GitRepoBuilder
@@ -112,6 +112,10 @@ class TimedSource:
     async def resolve_sha(self, repo: RepoTarget, prefix: str) -> str:
         await self._enter("resolve")
         return await self.inner.resolve_sha(repo, prefix)
+
+    async def branch_head(self, repo: RepoTarget, etag: str | None = None) -> BranchHead:
+        await self._enter("head")
+        return await self.inner.branch_head(repo, etag)
 
     def repo_url(self, repo: RepoTarget) -> str:
         return self.inner.repo_url(repo)

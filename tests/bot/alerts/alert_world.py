@@ -3,12 +3,14 @@ recording chat platform, and bots (processes) started over one database."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.alerts.service import AlertService
+from tests.fakes.git_repo import GitRepoBuilder
 from tests.fakes.github_payloads import FakeFile
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.scheduled_chat import Bot, FakeClock, LookupPlatform, start_bot
@@ -69,6 +71,14 @@ class AlertWorld:
         await bot.scheduling.scheduler.sync_config()
         return bot.scheduling.alerts
 
+    async def watching(self, **settings: Any) -> AlertService:
+        """A started bot's alert service after its first look at the branch (the baseline),
+        with the clock moved on by one poll interval."""
+        alerts = await self.sync(self.start(**settings))
+        await alerts.poll_once()
+        self.clock.advance(timedelta(minutes=5))
+        return alerts
+
     async def close(self) -> None:
         for bot in self.bots:
             await bot.close()
@@ -86,6 +96,22 @@ class AlertWorld:
             )
             shas.append(commit.sha)
         return shas
+
+
+def followed_github() -> Iterator[FakeGitHub]:
+    """The fake GitHub holding the followed repository (`github = pytest.fixture(…)`)."""
+    with FakeGitHub() as server:
+        server.add_repo(REPO)
+        yield server
+
+
+def make_world(tmp_path: Path, github: FakeGitHub, toml: str | None = None) -> AlertWorld:
+    """A world whose followed branch already has one commit (from before any bot looked)."""
+    local = tmp_path / "widget"
+    GitRepoBuilder(local).commit("init", {"a.py": "x = 1\n"}, when=START - timedelta(days=1))
+    world = AlertWorld(tmp_path, local, github, toml=toml or alerts_toml())
+    (world.first,) = world.push("chore: the first commit")
+    return world
 
 
 HIGH = "feat(api)!: drop the v1 launch endpoint"

@@ -4,34 +4,36 @@ hours, the rate cap, crashes, replicas, and the daily digest's marks."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.alerts.webhook import WebhookRejected, parse_push
 from bot.models import Importance
-from tests.bot.alerts.alert_world import HIGH, LOW, MEDIUM, REPO, START, AlertWorld, alerts_toml
-from tests.fakes.git_repo import GitRepoBuilder
+from tests.bot.alerts.alert_world import (
+    HIGH,
+    LOW,
+    MEDIUM,
+    REPO,
+    START,
+    AlertWorld,
+    alerts_toml,
+    followed_github,
+    make_world,
+)
 from tests.fakes.github_payloads import FakeFile
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.postgres import postgres_url
 from tests.fakes.scheduled_chat import Bot, Crash
 
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as server:
-        server.add_repo(REPO)
-        yield server
+github = pytest.fixture(followed_github)
 
 
 @pytest.fixture
 async def world(tmp_path: Path, github: FakeGitHub) -> AsyncIterator[AlertWorld]:
-    local = tmp_path / "widget"
-    GitRepoBuilder(local).commit("init", {"a.py": "x = 1\n"}, when=START - timedelta(days=1))
-    made = AlertWorld(tmp_path, local, github)
-    (made.first,) = made.push("chore: the first commit")  # the branch exists before the bot
+    made = make_world(tmp_path, github)
     yield made
     await made.close()
 
@@ -64,9 +66,7 @@ async def test_an_unchanged_branch_is_one_conditional_request_that_costs_no_rate
 async def test_only_commits_at_the_threshold_are_alerted_once_each(
     world: AlertWorld, github: FakeGitHub
 ) -> None:
-    alerts = await world.sync(world.start())
-    await alerts.poll_once()
-    world.clock.advance(timedelta(minutes=5))
+    alerts = await world.watching()
     high, _, _ = world.push(HIGH, LOW, MEDIUM)
     report = await alerts.poll_once()
     assert report.branches[0].new == 3 and report.branches[0].queued == 1
@@ -81,14 +81,9 @@ async def test_only_commits_at_the_threshold_are_alerted_once_each(
 
 
 async def test_medium_alerts_include_medium_commits(tmp_path: Path, github: FakeGitHub) -> None:
-    local = tmp_path / "widget"
-    GitRepoBuilder(local).commit("init", {"a.py": "x = 1\n"}, when=START - timedelta(days=1))
-    world = AlertWorld(tmp_path, local, github, toml=alerts_toml(alerts="medium"))
-    world.push("chore: the first commit")
+    world = make_world(tmp_path, github, alerts_toml(alerts="medium"))
     try:
-        alerts = await world.sync(world.start())
-        await alerts.poll_once()
-        world.clock.advance(timedelta(minutes=5))
+        alerts = await world.watching()
         world.push(MEDIUM, LOW)
         await alerts.poll_once()
         titles = [i.commit.title for p in world.platform.alerts() for i in p.alert.digest.items]  # type: ignore[union-attr]
@@ -98,9 +93,7 @@ async def test_medium_alerts_include_medium_commits(tmp_path: Path, github: Fake
 
 
 async def test_a_burst_folds_into_one_card(world: AlertWorld) -> None:
-    alerts = await world.sync(world.start())
-    await alerts.poll_once()
-    world.clock.advance(timedelta(minutes=5))
+    alerts = await world.watching()
     pushed = world.push(*(f"{HIGH} part {n}" for n in range(4)))
     await alerts.poll_once()
     (card,) = world.platform.alerts()
@@ -111,9 +104,7 @@ async def test_a_burst_folds_into_one_card(world: AlertWorld) -> None:
 async def test_a_force_push_folds_and_repeats_nothing(
     world: AlertWorld, github: FakeGitHub
 ) -> None:
-    alerts = await world.sync(world.start())
-    await alerts.poll_once()
-    world.clock.advance(timedelta(minutes=5))
+    alerts = await world.watching()
     (first,) = world.push(HIGH)
     await alerts.poll_once()
     world.clock.advance(timedelta(minutes=5))
@@ -131,14 +122,9 @@ async def test_a_force_push_folds_and_repeats_nothing(
 async def test_quiet_hours_hold_alerts_and_the_next_card_counts_them(
     tmp_path: Path, github: FakeGitHub
 ) -> None:
-    local = tmp_path / "widget"
-    GitRepoBuilder(local).commit("init", {"a.py": "x = 1\n"}, when=START - timedelta(days=1))
-    world = AlertWorld(tmp_path, local, github, toml=alerts_toml(quiet_hours="07:00-08:30"))
-    world.push("chore: the first commit")
+    world = make_world(tmp_path, github, alerts_toml(quiet_hours="07:00-08:30"))
     try:
-        alerts = await world.sync(world.start())
-        await alerts.poll_once()  # 08:00, inside the quiet hours
-        world.clock.advance(timedelta(minutes=5))
+        alerts = await world.watching()  # 08:05, inside the quiet hours
         (held,) = world.push(HIGH)
         report = await alerts.poll_once()
         assert report.branches[0].held == 1 and world.platform.alerts() == []
@@ -158,10 +144,7 @@ async def test_quiet_hours_hold_alerts_and_the_next_card_counts_them(
 
 
 async def test_the_channel_rate_cap_holds_the_excess(tmp_path: Path, github: FakeGitHub) -> None:
-    local = tmp_path / "widget"
-    GitRepoBuilder(local).commit("init", {"a.py": "x = 1\n"}, when=START - timedelta(days=1))
-    world = AlertWorld(tmp_path, local, github, toml=alerts_toml(max_per_hour=2))
-    world.push("chore: the first commit")
+    world = make_world(tmp_path, github, alerts_toml(max_per_hour=2))
     try:
         alerts = await world.sync(world.start())
         await alerts.poll_once()
@@ -298,9 +281,7 @@ async def test_a_commit_made_before_the_previous_head_but_pushed_after_it_is_ale
 ) -> None:
     """Committer dates do not follow push order (a rebased branch made earlier, a merge):
     found by the benchmark's simulated day, where such a commit was never alerted."""
-    alerts = await world.sync(world.start())
-    await alerts.poll_once()
-    world.clock.advance(timedelta(minutes=5))
+    alerts = await world.watching()
     world.push(LOW)  # committed now, pushed now
     await alerts.poll_once()
     world.clock.advance(timedelta(minutes=5))
@@ -313,3 +294,23 @@ async def test_a_commit_made_before_the_previous_head_but_pushed_after_it_is_ale
     await alerts.poll_once()
     (card,) = world.platform.alerts()
     assert card.alert is not None and card.alert.digest.items[0].commit.sha == early.sha
+
+
+async def test_a_push_to_a_repository_subscribed_without_alerts_is_ignored_not_refused(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    world = make_world(tmp_path, github, alerts_toml(alerts="off"))
+    try:
+        alerts = await world.sync(world.start())
+        body = (
+            '{"ref": "refs/heads/main", "before": "%s", "after": "%s", '
+            '"repository": {"full_name": "%s", "default_branch": "main"}}'
+        )
+        event = parse_push((body % ("1" * 40, "2" * 40, REPO.upper())).encode())
+        assert await alerts.watcher.match_push(event) is None
+        stranger = parse_push((body % ("1" * 40, "2" * 40, "evil/repo")).encode())
+        with pytest.raises(WebhookRejected) as raised:
+            await alerts.watcher.match_push(stranger)
+        assert raised.value.status == 404
+    finally:
+        await world.close()

@@ -9,7 +9,7 @@ import hmac
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -22,8 +22,14 @@ from bot.alerts.service import AlertService
 from bot.alerts.webhook import MAX_BODY
 from handlers.runtime.github_webhook import webhook_endpoint
 from handlers.runtime.http import HttpServer
-from tests.bot.alerts.alert_world import HIGH, REPO, START, AlertWorld, alerts_toml
-from tests.fakes.git_repo import GitRepoBuilder
+from tests.bot.alerts.alert_world import (
+    HIGH,
+    REPO,
+    AlertWorld,
+    alerts_toml,
+    followed_github,
+    make_world,
+)
 from tests.fakes.github_server import FakeGitHub
 
 SECRET = b"a-long-random-webhook-secret-for-tests"
@@ -81,19 +87,12 @@ class Served:
             return response.status, await response.json()
 
 
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    with FakeGitHub() as server:
-        server.add_repo(REPO)
-        yield server
+github = pytest.fixture(followed_github)
 
 
 @pytest.fixture
 async def served(tmp_path: Path, github: FakeGitHub) -> AsyncIterator[Served]:
-    local = tmp_path / "widget"
-    GitRepoBuilder(local).commit("init", {"a.py": "x = 1\n"}, when=START - timedelta(days=1))
-    world = AlertWorld(tmp_path, local, github, toml=alerts_toml(webhook=True))
-    (world.first,) = world.push("chore: the first commit")
+    world = make_world(tmp_path, github, alerts_toml(webhook=True))
     alerts = await world.sync(world.start())
     await alerts.poll_once()  # what serve does at start: the branch's baseline
     port = _free_port()
@@ -111,7 +110,7 @@ async def served(tmp_path: Path, github: FakeGitHub) -> AsyncIterator[Served]:
 async def settle(alerts: AlertService) -> None:
     """Wait for the pushes being handled in the background."""
     for _ in range(200):
-        if not alerts._tasks:
+        if alerts.jobs.idle:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("background pushes did not finish")
