@@ -17,6 +17,12 @@ from bot.vocabulary import LANGUAGES, WINDOW_HELP, Importance
 from handlers.platform_names import PLATFORM_NAMES
 
 FORMATS = ("markdown", "json", *PLATFORM_NAMES)
+# `digest` alone also writes a web page: one repository per command, so one valid HTML document.
+DIGEST_FORMATS = (*FORMATS, "html")
+DIGEST_FORMAT_HELP = (
+    "markdown (default), json, html (one self-contained HTML5 page: no script, no external "
+    "asset; one repository per command, so always one document), or a chat platform's payloads"
+)
 TZ_HELP = "IANA time zone of the days and times (default: DIGESTBOT_TZ, the config, else UTC)"
 
 
@@ -61,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     digest.add_argument("--tz", help=TZ_HELP)
     digest.add_argument("--lang", choices=LANGUAGES, help="language of the report")
-    digest.add_argument("--format", choices=FORMATS, default="markdown", dest="fmt")
+    digest.add_argument(
+        "--format", choices=DIGEST_FORMATS, default="markdown", dest="fmt", help=DIGEST_FORMAT_HELP
+    )
     digest.add_argument(
         "--min",
         choices=[i.value for i in Importance],

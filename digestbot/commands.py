@@ -193,6 +193,10 @@ def render_digest(digest: Digest, fmt: str) -> str:
         return render_markdown(digest)
     if fmt == "json":
         return render_json(digest)
+    if fmt == "html":  # one digest, one page (digestbot/cli.py: DIGEST_FORMAT_HELP)
+        from formatters.html_report import render_html_report
+
+        return render_html_report(digest)
     payloads = platform_named(fmt).render_digest(digest)
     return json.dumps(payloads, ensure_ascii=False, indent=2) + "\n"
 
