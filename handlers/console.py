@@ -13,6 +13,7 @@ from typing import TextIO
 from bot.models import Alert, Digest, DigestItem, Language
 from formatters.alert_text import render_alert_text
 from formatters.markdown import render_commit_markdown, render_markdown
+from formatters.text_safety import one_line
 from handlers.conversation.conversation import Conversation
 from handlers.ports import InboundEvent, MessageRef, PartKey, ReplyTarget
 
@@ -83,6 +84,21 @@ class ConsoleAdapter:
 
     async def send_notice(self, target: ReplyTarget, text: str) -> None:
         self._write(f"» {text}\n")
+
+    async def send_image(
+        self,
+        target: ReplyTarget,
+        image: bytes,
+        *,
+        filename: str,
+        title: str,
+        alt_text: str,
+        text: str = "",
+    ) -> list[MessageRef]:
+        """A terminal cannot show a picture: one line naming it, then the caption."""
+        line = f"[image: {one_line(filename)}, {len(image)} bytes] {one_line(title)}".rstrip()
+        caption = text.strip()
+        return [self._print(target, f"{line}\n{caption}" if caption else line)]
 
     def _print(self, target: ReplyTarget, text: str) -> MessageRef:
         self._write(text.rstrip("\n") + "\n\n")

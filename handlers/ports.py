@@ -152,6 +152,20 @@ class ChatAdapter(Protocol):
         """Tell only the asking user (ephemeral) when the platform can; else like send_text."""
         ...
 
+    async def send_image(
+        self,
+        target: ReplyTarget,
+        image: bytes,
+        *,
+        filename: str,
+        title: str,
+        alt_text: str,
+        text: str = "",
+    ) -> list[MessageRef]:
+        """Post a PNG the platform's native way, with a short caption `text` (plain text,
+        escaped)."""
+        ...
+
 
 class PartLookup(Protocol):
     """Optional adapter capability the scheduler uses to reconcile an interrupted post.

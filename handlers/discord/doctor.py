@@ -15,9 +15,9 @@ from handlers.discord.settings import DiscordConfig, DiscordSettings
 # https://discord.com/developers/docs/resources/application#application-object-application-flags
 MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)
 # View Channel, Send Messages, Send Messages in Threads, Create Public Threads, Embed Links,
-# Read Message History (https://discord.com/developers/docs/topics/permissions); the README's
-# "Run on Discord" says what each is for.
-INVITE_PERMISSIONS = 309_237_730_304
+# Attach Files, Read Message History (https://discord.com/developers/docs/topics/permissions);
+# the README's "Run on Discord" says what each is for.
+INVITE_PERMISSIONS = 309_237_763_072
 INTENTS_HELP = (
     "Discord refused the Message Content intent. Enable it in the Developer Portal (Bot → "
     "Privileged Gateway Intents) or set DISCORD_MESSAGE_CONTENT=false."

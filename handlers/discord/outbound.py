@@ -14,8 +14,10 @@ is left alone for a while.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +32,9 @@ from bot.errors import MissingAccessError, PlatformError
 from bot.models import Alert, Digest, DigestItem, Language
 from formatters.discord_alert import render_discord_alert
 from formatters.discord_details import render_discord_details
-from formatters.discord_embeds import DiscordMessage, render_discord
+from formatters.discord_embeds import NO_MENTIONS, DiscordMessage, render_discord
+from formatters.limits import DISCORD_CONTENT_MAX, DISCORD_EMBED_TITLE_MAX
+from formatters.text_safety import clip, escape_discord, fit, one_line
 from handlers.discord.buttons import details_view
 from handlers.discord.messages import delivery_nonce, delivery_tag, text_payload, thread_name
 from handlers.discord.settings import DetailsMode
@@ -65,9 +69,14 @@ LOOKUP_PAGE = 100
 UNKNOWN_CHANNEL = 10003  # a thread never started: none of its parts can be up
 DISCORD_EPOCH_MS = 1_420_070_400_000  # https://discord.com/developers/docs/reference#snowflakes
 KNOWN_THREADS_MAX = 10_000
+# https://discord.com/developers/docs/resources/message#attachment-object: description ≤ 1024.
+ATTACHMENT_DESCRIPTION_MAX = 1024
+ATTACHMENT_NAME_MAX = 100
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 ACCESS_MESSAGE = (
     "I can't see or post in this channel. Give digestbot View Channel, Send Messages, "
-    "Send Messages in Threads, Create Public Threads, Embed Links and Read Message History here."
+    "Send Messages in Threads, Create Public Threads, Embed Links, Attach Files and Read Message "
+    "History here."
 )
 
 
@@ -225,14 +234,48 @@ class DiscordAdapter:
             return
         await self.send_text(target, text)
 
+    async def send_image(
+        self,
+        target: ReplyTarget,
+        image: bytes,
+        *,
+        filename: str,
+        title: str,
+        alt_text: str,
+        text: str = "",
+    ) -> list[MessageRef]:
+        """One message with the PNG attached (multipart: `payload_json` + `files[0]`, the
+        attachment's `description` its alt text), shown by an embed whose image is
+        `attachment://<filename>` (https://discord.com/developers/docs/reference#uploading-
+        files), the escaped caption as content and no mention parsed. Sent as a channel (or
+        thread) message through discord.py's HTTP client, which re-reads the file on its
+        429 retries."""
+        name = _attachment_name(filename)
+        embed: dict[str, Any] = {"image": {"url": f"attachment://{name}"}}
+        if one_line(title):
+            embed["title"] = fit(one_line(title), DISCORD_EMBED_TITLE_MAX, escape_discord)
+        payload: dict[str, Any] = {"embeds": [embed], "allowed_mentions": dict(NO_MENTIONS)}
+        caption = text.strip()
+        if caption:
+            payload["content"] = fit(caption, DISCORD_CONTENT_MAX, escape_discord)
+        description = clip(one_line(alt_text), ATTACHMENT_DESCRIPTION_MAX) or None
+        file = discord.File(io.BytesIO(image), filename=name, description=description)
+        return [await self._send(target, payload, thread_name("digestbot"), file=file)]
+
     # -- sending -------------------------------------------------------------------------------
 
     async def _send(
-        self, target: ReplyTarget, payload: dict[str, Any], name: str, *, nonce: str | None = None
+        self,
+        target: ReplyTarget,
+        payload: dict[str, Any],
+        name: str,
+        *,
+        nonce: str | None = None,
+        file: discord.File | None = None,
     ) -> MessageRef:
         """One message to the target: through the interaction while it lives and replies in
-        its channel, else as a channel (or thread) message."""
-        interaction = self._live(target.event)
+        its channel, else as a channel (or thread) message (always so with a `file`)."""
+        interaction = self._live(target.event) if file is None else None
         destination = target.thread_id or target.channel_id
         if interaction is not None and str(interaction.channel_id) == destination:
             try:
@@ -255,7 +298,7 @@ class DiscordAdapter:
                 }
             else:
                 channel = await self._thread(target.channel_id, target.thread_id, name)
-        posted = await self._post(target.channel_id, channel, body)
+        posted = await self._post(target.channel_id, channel, body, file=file)
         return MessageRef(PLATFORM, target.channel_id, str(posted["id"]), target.thread_id)
 
     def _live(self, event: InboundEvent | None) -> discord.Interaction[Any] | None:
@@ -312,11 +355,33 @@ class DiscordAdapter:
         self.known_thread(root)
         return root
 
-    async def _post(self, access: str, channel: str, payload: dict[str, Any]) -> dict[str, Any]:
+    async def _post(
+        self,
+        access: str,
+        channel: str,
+        payload: dict[str, Any],
+        *,
+        file: discord.File | None = None,
+    ) -> dict[str, Any]:
         self._check_paused(access)
         await self._pacer.wait(channel)
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel)
-        posted = await self._request(route, access, json=payload)
+        if file is None:
+            posted = await self._request(route, access, json=payload)
+        else:
+            # https://discord.com/developers/docs/reference#uploading-files: the JSON body as
+            # `payload_json`, the file as `files[0]`, described in `attachments`.
+            body = {**payload, "attachments": [file.to_dict(0)]}
+            form = [
+                {"name": "payload_json", "value": json.dumps(body)},
+                {
+                    "name": "files[0]",
+                    "value": file.fp,
+                    "filename": file.filename,
+                    "content_type": "image/png",
+                },
+            ]
+            posted = await self._request(route, access, files=[file], form=form)
         if not isinstance(posted, dict) or "id" not in posted:
             detail = f"post: {posted!r:.200}"
             raise PlatformError("Discord gave an unexpected answer.", detail=detail)
@@ -419,6 +484,12 @@ class DiscordAdapter:
                 detail="paused after repeated Missing Access; not calling Discord",
             )
         strikes.paused_until = None  # the pause is over: the next call probes once
+
+
+def _attachment_name(filename: str) -> str:
+    """A file name `attachment://` can name: ASCII letters, digits, `.`, `_` and `-`."""
+    name = _UNSAFE_NAME.sub("_", one_line(filename)).strip("._") or "image.png"
+    return name[-ATTACHMENT_NAME_MAX:]
 
 
 def _serialised(message: DiscordMessage, thread: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import logging
 import uuid as uuid_module
@@ -25,6 +26,8 @@ import httpx
 import lark_oapi as lark
 import requests
 from lark_oapi.api.im.v1 import (
+    CreateImageRequest,
+    CreateImageRequestBody,
     CreateMessageRequest,
     CreateMessageRequestBody,
     GetChatRequest,
@@ -38,8 +41,9 @@ from lark_oapi.core.token import TokenManager
 from bot.errors import ConfigError, PlatformError
 from bot.models import Alert, Digest, DigestItem, Language
 from formatters.feishu_alert import render_feishu_alert
-from formatters.feishu_card import Card, card_content, render_feishu
+from formatters.feishu_card import Card, card_content, plain_text, render_feishu
 from formatters.feishu_details import render_feishu_details
+from formatters.text_safety import clip, escape_plain, one_line
 from handlers.feishu.card_split import fit_card, mark_card, split_card, text_card
 from handlers.feishu.inbound import PLATFORM, BotIdentity
 from handlers.ports import MessageRef, PartKey, ReplyTarget
@@ -75,6 +79,7 @@ TOKEN_CODES = frozenset({99991663, 99991668})
 # deduplicated for one hour.
 UUID_MAX = 50
 MARKER_PREFIX = "dk"  # card element_id marking a scheduled delivery (≤ 20 characters in all)
+IMAGE_ALT_MAX = 1000
 # Feishu keeps a uuid for an hour; a re-post this soon after the first is answered with it.
 UUID_SAFE = timedelta(minutes=50)
 
@@ -179,6 +184,37 @@ class FeishuAdapter:
                 event,
             )
         await self.send_text(target, text)
+
+    async def send_image(
+        self,
+        target: ReplyTarget,
+        image: bytes,
+        *,
+        filename: str,
+        title: str,
+        alt_text: str,
+        text: str = "",
+    ) -> list[MessageRef]:
+        """Upload the PNG (POST /open-apis/im/v1/images, multipart, image_type "message":
+        https://open.feishu.cn/document/server-docs/im-v1/image/create) for its `image_key`,
+        then post a card with an `img` element (title, alt text) and the escaped caption, in
+        the chat or in the target's thread as every other post."""
+        name = one_line(filename) or "image.png"
+
+        async def image_create(_: None) -> Any:
+            # lark-oapi takes the file out of the body it is given: a fresh one per attempt.
+            stream = io.BytesIO(image)
+            stream.name = name
+            body = CreateImageRequestBody.builder().image_type("message").image(stream).build()
+            request = CreateImageRequest.builder().request_body(body).build()
+            return await self.client.im.v1.image.acreate(request)
+
+        response = await self._call(image_create, None)
+        image_key = str(getattr(response.data, "image_key", None) or "")
+        if not image_key:
+            raise PlatformError("Feishu did not confirm the image.", detail="no image_key")
+        card = image_card(image_key, title=title, alt_text=alt_text, text=text)
+        return await self._post_fitted(target, card, target.thread_id, None)
 
     # -- PartLookup ----------------------------------------------------------------------
 
@@ -409,6 +445,28 @@ class FeishuAdapter:
             raise CredentialsError("Feishu refused the app credentials.", detail=repr(exc)) from exc
         except requests.RequestException as exc:
             raise PlatformError("Feishu could not be reached.", detail=repr(exc)) from exc
+
+
+def image_card(image_key: str, *, title: str, alt_text: str, text: str = "") -> Card:
+    """A card JSON 2.0 showing an uploaded image (`img` element: title and alt text as
+    plain_text) above the caption, a markdown element escaped like any text
+    (https://open.feishu.cn/document/feishu-cards/card-json-v2-components/content-components/image)."""
+    caption = text.strip()
+    card = text_card(caption) if caption else text_card(title)
+    elements: list[dict[str, Any]] = card["body"]["elements"]
+    if not caption:
+        elements.clear()
+    element: dict[str, Any] = {
+        "tag": "img",
+        "img_key": image_key,
+        "alt": {"tag": "plain_text", "content": clip(escape_plain(alt_text), IMAGE_ALT_MAX)},
+        "scale_type": "fit_horizontal",
+        "preview": True,
+    }
+    if one_line(title):
+        element["title"] = plain_text(title)
+    elements.insert(0, element)
+    return card
 
 
 def _details_payloads(item: DigestItem, repo_url: str, language: Language) -> list[str]:

@@ -20,6 +20,7 @@ REQUIRED_SCOPES = frozenset(
         "app_mentions:read",
         "channels:history",
         "groups:history",
+        "files:write",  # the week's chart of a weekly subscription (files.uploadV2 flow)
     }
 )
 _REINSTALL = "reinstall the app (Settings → Install App) and copy the Bot User OAuth Token (xoxb-…)"

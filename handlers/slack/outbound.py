@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
@@ -24,7 +25,7 @@ from bot.models import Alert, Digest, DigestItem, Language
 from formatters.slack_alert import render_slack_alert
 from formatters.slack_blocks import SlackMessage, render_slack
 from formatters.slack_details import render_slack_details
-from formatters.text_safety import escape_slack
+from formatters.text_safety import clip, escape_slack, one_line
 from handlers.ports import MessageRef, PartKey, ReplyTarget
 from handlers.runtime.digest_parts import send_digest
 from handlers.runtime.pacing import ChannelPacer
@@ -41,6 +42,12 @@ DELIVERY_EVENT_TYPE = "digestbot_delivery"
 # the read is bounded by the post's time (oldest/latest), so one page is the usual case
 # (https://api.slack.com/methods/conversations.history: limit ≤ 999, 200 recommended max).
 LOOKUP_PAGE = 100
+# The share of an uploaded file completes asynchronously: its message is looked for at once,
+# then after these waits (seconds).
+SHARE_POLL_WAITS = (0.0, 0.5, 1.0, 2.0)
+SHARE_CLOCK_SKEW = 60.0  # seconds the history read reaches back before the upload began
+FILE_TITLE_MAX = 255
+ALT_TEXT_MAX = 1000  # https://docs.slack.dev/reference/methods/files.getUploadURLExternal
 _USER_ERRORS = {
     "not_in_channel": "I can't post in this channel; invite me first (/invite @digestbot).",
     "channel_not_found": "I can't see this channel; invite me first (/invite @digestbot).",
@@ -105,6 +112,7 @@ class SlackAdapter:
         details_view: DetailsView = "thread",
         clock: Callable[[], datetime],
         response_url_prefix: str = "https://hooks.slack.com/",
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
         self._pacer = pacer
@@ -112,6 +120,7 @@ class SlackAdapter:
         self._clock = clock
         # Only Slack's own hooks host is ever called back (the URL comes in the request body).
         self.response_url_prefix = response_url_prefix
+        self._sleep = sleep
 
     @property
     def platform(self) -> str:
@@ -227,6 +236,83 @@ class SlackAdapter:
             if not await self._respond(target, args["text"]):
                 raise
 
+    async def send_image(
+        self,
+        target: ReplyTarget,
+        image: bytes,
+        *,
+        filename: str,
+        title: str,
+        alt_text: str,
+        text: str = "",
+    ) -> list[MessageRef]:
+        """Share a PNG with Slack's external upload flow (files.upload is retired):
+        files.getUploadURLExternal (filename, length, alt_txt) → the bytes POSTed to the
+        upload URL → files.completeUploadExternal (files [{id, title}], channel_id, thread_ts,
+        initial_comment = the escaped caption), i.e. slack_sdk's `files_upload_v2`; each step
+        goes through the client's 429 handler. Needs the files:write scope.
+
+        Slack shares the file asynchronously and answers without the message's ts
+        (https://docs.slack.dev/reference/methods/files.completeUploadExternal), so the ts is
+        read back from the channel (or thread) history, bounded by the upload's time. When it
+        cannot be read the image is up all the same: [] is returned, never an error (a retry
+        would post it twice)."""
+        channel, thread = target.channel_id, target.thread_id
+        args: dict[str, Any] = {
+            "filename": _file_name(filename),
+            "file": image,
+            "title": clip(one_line(title), FILE_TITLE_MAX) or _file_name(filename),
+            "alt_txt": clip(one_line(alt_text), ALT_TEXT_MAX) or None,
+            "channel": channel,
+        }
+        caption = escape_slack(text.strip())
+        if caption:
+            args["initial_comment"] = caption
+        if thread:
+            args["thread_ts"] = thread
+        await self._pacer.wait(channel)
+        began = time.time()  # Slack's ts is wall-clock time, whatever clock we were given
+        try:
+            response = await self._call("files_upload_v2", self.client.files_upload_v2(**args))
+        except SlackRequestError as exc:  # the upload URL refused the bytes
+            raise PlatformError("Slack refused the image.", detail=f"upload: {exc}") from exc
+        file = response.get("file") or {}
+        file_id = str(file.get("id") or "")
+        ts = _share_ts(file, channel) or await self._shared_ts(channel, thread, file_id, began)
+        if ts is None:
+            log.warning("file %s shared in %s, but its message was not found", file_id, channel)
+            return []
+        return [MessageRef(PLATFORM, channel, ts, thread)]
+
+    async def _shared_ts(
+        self, channel: str, thread: str | None, file_id: str, since: float
+    ) -> str | None:
+        """The ts of the message sharing `file_id`, read from the history after `since`."""
+        method, where = (
+            ("conversations.history", {})
+            if thread is None
+            else ("conversations.replies", {"ts": thread})
+        )
+        params = {
+            "channel": channel,
+            "oldest": f"{since - SHARE_CLOCK_SKEW:.6f}",
+            "inclusive": "true",
+            "limit": LOOKUP_PAGE,
+            **where,
+        }
+        for wait in SHARE_POLL_WAITS:
+            await self._sleep(wait)
+            call = self.client.api_call(method, http_verb="GET", params=params)
+            try:
+                page = await self._call(method, call)
+            except PlatformError as exc:
+                log.info("cannot read back the shared file's message: %s", exc)
+                return None
+            for message in page.get("messages") or []:
+                if any(f.get("id") == file_id for f in message.get("files") or []):
+                    return str(message["ts"])
+        return None
+
     async def _respond(self, target: ReplyTarget, text: str) -> bool:
         url = target.event.context.get("response_url", "") if target.event else ""
         if not url.startswith(self.response_url_prefix):
@@ -288,6 +374,22 @@ def _carries(message: dict[str, Any], key: PartKey) -> bool:
         and payload.get("delivery_key") == key.delivery_key
         and int(payload.get("part") or 0) == key.index
     )
+
+
+def _file_name(filename: str) -> str:
+    name = one_line(filename).replace("/", "_").replace("\\", "_")
+    return clip(name, FILE_TITLE_MAX) or "image.png"
+
+
+def _share_ts(file: dict[str, Any], channel: str) -> str | None:
+    """The ts of the file's share in `channel` when the answer already carries it
+    (`shares.public|private[channel][0].ts`, https://docs.slack.dev/reference/objects/file-object)."""
+    shares = file.get("shares") or {}
+    for kind in ("public", "private"):
+        for share in (shares.get(kind) or {}).get(channel) or []:
+            if share.get("ts"):
+                return str(share["ts"])
+    return None
 
 
 def _error_of(exc: SlackApiError) -> str:

@@ -9,6 +9,11 @@ response and inherits its ephemeral flag, as on Discord), channel messages (`POS
 (`POST /channels/{id}/messages/{id}/threads`; the thread's id is the message's id, error 160004
 when one exists), and command sync (`PUT /applications/{id}[/guilds/{id}]/commands`).
 
+Messages with files come as multipart/form-data (`payload_json` + `files[n]`, described in the
+payload's `attachments`): the bytes are kept (`attachment_data`, and on the recorded call), the
+message carries attachment objects with CDN URLs, and an embed's `attachment://<filename>` image
+resolves to its attachment's URL, as on Discord.
+
 Message bodies are checked against Discord's documented limits (answering 400 / 50035 like the
 real API), every request is recorded with its JSON body and arrival time, and answers can be
 scripted: 429 with `retry_after` and the X-RateLimit-* headers, or 403 Missing Access (50001)
@@ -24,7 +29,7 @@ import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
@@ -32,6 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.fakes.discord_payloads import API_PREFIX, BOT_TOKEN, ApiError
 from tests.fakes.discord_world import DiscordWorld, InteractionState
 from tests.fakes.http_fake import JSON, LocalHttpFake, read_body, send_json
+from tests.fakes.multipart import FormPart, parse_form
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class DiscordCall:
     body: Any  # the decoded JSON body, or None
     authorization: str | None
     at: float  # time.monotonic() on arrival
+    files: dict[str, FormPart] = field(default_factory=dict)  # multipart files by field name
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,11 @@ class FakeDiscordApi(LocalHttpFake):
         with self._lock:
             return [dict(m) for m in self.world.messages.get(channel_id, [])]
 
+    def attachment(self, attachment_id: str) -> bytes:
+        """The bytes uploaded for an attachment."""
+        with self._lock:
+            return self.world.attachment_data[attachment_id]
+
     def thread(self, thread_id: str) -> dict[str, Any] | None:
         with self._lock:
             return self.world.threads.get(thread_id)
@@ -159,13 +171,20 @@ class FakeDiscordApi(LocalHttpFake):
         parts = urlsplit(handler.path)
         path = parts.path.removeprefix(API_PREFIX)
         query = dict(parse_qsl(parts.query))
-        raw = read_body(handler).decode("utf-8")
+        data = read_body(handler)
+        content_type = handler.headers.get("Content-Type") or ""
         body: Any = None
-        if raw and "json" in (handler.headers.get("Content-Type") or ""):
-            body = json.loads(raw)
+        files: dict[str, FormPart] = {}
+        form = parse_form(content_type, data)
+        if form:
+            # https://discord.com/developers/docs/reference#uploading-files
+            body = json.loads(form["payload_json"].data) if "payload_json" in form else {}
+            files = {k: v for k, v in form.items() if v.filename is not None}
+        elif data and "json" in content_type:
+            body = json.loads(data.decode("utf-8"))
         auth = handler.headers.get("Authorization")
         with self._lock:
-            self.calls.append(DiscordCall(method, path, query, body, auth, arrived))
+            self.calls.append(DiscordCall(method, path, query, body, auth, arrived, files))
             queue = self._failures.get((method, path))
             failure = queue.popleft() if queue else None
             if failure is None:
@@ -183,8 +202,9 @@ class FakeDiscordApi(LocalHttpFake):
                     self._send(handler, 401, {"message": "401: Unauthorized", "code": 0})
                     return
                 try:
+                    uploads = {"files": files} if files else {}
                     with self._lock:
-                        status, answer = route(*match.groups(), body=body, query=query)
+                        status, answer = route(*match.groups(), body=body, query=query, **uploads)
                 except ApiError as reply:
                     self._send(handler, reply.status, reply.body)
                     return

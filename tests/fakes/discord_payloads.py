@@ -61,7 +61,7 @@ def error(status: int, code: int, message: str, errors: Any = None) -> ApiError:
 
 # https://discord.com/developers/docs/resources/message#embed-object-embed-limits and
 # https://discord.com/developers/docs/resources/message#create-message
-def check_message(body: dict[str, Any]) -> None:
+def check_message(body: dict[str, Any], *, has_files: bool = False) -> None:
     problems: list[str] = []
     content = body.get("content")
     embeds = body.get("embeds") or []
@@ -114,5 +114,5 @@ def check_message(body: dict[str, Any]) -> None:
         problems.append("nonce: Must be 25 or fewer in length.")
     if problems:
         raise error(400, 50035, "Invalid Form Body", problems)
-    if not content and not embeds and not components:
+    if not content and not embeds and not components and not has_files:
         raise error(400, 50006, "Cannot send an empty message")

@@ -23,6 +23,7 @@ from tests.fakes.discord_payloads import (
     iso_now,
     snowflake_at,
 )
+from tests.fakes.multipart import FormPart
 
 Route = tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]
 
@@ -52,6 +53,7 @@ class DiscordWorld:
         self.interactions: dict[str, InteractionState] = {}
         self.callbacks: list[dict[str, Any]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.attachment_data: dict[str, bytes] = {}  # uploaded bytes by attachment id
         self.application_flags = 0  # e.g. the Message Content intent (1 << 18 or 1 << 19)
         self.routes: list[Route] = [
             ("GET", re.compile(r"/users/@me"), self._me),
@@ -137,12 +139,18 @@ class DiscordWorld:
         return channel_id in self.channels or channel_id in self.threads
 
     def _create_message(
-        self, channel_id: str, *, body: Any, query: dict[str, str]
+        self,
+        channel_id: str,
+        *,
+        body: Any,
+        query: dict[str, str],
+        files: dict[str, FormPart] | None = None,
     ) -> tuple[int, Any]:
         if not self._channel_exists(channel_id):
             raise error(404, 10003, "Unknown Channel")
         body = body or {}
-        check_message(body)
+        check_message(body, has_files=bool(files))
+        attachments = self._attachments(channel_id, body, files or {})
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
             # https://discord.com/developers/docs/resources/message#create-message: with
@@ -151,6 +159,14 @@ class DiscordWorld:
             if existing is not None:
                 return 200, dict(existing)
         message = self._message(channel_id, body)
+        if attachments:
+            message["attachments"] = attachments
+            urls = {f"attachment://{a['filename']}": a["url"] for a in attachments}
+            for embed in message["embeds"]:
+                image = embed.get("image") or {}
+                if image.get("url") in urls:
+                    url = urls[image["url"]]
+                    embed["image"] = {**image, "url": url, "proxy_url": url}
         self.messages.setdefault(channel_id, []).append(message)
         if channel_id in self.threads:
             self.threads[channel_id]["message_count"] += 1
@@ -159,6 +175,39 @@ class DiscordWorld:
             answer["nonce"] = str(nonce)
             self.nonces[(channel_id, str(nonce))] = answer
         return 200, answer
+
+    def _attachments(
+        self, channel_id: str, body: dict[str, Any], files: dict[str, FormPart]
+    ) -> list[dict[str, Any]]:
+        """The attachment objects of the uploaded `files[n]`, described by the payload's
+        `attachments` entry with id n (https://discord.com/developers/docs/reference#uploading-files)."""
+        described = {str(a.get("id")): a for a in body.get("attachments") or []}
+        attachments = []
+        for name, part in sorted(files.items()):
+            match = re.fullmatch(r"files\[(\d+)\]", name)
+            if match is None:
+                raise error(400, 50035, "Invalid Form Body", [f"{name}: unknown field"])
+            meta = described.get(match.group(1)) or {}
+            description = meta.get("description")
+            if description is not None and len(str(description)) > 1024:
+                problem = "attachments.description: Must be 1024 or fewer in length."
+                raise error(400, 50035, "Invalid Form Body", [problem])
+            attachment_id = self._next_id()
+            filename = str(meta.get("filename") or part.filename)
+            url = f"https://cdn.discordapp.com/attachments/{channel_id}/{attachment_id}/{filename}"
+            attachment: dict[str, Any] = {
+                "id": attachment_id,
+                "filename": filename,
+                "size": len(part.data),
+                "url": url,
+                "proxy_url": url,
+                "content_type": part.content_type,
+            }
+            if description is not None:
+                attachment["description"] = str(description)
+            self.attachment_data[attachment_id] = part.data
+            attachments.append(attachment)
+        return attachments
 
     def _list_messages(
         self, channel_id: str, *, body: Any, query: dict[str, str]

@@ -11,6 +11,9 @@ info endpoint answers `{code, msg, bot}` as the real one does). Endpoints:
 - POST /open-apis/im/v1/messages/{message_id}/reply (`reply_in_thread`, `uuid`)
 - GET  /open-apis/im/v1/messages (list a chat's messages, newest or oldest first, paginated;
   cards come back without their `element_id`s unless card_msg_content_type=raw_card_content)
+- POST /open-apis/im/v1/images (multipart/form-data: `image_type` and the `image` file; answers
+  `data.image_key` and keeps the bytes, `images`); a card's `img` element must name a key
+  uploaded here, else the card is refused (230099) as on the platform
 - GET  /open-apis/im/v1/chats/{chat_id} (owner and managers)
 - POST /callback/ws/endpoint (the long connection's endpoint discovery: `{AppID, AppSecret}` in,
   `{code, msg, data: {URL, ClientConfig}}` out, as lark_oapi.ws.client `_get_conn_url` reads
@@ -37,6 +40,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes.http_fake import LocalHttpFake, read_body, send_json
+from tests.fakes.multipart import FormPart, parse_form
 
 APP_ID = "cli_fake0000000001"
 APP_SECRET = "fake-app-secret"
@@ -48,11 +52,13 @@ TENANT_KEY = "fake-tenant"
 CARD_BODY_MAX_BYTES = 30 * 1024
 TEXT_BODY_MAX_BYTES = 150 * 1024
 CARD_ELEMENTS_MAX = 200
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+UNKNOWN_IMAGE = "Failed to create card content, ext=ErrMsg: image key not found: "
 UUID_WINDOW_SECONDS = 3600.0
 INVALID_TOKEN = "Invalid access token for authorization. Please make a request with token attached."
 TOO_MANY_ELEMENTS = "Failed to create card content, ext=ErrMsg: card element number over limit;"
 
-Kind = str  # "token" | "bot" | "create" | "reply" | "list" | "chat" | "endpoint"
+Kind = str  # "token" | "bot" | "create" | "reply" | "list" | "chat" | "endpoint" | "image"
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,17 @@ class FakeMessage:
         return value
 
 
+@dataclass(frozen=True)
+class FakeImage:
+    """An image uploaded with im/v1/images."""
+
+    image_key: str
+    image_type: str
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
 @dataclass
 class FakeChat:
     owner_id: str = "ou_owner"
@@ -164,6 +181,7 @@ class FakeFeishuApi(LocalHttpFake):
         self.ws_url: str | None = None
         self.ws_client_config: dict[str, int] = {}
         self._devices = itertools.count(1)
+        self.images: dict[str, FakeImage] = {}  # by image_key
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -210,12 +228,13 @@ class FakeFeishuApi(LocalHttpFake):
         split = urlsplit(handler.path)
         path, query = split.path, dict(parse_qsl(split.query))
         raw = read_body(handler)
+        kind = _kind(method, path)
+        form = parse_form(handler.headers.get("Content-Type") or "", raw)
         try:
-            body = json.loads(raw) if raw else None
+            body = _form_body(form) if form else json.loads(raw) if raw else None
         except ValueError:
             send_json(handler, 400, {"code": 9499, "msg": "Bad Request"})
             return
-        kind = _kind(method, path)
         auth = handler.headers.get("Authorization") or ""
         token = auth.removeprefix("Bearer ").strip() or None
         with self._lock:
@@ -237,8 +256,28 @@ class FakeFeishuApi(LocalHttpFake):
         if token != self.token:
             send_json(handler, 400, {"code": 99991663, "msg": INVALID_TOKEN})
             return
-        status, answer = self._answer(kind, path, query, body or {}, len(raw))
+        if kind == "image":
+            status, answer = self._upload_image(form)
+        else:
+            status, answer = self._answer(kind, path, query, body or {}, len(raw))
         send_json(handler, status, answer)
+
+    def _upload_image(self, form: dict[str, FormPart]) -> tuple[int, dict[str, Any]]:
+        """https://open.feishu.cn/document/server-docs/im-v1/image/create: image_type
+        "message" or "avatar", an image of at most 10 MB."""
+        image_type = form["image_type"].data.decode() if "image_type" in form else ""
+        image = form.get("image")
+        if image_type not in {"message", "avatar"} or image is None or image.filename is None:
+            return 400, {"code": 234001, "msg": "Invalid request param."}
+        if not image.data:
+            return 400, {"code": 234010, "msg": "File's size can't be 0."}
+        if len(image.data) > IMAGE_MAX_BYTES:
+            return 400, {"code": 234006, "msg": "The file size exceed the max value."}
+        key = f"img_v3_{next(self._ids):04x}_" + hashlib.sha256(image.data).hexdigest()[:16]
+        stored = FakeImage(key, image_type, image.filename, image.content_type, image.data)
+        with self._lock:
+            self.images[key] = stored
+        return 200, {"code": 0, "msg": "success", "data": {"image_key": key}}
 
     def _tenant_token(self, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("app_id") != self.app_id or body.get("app_secret") != self.app_secret:
@@ -316,6 +355,10 @@ class FakeFeishuApi(LocalHttpFake):
             }
         if msg_type == "interactive" and _count_tags(parsed) > CARD_ELEMENTS_MAX:
             return 400, {"code": 230099, "msg": TOO_MANY_ELEMENTS}
+        with self._lock:
+            unknown = [k for k in _image_keys(parsed) if k not in self.images]
+        if msg_type == "interactive" and unknown:
+            return 400, {"code": 230099, "msg": f"{UNKNOWN_IMAGE}{unknown[0]}"}
         uuid = body.get("uuid")
         if uuid is not None and (not isinstance(uuid, str) or len(uuid) > 50):
             return 400, {"code": 230001, "msg": "invalid request param, ext=uuid too long"}
@@ -410,6 +453,8 @@ def _kind(method: str, path: str) -> Kind:
         return "bot"
     if path == "/callback/ws/endpoint":
         return "endpoint"
+    if path == "/open-apis/im/v1/images" and method == "POST":
+        return "image"
     if path.startswith("/open-apis/im/v1/chats/"):
         return "chat"
     if path == "/open-apis/im/v1/messages":
@@ -417,6 +462,32 @@ def _kind(method: str, path: str) -> Kind:
     if path.startswith("/open-apis/im/v1/messages/") and path.endswith("/reply"):
         return "reply"
     return "unknown"
+
+
+def _form_body(form: dict[str, FormPart]) -> dict[str, Any]:
+    """What a call records of a multipart body: its text fields, and each file's name, type
+    and size."""
+    body: dict[str, Any] = {}
+    for name, part in form.items():
+        if part.filename is None:
+            body[name] = part.data.decode("utf-8")
+        else:
+            body[name] = {
+                "filename": part.filename,
+                "content_type": part.content_type,
+                "size": len(part.data),
+            }
+    return body
+
+
+def _image_keys(value: Any) -> list[str]:
+    """The `img_key`s of a card's `img` elements."""
+    if isinstance(value, dict):
+        own = [str(value["img_key"])] if value.get("tag") == "img" and "img_key" in value else []
+        return own + [k for v in value.values() for k in _image_keys(v)]
+    if isinstance(value, list):
+        return [k for v in value for k in _image_keys(v)]
+    return []
 
 
 def _count_tags(value: Any) -> int:

@@ -7,7 +7,11 @@ limit and cursor paging, and message ts taken from the wall clock like Slack's).
 recorded with its arguments and arrival time; answers can be scripted per method: HTTP 429 with
 Retry-After, or `ok: false` errors; `refuse` can refuse chosen posts, and channels in
 `unreadable` answer history reads with not_in_channel (a bot posting via chat:write.public);
-auth.test reports `granted_scopes` in its x-oauth-scopes header. `SilentSlack` is a Slack that
+auth.test reports `granted_scopes` in its x-oauth-scopes header. File uploads take the external
+flow: files.getUploadURLExternal hands out an upload URL on this server, the bytes POSTed there
+are kept (`uploads`), and files.completeUploadExternal shares them as a message in the channel or
+thread, answering with the bare `{id, title}` file objects as Slack does (the share's ts is read
+back from the history). `SilentSlack` is a Slack that
 accepts connections and never answers; `refused_base_url()` one that refuses them.
 """
 
@@ -39,6 +43,7 @@ MANIFEST_SCOPES = (
     "app_mentions:read",
     "channels:history",
     "groups:history",
+    "files:write",
 )
 
 
@@ -68,6 +73,23 @@ class SlackFailure:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class SlackUpload:
+    """One file of the external upload flow: what files.getUploadURLExternal announced, the
+    bytes the upload URL received, and where files.completeUploadExternal shared it."""
+
+    file_id: str
+    filename: str
+    length: int
+    alt_txt: str | None
+    data: bytes | None = None
+    title: str | None = None
+    channel_id: str | None = None
+    thread_ts: str | None = None
+    initial_comment: str | None = None
+    ts: str | None = None  # the message sharing it
+
+
 class FakeSlackApi(LocalHttpFake):
     """Threaded fake server; use as a context manager. `base_url` ends with `/api/`."""
 
@@ -89,6 +111,8 @@ class FakeSlackApi(LocalHttpFake):
         self.unreadable: set[str] = set()
         # auth.test's x-oauth-scopes header (https://api.slack.com/methods/auth.test); None: absent
         self.granted_scopes: str | None = ",".join(MANIFEST_SCOPES)
+        self.uploads: dict[str, SlackUpload] = {}  # by file id
+        self._files = itertools.count(1)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -121,6 +145,7 @@ class FakeSlackApi(LocalHttpFake):
             "views.open",
             "chat.update",
             "response_url",
+            "files.completeUploadExternal",
         }
         with self._lock:
             return [c for c in self.calls if c.method in wanted and c.ok]
@@ -145,10 +170,19 @@ class FakeSlackApi(LocalHttpFake):
 
     # -- serving ----------------------------------------------------------------------------
 
+    def shared_files(self) -> list[SlackUpload]:
+        """Uploads files.completeUploadExternal shared, in order."""
+        with self._lock:
+            return [u for u in self.uploads.values() if u.ts is not None]
+
     def _handle(self, handler: BaseHTTPRequestHandler, verb: str) -> None:
         arrived = time.monotonic()
-        raw = read_body(handler).decode("utf-8")
+        data = read_body(handler)
         path, _, query = handler.path.partition("?")
+        if path.startswith("/upload/v1/"):  # an upload URL from files.getUploadURLExternal
+            self._receive_upload(handler, path.rsplit("/", 1)[-1], data, arrived)
+            return
+        raw = data.decode("utf-8")
         if path.startswith("/response/"):  # a slash command's response_url
             payload = json.loads(raw or "{}")
             with self._lock:
@@ -163,7 +197,7 @@ class FakeSlackApi(LocalHttpFake):
             args.update(json.loads(raw or "{}"))
         else:
             args.update(parse_qsl(raw))
-            for key in ("blocks", "view", "metadata"):
+            for key in ("blocks", "view", "metadata", "files"):
                 if isinstance(args.get(key), str):
                     args[key] = json.loads(args[key])
         auth = handler.headers.get("Authorization") or ""
@@ -260,7 +294,108 @@ class FakeSlackApi(LocalHttpFake):
                         if c == channel and (t == ts or m.get("thread_ts") == ts)
                     ]
             return _page(found, args)
+        if method == "files.getUploadURLExternal":
+            return self._upload_url(args)
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(args)
         return {"ok": False, "error": "unknown_method"}
+
+    # -- the external file upload ---------------------------------------------------------------
+    # https://docs.slack.dev/messaging/working-with-files#uploading_files
+
+    def _upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename = str(args.get("filename") or "")
+        try:
+            length = int(args.get("length") or 0)
+        except ValueError:
+            length = 0
+        if not filename or length <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._files):010d}"
+        upload = SlackUpload(file_id, filename, length, args.get("alt_txt"))
+        with self._lock:
+            self.uploads[file_id] = upload
+        return {"ok": True, "upload_url": f"{self.origin}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _receive_upload(
+        self, handler: BaseHTTPRequestHandler, file_id: str, data: bytes, arrived: float
+    ) -> None:
+        """The upload URL: the file's bytes as the POST body; answers `OK - <size>` in text."""
+        with self._lock:
+            queue = self._failures.get("upload")
+            failure = queue.popleft() if queue else None
+            upload = self.uploads.get(file_id)
+        args = {"file_id": file_id, "size": len(data)}
+        if failure is not None:
+            status = failure.status if failure.status != 200 else 500
+            headers = dict(failure.headers)
+            if failure.retry_after is not None:
+                headers["Retry-After"] = str(failure.retry_after)
+            self._record(SlackCall("upload", args, None, arrived, status, {"ok": False}))
+            send_bytes(handler, status, b"upload failed", "text/plain", headers)
+            return
+        if upload is None:
+            self._record(SlackCall("upload", args, None, arrived, 404, {"ok": False}))
+            send_bytes(handler, 404, b"Not Found", "text/plain")
+            return
+        with self._lock:
+            upload.data = data
+        self._record(SlackCall("upload", args, None, arrived, 200, {"ok": True}))
+        send_bytes(handler, 200, f"OK - {len(data)}".encode(), "text/plain")
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel = str(args.get("channel_id") or "")
+        thread = str(args.get("thread_ts") or "") or None
+        shared: list[SlackUpload] = []
+        with self._lock:
+            for item in files:
+                upload = self.uploads.get(str(item.get("id")))
+                if upload is None or upload.data is None or upload.ts is not None:
+                    return {"ok": False, "error": "file_not_found"}
+                if len(upload.data) != upload.length:
+                    return {"ok": False, "error": "file_upload_size_mismatch"}
+                upload.title = item.get("title") or upload.filename
+                shared.append(upload)
+        if not channel:  # uploaded, shared nowhere (private to the app)
+            return {"ok": True, "files": [{"id": u.file_id, "title": u.title} for u in shared]}
+        ts = self._next_ts()
+        comment = args.get("initial_comment")
+        message: dict[str, Any] = {
+            "type": "message",
+            "text": comment or "",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "ts": ts,
+            "team": TEAM_ID,
+            "upload": True,
+            "files": [
+                {
+                    "id": u.file_id,
+                    "name": u.filename,
+                    "title": u.title,
+                    "size": len(u.data or b""),
+                    "alt_txt": u.alt_txt,
+                    "mimetype": "image/png",
+                }
+                for u in shared
+            ],
+        }
+        if thread:
+            message["thread_ts"] = thread
+        with self._lock:
+            for upload in shared:
+                upload.channel_id, upload.thread_ts = channel, thread
+                upload.initial_comment, upload.ts = comment, ts
+            self._messages[(channel, ts)] = message
+        # Slack shares asynchronously: the answer has no shares, let alone the message's ts.
+        return {"ok": True, "files": [{"id": u.file_id, "title": u.title} for u in shared]}
+
+    def _record(self, call: SlackCall) -> None:
+        with self._lock:
+            self.calls.append(call)
 
     def _next_ts(self) -> str:
         """Slack's ts: the post's Unix time in microseconds, unique in the workspace."""

@@ -140,3 +140,21 @@ def test_ctrl_c_at_the_idle_prompt_ends_the_chat_at_once(tmp_path: Path) -> None
             proc.kill()
     assert took < 3 and proc.returncode == 130
     assert "interrupted" in err and "Traceback" not in err
+
+
+async def test_an_image_is_named_not_shown() -> None:
+    out = io.StringIO()
+    adapter = ConsoleAdapter(out)
+    target = ReplyTarget("console", "console")
+    [ref] = await adapter.send_image(
+        target,
+        b"\x89PNG\r\n\x1a\n" + bytes(24),
+        filename="commits.png",
+        title="Commits \x1b[31mper day",
+        alt_text="a bar chart",
+        text="Commits this week",
+    )
+    printed = out.getvalue()
+    assert printed.startswith("[image: commits.png, 32 bytes] Commits [31mper day\n")
+    assert "Commits this week" in printed and "\x1b" not in printed
+    assert ref.platform == "console" and ref.channel_id == "console"

@@ -84,6 +84,7 @@ def test_invite_asks_for_exactly_the_documented_permissions() -> None:
         send_messages_in_threads=True,
         create_public_threads=True,
         embed_links=True,
+        attach_files=True,
         read_message_history=True,
     )
     assert wanted.value == INVITE_PERMISSIONS

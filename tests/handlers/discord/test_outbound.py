@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import threading
+import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +25,7 @@ from handlers.discord import outbound
 from handlers.discord.messages import delivery_nonce, delivery_tag, text_payload
 from handlers.ports import PartKey, ReplyTarget
 from tests.data.reference_day import big_digest
-from tests.fakes.discord_api import rate_limited
+from tests.fakes.discord_api import DiscordCall, DiscordFailure, rate_limited
 from tests.fakes.discord_harness import (
     CHANNEL,
     NO_MENTIONS,
@@ -198,3 +200,121 @@ def test_the_delivery_tag_survives_any_digest_within_limits(digest: Digest, key:
     assert messages[0]["embeds"][0]["footer"]["text"].endswith(tag)
     for message in messages:
         check_discord_message(message, allowed_urls(digest))
+
+
+# -- images ---------------------------------------------------------------------------------------
+
+
+def tiny_png(width: int = 3, height: int = 2) -> bytes:
+    """A real PNG (8-bit greyscale), built by hand."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = b"".join(b"\x00" + bytes(range(i, i + width)) for i in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def image_posts(env: Env, channel: str) -> list[DiscordCall]:
+    return [c for c in env.fake.calls_to("POST", rf"/channels/{channel}/messages") if c.files]
+
+
+async def test_an_image_is_an_attachment_shown_by_an_embed(env: Env) -> None:
+    bot = await env.bot()
+    png = tiny_png() + bytes(range(256))  # every byte value survives the multipart body
+    [ref] = await bot.adapter.send_image(
+        ReplyTarget("discord", CHANNEL),
+        png,
+        filename="commits.png",
+        title="Commits per day",
+        alt_text="Bar chart: 3 commits on Monday",
+        text="Commits this week",
+    )
+
+    [call] = image_posts(env, CHANNEL)
+    assert call.files["files[0]"].data == png and call.files["files[0]"].filename == "commits.png"
+    body = call.body
+    assert body["content"] == "Commits this week"
+    assert body["embeds"] == [
+        {"title": "Commits per day", "image": {"url": "attachment://commits.png"}}
+    ]
+    assert body["attachments"] == [
+        {"id": 0, "filename": "commits.png", "description": "Bar chart: 3 commits on Monday"}
+    ]
+    assert body["allowed_mentions"] == NO_MENTIONS
+    [message] = env.fake.messages(CHANNEL)
+    assert message["id"] == ref.message_id and ref.thread_id is None
+    [attachment] = message["attachments"]
+    assert env.fake.attachment(attachment["id"]) == png
+    assert attachment["description"] == "Bar chart: 3 commits on Monday"
+    assert message["embeds"][0]["image"]["url"] == attachment["url"]  # the embed shows it
+
+
+async def test_an_image_for_a_thread_is_posted_in_the_thread(env: Env) -> None:
+    bot = await env.bot()
+    [root] = await bot.adapter.send_text(ReplyTarget("discord", CHANNEL), "the digest")
+    target = ReplyTarget("discord", CHANNEL, thread_id=root.message_id)
+    png = tiny_png(5, 5)
+    [ref] = await bot.adapter.send_image(
+        target, png, filename="weekly chart.png", title="", alt_text=""
+    )
+    assert env.fake.thread(root.message_id) is not None
+    [call] = image_posts(env, root.message_id)
+    assert call.files["files[0]"].data == png
+    assert call.body["embeds"] == [{"image": {"url": "attachment://weekly_chart.png"}}]
+    assert "content" not in call.body and call.body["attachments"][0]["filename"] == (
+        "weekly_chart.png"
+    )
+    [message] = env.fake.messages(root.message_id)
+    assert message["id"] == ref.message_id and ref.thread_id == root.message_id
+
+
+async def test_a_hostile_caption_and_title_are_inert(env: Env) -> None:
+    bot = await env.bot()
+    await bot.adapter.send_image(
+        ReplyTarget("discord", CHANNEL),
+        tiny_png(),
+        filename="c.png",
+        title="<@&111> @here",
+        alt_text="a",
+        text="look @everyone <!channel> <@222> [x](http://evil)",
+    )
+    [call] = image_posts(env, CHANNEL)
+    assert call.body["allowed_mentions"] == NO_MENTIONS
+    for value in visible_texts(call.body):
+        assert not re.search(r"@(everyone|here)\b", value)
+        assert not re.search(r"(?<!\\)<[@#!]", value)
+        assert "](http" not in value and "http://evil" not in value
+
+
+async def test_a_refused_image_is_a_platform_error(env: Env) -> None:
+    bot = await env.bot()
+    path = f"/channels/{CHANNEL}/messages"
+    env.fake.fail_next("POST", path, DiscordFailure(403, 50013, "Missing Permissions"))
+    with pytest.raises(PlatformError) as caught:
+        await bot.adapter.send_image(
+            ReplyTarget("discord", CHANNEL), tiny_png(), filename="c.png", title="t", alt_text="a"
+        )
+    assert "Attach Files" in caught.value.user_message
+    assert env.fake.messages(CHANNEL) == []
+
+
+async def test_a_rate_limited_image_is_sent_again_whole(env: Env) -> None:
+    bot = await env.bot()
+    env.fake.fail_next("POST", f"/channels/{CHANNEL}/messages", rate_limited(0.01))
+    png = tiny_png(4, 4)
+    [ref] = await bot.adapter.send_image(
+        ReplyTarget("discord", CHANNEL), png, filename="c.png", title="t", alt_text="a"
+    )
+    first, second = image_posts(env, CHANNEL)
+    assert first.files["files[0]"].data == second.files["files[0]"].data == png
+    [message] = env.fake.messages(CHANNEL)
+    assert message["id"] == ref.message_id
+    assert env.fake.attachment(message["attachments"][0]["id"]) == png

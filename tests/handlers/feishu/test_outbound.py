@@ -4,7 +4,9 @@ too large for the platform, idempotent scheduled posts and finding them again, e
 from __future__ import annotations
 
 import json
+import struct
 import threading
+import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -249,3 +251,130 @@ async def test_cards_are_rendered_off_the_event_loop(
     assert [name for name, _ in rendered_on] == ["digest", "details"]
     assert all(ident != loop_thread for _, ident in rendered_on)
     assert len(cards(fake)) >= 2
+
+
+# -- images ---------------------------------------------------------------------------------------
+
+
+def tiny_png(width: int = 3, height: int = 2) -> bytes:
+    """A real PNG (8-bit greyscale), built by hand."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = b"".join(b"\x00" + bytes(range(i, i + width)) for i in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def test_an_image_is_uploaded_then_shown_in_a_card_with_its_caption(
+    core: Core, fake: FakeFeishuApi
+) -> None:
+    bot = await started_bot(core, fake)
+    png = tiny_png() + bytes(range(256))  # every byte value survives the multipart body
+    [ref] = await bot.adapter.send_image(
+        ReplyTarget("feishu", CHAT),
+        png,
+        filename="commits.png",
+        title="Commits per day",
+        alt_text="Bar chart: 3 commits on Monday",
+        text="Commits this week",
+    )
+
+    [image] = fake.images.values()
+    assert image.data == png and image.image_type == "message"
+    assert image.filename == "commits.png"
+    [upload] = fake.calls_to("image")
+    assert upload.body == {
+        "image_type": "message",
+        "image": {"filename": "commits.png", "content_type": "image/png", "size": len(png)},
+    }
+    [message] = fake.posted()
+    assert message.msg_type == "interactive" and message.message_id == ref.message_id
+    assert message.chat_id == CHAT and message.parent_id is None and ref.thread_id is None
+    img, caption = message.card["body"]["elements"]
+    assert img["tag"] == "img" and img["img_key"] == image.image_key
+    assert img["alt"] == {"tag": "plain_text", "content": "Bar chart: 3 commits on Monday"}
+    assert img["title"] == {"tag": "plain_text", "content": "Commits per day"}
+    assert caption == {"tag": "markdown", "content": "Commits this week"}
+
+
+async def test_an_image_for_a_thread_is_a_reply_in_the_thread(
+    core: Core, fake: FakeFeishuApi
+) -> None:
+    bot = await started_bot(core, fake)
+    [root] = await bot.adapter.send_text(ReplyTarget("feishu", CHAT), "the digest")
+    target = ReplyTarget("feishu", CHAT, thread_id=root.message_id)
+    [ref] = await bot.adapter.send_image(
+        target, tiny_png(), filename="c.png", title="Chart", alt_text="a chart"
+    )
+    reply = fake.message(ref.message_id)
+    assert reply.parent_id == root.message_id and reply.reply_in_thread
+    assert ref.thread_id == root.message_id
+    assert [e["tag"] for e in reply.card["body"]["elements"]] == ["img"]  # no caption
+
+
+async def test_a_hostile_caption_and_title_are_inert(core: Core, fake: FakeFeishuApi) -> None:
+    bot = await started_bot(core, fake)
+    hostile = 'look @everyone <at user_id="all"></at> <!channel> [x](http://evil)'
+    await bot.adapter.send_image(
+        ReplyTarget("feishu", CHAT),
+        tiny_png(),
+        filename="c.png",
+        title='<at id="all"></at> chart',
+        alt_text="<at id=all>",
+        text=hostile,
+    )
+    [message] = fake.posted()
+    img, caption = message.card["body"]["elements"]
+    markdown = caption["content"]
+    assert "<at" not in markdown and "@everyone" not in markdown
+    assert "[x](" not in markdown and "http://evil" not in markdown
+    assert "<at" not in img["title"]["content"] and "<at" not in img["alt"]["content"]
+    assert "<at" not in message.content
+
+
+async def test_a_refused_upload_is_a_platform_error(core: Core, fake: FakeFeishuApi) -> None:
+    bot = await started_bot(core, fake)
+    fake.fail_next("image", FeishuFailure(status=400, code=99991672, msg="Access denied."))
+    with pytest.raises(PlatformError) as caught:
+        await bot.adapter.send_image(
+            ReplyTarget("feishu", CHAT), tiny_png(), filename="c.png", title="t", alt_text="a"
+        )
+    assert "permission" in caught.value.user_message
+    assert fake.images == {} and fake.posted() == []
+
+
+async def test_a_refused_card_is_a_platform_error(core: Core, fake: FakeFeishuApi) -> None:
+    bot = await started_bot(core, fake)
+    fake.fail_next("create", FeishuFailure(status=400, code=230002, msg="Bot is not in the chat"))
+    with pytest.raises(PlatformError) as caught:
+        await bot.adapter.send_image(
+            ReplyTarget("feishu", CHAT), tiny_png(), filename="c.png", title="t", alt_text="a"
+        )
+    assert "not in this chat" in caught.value.user_message
+    assert fake.posted() == []
+
+
+async def test_a_rate_limited_upload_waits_the_reset_and_sends_the_bytes_again(
+    core: Core, fake: FakeFeishuApi
+) -> None:
+    sleeps = Sleeps()
+    bot = await started_bot(core, fake, sleeps=sleeps)
+    fake.rate_limit_next("image", reset=2, status=429)
+    png = tiny_png(4, 4)
+    [ref] = await bot.adapter.send_image(
+        ReplyTarget("feishu", CHAT), png, filename="c.png", title="t", alt_text="a"
+    )
+    assert sleeps.waits == [2.0]
+    first, second = fake.calls_to("image")
+    assert first.body == second.body and second.body is not None
+    assert second.body["image"]["size"] == len(png)  # the retry carried the whole file again
+    [image] = fake.images.values()
+    assert image.data == png and fake.posted()[0].message_id == ref.message_id

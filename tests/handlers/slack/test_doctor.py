@@ -73,7 +73,7 @@ async def test_missing_scopes_are_named_with_the_fix(fake: FakeSlackApi) -> None
     fake.granted_scopes = "commands,chat:write,chat:write.public,app_mentions:read"
     check = await doctor_check(socket_mode(fake))
     assert check is not None and not check.ok
-    assert check.detail == "missing scopes: channels:history, groups:history"
+    assert check.detail == "missing scopes: channels:history, files:write, groups:history"
     assert check.fix is not None and "reinstall the app" in check.fix
 
 
@@ -125,6 +125,7 @@ def test_missing_scopes_reads_the_header() -> None:
         "app_mentions:read",
         "channels:history",
         "chat:write.public",
+        "files:write",
         "groups:history",
     ]
     assert missing_scopes(",".join(sorted(REQUIRED_SCOPES)) + ",users:read") == []

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import struct
 import time
+import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,9 +16,14 @@ from bot.errors import PlatformError
 from formatters.slack_alert import render_slack_alert
 from handlers.ports import PartKey, ReplyTarget
 from handlers.runtime.pacing import ChannelPacer
-from handlers.slack.outbound import DELIVERY_EVENT_TYPE, SlackAdapter
+from handlers.slack.outbound import (
+    DELIVERY_EVENT_TYPE,
+    RetryAfterHandler,
+    SlackAdapter,
+    install_retry_handler,
+)
 from tests.data.reference_day import big_digest, empty_digest, reference_digest
-from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_api import FakeSlackApi, SlackFailure
 from tests.formatters.builders import golden_alerts
 
 
@@ -117,3 +124,148 @@ async def test_an_alert_is_one_message_keyed_like_a_digest_root_and_found_again(
     span = (datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC) + timedelta(minutes=1))
     found = await slack.find_part(target, PartKey(key, 0), root=None, between=span, payload=payload)
     assert found == posted and len(posted) == 1
+
+
+# -- images: the external upload flow ------------------------------------------------------------
+
+
+def tiny_png(width: int = 3, height: int = 2) -> bytes:
+    """A real PNG (8-bit greyscale), built by hand."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    rows = b"".join(b"\x00" + bytes(range(i, i + width)) for i in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def test_an_image_is_uploaded_and_shared_with_its_title_alt_text_and_caption(
+    adapter: tuple[SlackAdapter, FakeSlackApi],
+) -> None:
+    slack, fake = adapter
+    png = tiny_png()
+    [ref] = await slack.send_image(
+        ReplyTarget("slack", "C1"),
+        png,
+        filename="commits.png",
+        title="Commits per day",
+        alt_text="Bar chart: 3 commits on Monday",
+        text="Commits this week",
+    )
+
+    [upload] = fake.shared_files()
+    assert upload.data == png and upload.length == len(png)
+    assert (upload.filename, upload.title) == ("commits.png", "Commits per day")
+    assert upload.alt_txt == "Bar chart: 3 commits on Monday"
+    assert (upload.channel_id, upload.thread_ts) == ("C1", None)
+    assert upload.initial_comment == "Commits this week"
+    assert ref.message_id == upload.ts and ref.thread_id is None and ref.channel_id == "C1"
+    order = [c.method for c in fake.calls]
+    assert order[:3] == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    assert "files.upload" not in order  # retired
+    [shared] = fake.messages("C1")
+    assert shared["files"][0]["id"] == upload.file_id and shared["text"] == "Commits this week"
+
+
+async def test_an_image_for_a_thread_is_shared_in_the_thread(
+    adapter: tuple[SlackAdapter, FakeSlackApi],
+) -> None:
+    slack, fake = adapter
+    [root] = await slack.send_text(ReplyTarget("slack", "C1"), "the digest")
+    target = ReplyTarget("slack", "C1", thread_id=root.message_id)
+    png = tiny_png(5, 5)
+    [ref] = await slack.send_image(target, png, filename="c.png", title="t", alt_text="a")
+
+    [upload] = fake.shared_files()
+    assert upload.thread_ts == root.message_id and upload.data == png
+    assert upload.initial_comment is None  # no caption, no comment
+    assert ref.thread_id == root.message_id and ref.message_id == upload.ts
+    assert fake.calls_to("conversations.replies")[0].args["ts"] == root.message_id
+
+
+async def test_a_hostile_caption_is_escaped_like_any_text(
+    adapter: tuple[SlackAdapter, FakeSlackApi],
+) -> None:
+    slack, fake = adapter
+    hostile = "look @everyone <!channel> [x](http://evil) <@U123>"
+    await slack.send_image(
+        ReplyTarget("slack", "C1"),
+        tiny_png(),
+        filename="c.png",
+        title="t",
+        alt_text="a",
+        text=hostile,
+    )
+    [upload] = fake.shared_files()
+    comment = upload.initial_comment or ""
+    assert "<!channel>" not in comment and "&lt;!channel&gt;" in comment
+    assert "<@U123>" not in comment and "@everyone" not in comment
+    assert "http://evil" not in comment
+
+
+async def test_a_refused_share_is_a_platform_error(
+    adapter: tuple[SlackAdapter, FakeSlackApi],
+) -> None:
+    slack, fake = adapter
+    fake.fail_next("files.completeUploadExternal", SlackFailure(error="not_in_channel"))
+    with pytest.raises(PlatformError) as raised:
+        await slack.send_image(
+            ReplyTarget("slack", "C1"), tiny_png(), filename="c.png", title="t", alt_text="a"
+        )
+    assert "invite me" in raised.value.user_message
+    assert "not_in_channel" in str(raised.value)
+    assert fake.shared_files() == [] and fake.messages("C1") == []
+
+
+async def test_a_refused_upload_url_is_a_platform_error(
+    adapter: tuple[SlackAdapter, FakeSlackApi],
+) -> None:
+    slack, fake = adapter
+    fake.fail_next("upload", SlackFailure(status=403))
+    with pytest.raises(PlatformError):
+        await slack.send_image(
+            ReplyTarget("slack", "C1"), tiny_png(), filename="c.png", title="t", alt_text="a"
+        )
+    assert fake.calls_to("files.completeUploadExternal") == []
+
+
+async def test_rate_limits_on_the_upload_steps_wait_retry_after(
+    adapter: tuple[SlackAdapter, FakeSlackApi],
+) -> None:
+    slack, fake = adapter
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    install_retry_handler(slack.client, RetryAfterHandler(sleep=sleep))
+    fake.rate_limit_next("files.getUploadURLExternal", retry_after=2)
+    fake.fail_next("upload", SlackFailure(status=429, retry_after=1))
+    fake.rate_limit_next("files.completeUploadExternal", retry_after=3)
+    png = tiny_png()
+    [ref] = await slack.send_image(
+        ReplyTarget("slack", "C1"), png, filename="c.png", title="t", alt_text="a"
+    )
+    assert waits == [2.0, 1.0, 3.0]
+    [upload] = fake.shared_files()
+    assert upload.data == png and ref.message_id == upload.ts
+    assert len(fake.calls_to("files.completeUploadExternal")) == 2
+
+
+async def test_an_image_whose_message_cannot_be_read_back_is_still_up(
+    adapter: tuple[SlackAdapter, FakeSlackApi],
+) -> None:
+    """The share is done when the history read fails: no error (a retry would post it twice)."""
+    slack, fake = adapter
+    fake.unreadable.add("C1")
+    refs = await slack.send_image(
+        ReplyTarget("slack", "C1"), tiny_png(), filename="c.png", title="t", alt_text="a"
+    )
+    assert refs == [] and len(fake.shared_files()) == 1

@@ -422,6 +422,7 @@ def test_the_manifest_asks_for_exactly_what_the_bot_uses() -> None:
         "chat:write",
         "chat:write.public",
         "commands",
+        "files:write",
         "groups:history",
     ]
     assert "user" not in manifest["oauth_config"]["scopes"]
