@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     llm_digest_token_ceiling: int = Field(default=1_500_000, ge=0)
     llm_triage: Literal["heuristic", "short", "off"] = "short"
 
+    # Web pages of the digests (docs/pages.md): the address people reach `serve` at, and the
+    # secret that signs the links of repositories whose pages are not open.
+    digestbot_public_url: str | None = None
+    digestbot_pages_secret: SecretStr | None = None
+
     # Serving
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
@@ -156,6 +161,9 @@ class RepoConfig(BaseModel):
     paths: PathRolesConfig = Field(default_factory=PathRolesConfig)
     exclude_authors: tuple[str, ...] = ()
     exclude_paths: tuple[str, ...] = ()
+    # Its digests' web pages: "signed" (links that expire; the default) or "open" (a public
+    # repository whose reports anyone with the address may read).
+    pages: Literal["signed", "open"] = "signed"
 
     @field_validator("name")
     @classmethod
@@ -233,6 +241,8 @@ class SubscriptionConfig(BaseModel):
     exclude_paths: tuple[str, ...] = ()
     # Alerts as commits land, for those at or above this level ([alerts] says how often).
     alerts: Literal["off", "high", "medium"] = "off"
+    # "weekly": one post a week (on `days`, default Monday) covering the week, with its chart.
+    cadence: Literal["daily", "weekly"] = "daily"
 
     @field_validator("repo", "platform", "channel")
     @classmethod
@@ -318,6 +328,15 @@ class AlertsConfig(BaseModel):
         return value
 
 
+class PagesConfig(BaseModel):
+    """`[pages]`: the digests' web pages served by `serve` (DIGESTBOT_PUBLIC_URL turns them on)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    link_days: float = Field(default=30.0, gt=0, le=366)  # how long a signed link opens its page
+    index_digests: int = Field(default=60, ge=1, le=1000)  # digests an index lists
+
+
 class AppConfig(BaseModel):
     """The whole TOML file: defaults, repos, access rules, subscriptions."""
 
@@ -330,6 +349,7 @@ class AppConfig(BaseModel):
     subscriptions: tuple[SubscriptionConfig, ...] = ()
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    pages: PagesConfig = Field(default_factory=PagesConfig)
 
 
 def validate_timezone(name: str) -> ZoneInfo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -414,6 +415,9 @@ class DigestItem(_Frozen):
     # When an alert about this commit was posted to the channel this digest goes to (a
     # subscription's daily post marks it "alerted 10:42"); None everywhere else.
     alerted_at: datetime | None = None
+    # The directories it touches, two levels deep ("flashinfer/gemm"), at most AREAS_MAX:
+    # what the week's chart counts as the parts of the repository touched most.
+    areas: tuple[str, ...] = ()
 
 
 class Window(_Frozen):
@@ -481,6 +485,8 @@ class Digest(_Frozen):
     stats: DigestStats = Field(default_factory=DigestStats)
     overview: str | None = None
     provenance: DigestProvenance
+    # The digest's web page (set by `serve` when it publishes one; cards link to it).
+    report_url: str | None = None
 
     def by_importance(self, importance: Importance) -> list[DigestItem]:
         return [item for item in self.items if item.analysis.importance is importance]
@@ -489,6 +495,21 @@ class Digest(_Frozen):
         prefix = sha_prefix.lower()
         matches = [item for item in self.items if item.commit.sha.startswith(prefix)]
         return matches[0] if len(matches) == 1 else None
+
+
+AREAS_MAX = 8
+
+
+def areas_of(paths: Sequence[str]) -> tuple[str, ...]:
+    """The directories `paths` sit in, two levels deep ("flashinfer/gemm"; "(root)" for files
+    at the top), most files first, at most AREAS_MAX."""
+    counts: dict[str, int] = {}
+    for path in paths:
+        parts = path.split("/")[:-1]
+        area = "/".join(parts[:2]) if parts else "(root)"
+        counts[area] = counts.get(area, 0) + 1
+    ranked = sorted(counts, key=lambda area: (-counts[area], area))
+    return tuple(ranked[:AREAS_MAX])
 
 
 class HeldBack(_Frozen):

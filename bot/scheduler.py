@@ -313,7 +313,10 @@ def config_specs(
         try:
             repo = resolver.resolve(entry.repo)
             hour, minute = (int(p) for p in entry.at.split(":"))
-            schedule = Schedule(time(hour, minute), entry.timezone or default_timezone, entry.days)
+            days = entry.days
+            if entry.cadence == "weekly" and "days" not in entry.model_fields_set:
+                days = ("mon",)  # a weekly post is on one day; Monday unless the file says
+            schedule = Schedule(time(hour, minute), entry.timezone or default_timezone, days)
         except DigestbotError as exc:
             raise ConfigError(f"Invalid config: {where}: {exc.user_message}") from exc
         language: Language = "zh" if (entry.language or default_language) == "zh" else "en"
@@ -328,6 +331,7 @@ def config_specs(
                 exclude_authors=entry.exclude_authors,
                 exclude_paths=entry.exclude_paths,
                 alerts=entry.alerts,
+                cadence=entry.cadence,
             )
         )
     keys = [s.target_key for s in specs]

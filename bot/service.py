@@ -34,6 +34,7 @@ from bot.models import (
     Importance,
     Language,
     Window,
+    areas_of,
 )
 from bot.repos import RepoTarget
 from bot.sources.base import CommitSource, NullProgress, ProgressReporter, validate_sha
@@ -546,6 +547,7 @@ def _item(head: CommitHead, analysis: CommitAnalysis) -> DigestItem:
         deletions=head.deletions,
         analysis=analysis,
         facts=head.facts,
+        areas=areas_of(head.paths),
     )
 
 

@@ -45,3 +45,7 @@ def alert_level(text: str | None) -> AlertLevel:
 def alert_threshold(level: AlertLevel) -> Importance | None:
     """The lowest importance alerted at `level` (None: alerts are off)."""
     return {"high": Importance.HIGH, "medium": Importance.MEDIUM}.get(level)
+
+
+# How often a subscription posts: "weekly" posts once a week, with the week's chart.
+Cadence = Literal["daily", "weekly"]

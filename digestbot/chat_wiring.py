@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from bot.alerts.planner import AlertPlanner
 from bot.alerts.policy import AlertPolicy
@@ -14,6 +15,7 @@ from bot.analysis.answers import QuestionAnswerer
 from bot.delivery import DeliveryRunner, DeliverySettings, DigestPlanner, ServiceDigestBuilder
 from bot.errors import ConfigError
 from bot.models import Language
+from bot.report_links import ReportLinks
 from bot.scheduler import SchedulerSettings, SubscriptionScheduler, config_specs
 from bot.storage.alerts import ALERT_OUTBOX, SqlAlertStore
 from bot.storage.conversations import ConversationStore, SqlConversationStore
@@ -31,7 +33,10 @@ from handlers.registry import PLATFORMS
 from handlers.runtime.github_webhook import webhook_endpoint
 from handlers.runtime.health import HEALTH_PATH, HealthCheck, platform_connected, store_reachable
 from handlers.runtime.http import METRICS_PATH, HttpServer, metrics_endpoint
+from handlers.runtime.report_pages import ReportPages
 from handlers.runtime.scheduled_posts import ChatPoster
+
+MIN_PAGES_SECRET = 20  # characters of DIGESTBOT_PAGES_SECRET
 
 
 def build_answerer(core: Core) -> QuestionAnswerer | None:
@@ -50,6 +55,7 @@ def build_conversation(
     conversations: ConversationStore,
     answerer: QuestionAnswerer | None,
     subscriptions: SubscriptionCommands | None = None,
+    links: ReportLinks | None = None,
 ) -> Conversation:
     """The conversation layer over the core's service and store, with the given ports."""
     language = core.default_language()
@@ -70,6 +76,7 @@ def build_conversation(
         subscriptions=subscriptions,
         metrics=core.metrics,
         caps=core.command_caps(),
+        links=links,
     )
 
 
@@ -101,6 +108,7 @@ def build_scheduling(
     *,
     authorizer: Authorizer,
     conversations: ConversationStore,
+    links: ReportLinks | None = None,
 ) -> Scheduling:
     """Stores, runner, scheduler and the chat commands over the core's database. `adapters` is
     read when a post is due: `serve` fills it with each platform it connects before starting.
@@ -115,6 +123,7 @@ def build_scheduling(
         conversations=conversations,
         clock=core.clock,
         metrics=core.metrics,
+        links=links,
     )
     runner = DeliveryRunner(
         subscriptions=subscriptions,
@@ -208,14 +217,41 @@ class Runtime:
     scheduling: Scheduling
 
 
+def build_report_links(core: Core) -> ReportLinks | None:
+    """The digests' web pages' links when DIGESTBOT_PUBLIC_URL is set (ConfigError without
+    DIGESTBOT_PAGES_SECRET, or with an address that is not http(s))."""
+    settings = core.settings
+    base = (settings.digestbot_public_url or "").strip()
+    if not base:
+        return None
+    if not base.startswith(("https://", "http://")):
+        raise ConfigError(
+            "DIGESTBOT_PUBLIC_URL must be an http(s) address, like https://bot.example.com"
+        )
+    secret = settings.digestbot_pages_secret
+    if secret is None or len(secret.get_secret_value()) < MIN_PAGES_SECRET:
+        raise ConfigError(
+            f"DIGESTBOT_PUBLIC_URL is set: DIGESTBOT_PAGES_SECRET must be set too, "
+            f"at least {MIN_PAGES_SECRET} random characters (it signs the pages' links)."
+        )
+    return ReportLinks(
+        base_url=base,
+        secret=secret.get_secret_value().encode(),
+        policies={repo.name: repo.pages for repo in core.config.repos},
+        lifetime=timedelta(days=core.config.pages.link_days),
+        clock=core.clock,
+    )
+
+
 def build_runtime(core: Core, platform_settings: Mapping[str, PlatformSettings]) -> Runtime:
     """Build every configured platform, the scheduler and the HTTP endpoints, each dependency
     once; ConfigError when a platform is half configured or none is configured at all."""
     conversations = SqlConversationStore(core.store.engine)
     authorizer = Authorizer(core.resolver, core.config.access)
     adapters: dict[str, ChatAdapter] = {}
+    links = build_report_links(core)
     scheduling = build_scheduling(
-        core, adapters, authorizer=authorizer, conversations=conversations
+        core, adapters, authorizer=authorizer, conversations=conversations, links=links
     )
     conversation = build_conversation(
         core,
@@ -223,9 +259,18 @@ def build_runtime(core: Core, platform_settings: Mapping[str, PlatformSettings])
         conversations=conversations,
         answerer=build_answerer(core),
         subscriptions=scheduling.commands,
+        links=links,
     )
     http = HttpServer(core.settings.http_host, core.settings.http_port)
     http.add_route("GET", METRICS_PATH, metrics_endpoint(core.metrics))
+    if links is not None:
+        ReportPages(
+            store=core.store,
+            links=links,
+            resolver=core.resolver,
+            language="zh" if core.default_language() == "zh" else "en",
+            index_digests=core.config.pages.index_digests,
+        ).add_routes(http)
     context = PlatformContext(
         conversation=conversation,
         clock=core.clock,

@@ -125,6 +125,7 @@ class CardPlan:
     long_day: bool
     details_hint: str  # how to ask for a commit's details on this platform
     tz: str  # the window's time zone: the days of the commits a card leaves out
+    report_url: str | None = None  # the digest's web page ("Full report"), ours: http(s) only
 
     @property
     def empty(self) -> bool:
@@ -357,7 +358,15 @@ def plan_card(digest: Digest, *, details_by_mention: bool = False) -> CardPlan:
         long_day=total > LONG_DAY_ITEMS,
         details_hint=card.details_hint_mention if details_by_mention else card.details_hint,
         tz=digest.window.tz,
+        report_url=_own_page(digest.report_url),
     )
+
+
+def _own_page(url: str | None) -> str | None:
+    """The page address `serve` set (never from commits or the model): http(s), one line."""
+    if not url or not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
+        return None
+    return url
 
 
 def count_by_importance(commits: Sequence[CommitView]) -> dict[Importance, int]:

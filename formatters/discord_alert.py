@@ -26,6 +26,7 @@ from formatters.discord_embeds import (
     commit_head,
     commit_meta,
     embed_size,
+    md_link,
     tagged_footer,
 )
 from formatters.limits import (
@@ -62,6 +63,8 @@ def _embed(plan: AlertPlan, scale: float, tag: str | None) -> Embed:
     blocks = [commit_text(plan, commit, MARKUP, scale) for commit in plan.commits]
     notes = [fit(plan.more_line, NOTE_MAX, escape_discord)] if plan.more_line else []
     notes.append(escape_discord(plan.details_hint))
+    if plan.card.report_url:
+        notes.append(md_link(plan.card.report_url, escape_discord(plan.card.card.full_report)))
     embed: Embed = {
         "title": clip(escape_discord(plan.card.repo_label), DISCORD_EMBED_TITLE_MAX),
         "description": "\n\n".join([*blocks, "\n".join(notes)]),

@@ -248,7 +248,10 @@ def _assemble(plan: CardPlan, pieces: Sequence[_Piece], continued: set[str]) -> 
 def _head(plan: CardPlan) -> Embed:
     repo = escape_discord(plan.repo_label)
     lines = [f"[{repo}]({plan.links.base})" if plan.links.base else repo]
-    lines.append(escape_discord(plan.stats_line))
+    stats = escape_discord(plan.stats_line)
+    if plan.report_url:
+        stats += " · " + md_link(plan.report_url, escape_discord(plan.card.full_report))
+    lines.append(stats)
     if plan.overview:
         lines.append(f"**{escape_discord(plan.labels.overview_heading)}**")
         lines.append(fit(plan.overview, 1500, escape_discord))

@@ -21,6 +21,7 @@ from formatters.feishu_card import (
     count_tags,
     details_button,
     markdown,
+    md_link,
     plain_text,
     request_size,
 )
@@ -45,7 +46,10 @@ def _card(plan: AlertPlan, scale: float) -> Card:
             elements.append(details_button(commit.view, label))
     notes = [clip(note, NOTE_MAX) for note in (plan.more_line, plan.held_note) if note]
     notes.append(plan.details_hint)
-    elements.append(markdown(escape_feishu("\n".join(notes)), notation=True))
+    tail = escape_feishu("\n".join(notes))
+    if plan.card.report_url:
+        tail += "\n" + md_link(plan.card.report_url, escape_feishu(plan.card.card.full_report))
+    elements.append(markdown(tail, notation=True))
     subtitle = " · ".join(part for part in (plan.card.repo_label, plan.landed) if part)
     return {
         "schema": "2.0",

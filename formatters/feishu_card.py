@@ -303,7 +303,10 @@ def _card(plan: CardPlan, subtitle: str, elements: list[Element]) -> Card:
 
 
 def _head(plan: CardPlan) -> list[Element]:
-    elements = [markdown(escape_feishu(plan.stats_line))]
+    stats = escape_feishu(plan.stats_line)
+    if plan.report_url:
+        stats += " · " + md_link(plan.report_url, escape_feishu(plan.card.full_report))
+    elements = [markdown(stats)]
     if plan.overview:
         heading = f"**{escape_feishu(plan.labels.overview_heading)}**\n"
         elements.append(markdown(heading + fit(plan.overview, 2000, escape_feishu)))

@@ -230,6 +230,12 @@ class CardLabels:
     fold_panel: str  # Feishu panel holding folded commits: "{count} {importance} …"
     no_details: str  # a commit without insights, risks or recommendations
     more_items: str  # "{count} more" after a clipped list
+    full_report: str = "Full report"  # the link to the digest's web page
+    week_chart: str = "The week of {repo} ({days})"  # a weekly post's chart: title/caption
+    # The chart's text alternative (screen readers, clients that do not show images).
+    week_chart_alt: str = (
+        "Commits per day by importance: {total} in all, {high} high, {medium} medium, {low} low"
+    )
 
 
 CARD_ZH = CardLabels(
@@ -252,6 +258,9 @@ CARD_ZH = CardLabels(
     fold_panel="{count} 个{importance}重要度提交",
     no_details="暂无更多分析。",
     more_items="另有 {count} 项",
+    full_report="完整报告",
+    week_chart="{repo} 本周概览（{days}）",
+    week_chart_alt="每日提交按重要度统计：共 {total} 个，高 {high}，中 {medium}，低 {low}",
 )
 
 CARD_EN = CardLabels(

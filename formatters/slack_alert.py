@@ -27,6 +27,7 @@ from formatters.slack_blocks import (
     context,
     details_button,
     header,
+    link,
     section,
     text_size,
 )
@@ -54,7 +55,10 @@ def _blocks(plan: AlertPlan, scale: float) -> list[Block]:
         button = details_button(view, label) if view.actionable else None
         blocks.append(section(commit_text(plan, commit, MARKUP, scale), button))
     notes = (plan.more_line, plan.held_note, plan.details_hint)
-    blocks.append(context([fit(note, NOTE_MAX, escape_slack) for note in notes if note]))
+    texts = [fit(note, NOTE_MAX, escape_slack) for note in notes if note]
+    if plan.card.report_url:
+        texts.append(link(plan.card.report_url, escape_slack(plan.card.card.full_report)))
+    blocks.append(context(texts))
     return blocks
 
 

@@ -237,7 +237,14 @@ def _head(plan: CardPlan) -> list[Block]:
     repo = escape_slack(plan.repo_label)
     blocks = [
         header(plan.title),
-        context([link(plan.links.base, repo), escape_slack(plan.stats_line)]),
+        context(
+            [link(plan.links.base, repo), escape_slack(plan.stats_line)]
+            + (
+                [link(plan.report_url, escape_slack(plan.card.full_report))]
+                if plan.report_url
+                else []
+            )
+        ),
     ]
     if plan.overview:
         heading = f"*{escape_slack(plan.labels.overview_heading)}*\n"

@@ -108,12 +108,17 @@ webhook_deliveries = Table(
 
 
 def create_tables(conn: Connection) -> None:
-    """Schema migration v7: alert tables and the subscriptions' `alerts` level."""
+    """Schema migration v7: alert tables, and the subscriptions' `alerts` and `cadence`."""
     metadata.create_all(conn, checkfirst=True)
-    if "alerts" not in {c["name"] for c in inspect(conn).get_columns("subscriptions")}:
-        conn.execute(
-            text("ALTER TABLE subscriptions ADD COLUMN alerts VARCHAR(10) NOT NULL DEFAULT 'off'")
-        )
+    columns = {c["name"] for c in inspect(conn).get_columns("subscriptions")}
+    for name, default in (("alerts", "off"), ("cadence", "daily")):
+        if name not in columns:
+            conn.execute(
+                text(
+                    f"ALTER TABLE subscriptions ADD COLUMN {name} VARCHAR(10) "
+                    f"NOT NULL DEFAULT '{default}'"
+                )
+            )
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,17 @@ class SqlStore:
             payload = conn.execute(select(table.c.payload).where(table.c.id == digest_id)).scalar()
         return Digest.model_validate_json(_unpack(payload)) if payload is not None else None
 
+    def recent_digests(self, repo_key: str, limit: int) -> list[tuple[int, Digest]]:
+        table = schema.digests
+        with self._connect() as conn:
+            rows = conn.execute(
+                select(table.c.id, table.c.payload)
+                .where(table.c.repo == repo_key)
+                .order_by(table.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [(int(i), Digest.model_validate_json(_unpack(payload))) for i, payload in rows]
+
     def close(self) -> None:
         self.engine.dispose()
 

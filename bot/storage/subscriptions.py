@@ -31,7 +31,7 @@ from bot.errors import StorageError
 from bot.models import Importance, Language
 from bot.schedules import Schedule
 from bot.storage.failures import storage_failure
-from bot.vocabulary import AlertLevel, alert_level
+from bot.vocabulary import AlertLevel, Cadence, alert_level
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,8 @@ subscriptions = Table(
     Column("origin", String(10), nullable=False),  # config | chat
     # Schema v7: alerts for commits at or above this level as they land (off | high | medium).
     Column("alerts", String(10), nullable=False, default="off", server_default="off"),
+    # Schema v7: "weekly" posts the week's chart with the digest (a once-a-week schedule).
+    Column("cadence", String(10), nullable=False, default="daily", server_default="daily"),
     Column("created_by", String(200), nullable=True),
     # Unsubscribing keeps the row (and so the id its deliveries point at) inactive.
     Column("active", Boolean, nullable=False, default=True),
@@ -97,6 +99,7 @@ class SubscriptionSpec:
     exclude_authors: tuple[str, ...] = ()
     exclude_paths: tuple[str, ...] = ()
     alerts: AlertLevel = "off"
+    cadence: Cadence = "daily"
 
     @property
     def target_key(self) -> tuple[str, str, str]:
@@ -299,6 +302,7 @@ def _spec_values(spec: SubscriptionSpec) -> dict[str, Any]:
         "exclude_authors": json.dumps(list(spec.exclude_authors)),
         "exclude_paths": json.dumps(list(spec.exclude_paths)),
         "alerts": spec.alerts,
+        "cadence": spec.cadence,
     }
 
 
@@ -320,6 +324,7 @@ def _from_row(row: Row[Any]) -> Subscription:
         exclude_authors=tuple(_strings(row.exclude_authors)),
         exclude_paths=tuple(_strings(row.exclude_paths)),
         alerts=alert_level(row.alerts),
+        cadence="weekly" if row.cadence == "weekly" else "daily",
     )
     origin: Origin = "config" if row.origin == "config" else "chat"
     return Subscription(

@@ -11,7 +11,7 @@ from datetime import date, time
 from typing import Literal
 
 from bot.models import Importance, Language
-from bot.vocabulary import AlertLevel
+from bot.vocabulary import AlertLevel, Cadence
 
 COMMAND_WORD = "/digest"
 MAX_INPUT = 2000  # longer messages are cut: nobody types a command this long
@@ -48,7 +48,7 @@ _DAY_SETS = {
 # Chinese words for the common windows, for users typing in Feishu.
 _WHEN_WORDS = {"今天": "today", "昨天": "yesterday", "本周": "week", "这周": "week"}
 _HELP_WORDS = {"help", "?", "帮助", "usage", "commands"}
-_OPTION_KEYS = {"lang", "language", "min", "days", "at", "tz", "alerts"}
+_OPTION_KEYS = {"lang", "language", "min", "days", "at", "tz", "alerts", "cadence"}
 _ALERT_WORDS: dict[str, AlertLevel] = {
     "high": "high",
     "medium": "medium",
@@ -106,6 +106,7 @@ class SubscribeCommand:
     language: Language | None = None
     min_importance: Importance | None = None
     alerts: AlertLevel | None = None  # None: keep what it was ("off" for a new one)
+    cadence: Cadence = "daily"  # "weekly": Mondays (unless days say), with the week's chart
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,7 @@ def _details(args: list[str]) -> DetailsCommand | ParseError:
 def _subscribe(args: list[str]) -> SubscribeCommand | ParseError:
     usage = (
         "Usage: subscribe <repo> at HH:MM <time zone> [days mon-fri] [lang zh|en] [min medium] "
-        "[alerts high]"
+        "[alerts high] [cadence weekly]"
     )
     if not args:
         return ParseError(usage, "missing_argument")
@@ -274,7 +275,7 @@ def _subscribe(args: list[str]) -> SubscribeCommand | ParseError:
                 f"Unknown time zone '{_clip(rest[0])}'; use an IANA name like Asia/Shanghai."
             )
         rest = rest[1:]
-    options = _options(rest, {"lang", "min", "days", "tz", "alerts"})
+    options = _options(rest, {"lang", "min", "days", "tz", "alerts", "cadence"})
     if isinstance(options, ParseError):
         return options
     positional, values = options
@@ -301,7 +302,16 @@ def _subscribe(args: list[str]) -> SubscribeCommand | ParseError:
         if isinstance(level, ParseError):
             return level
         alerts = level
-    return SubscribeCommand(repo, at, zone, days, language, importance, alerts)
+    cadence: Cadence = "daily"
+    if "cadence" in values:
+        word = values["cadence"].lower()
+        if word not in {"daily", "weekly"}:
+            given = _clip(values["cadence"])
+            return ParseError(f"'{given}' is not a cadence; use daily or weekly.")
+        cadence = "weekly" if word == "weekly" else "daily"
+        if cadence == "weekly" and "days" not in values:
+            days = ("mon",)
+    return SubscribeCommand(repo, at, zone, days, language, importance, alerts, cadence)
 
 
 def _alerts(args: list[str]) -> AlertsCommand | ParseError:

@@ -15,6 +15,7 @@ from bot.errors import AccessDeniedError, ConfigError, DigestbotError, WindowToo
 from bot.filters import CommitFilter
 from bot.metrics import NO_METRICS, CommandObserver
 from bot.models import Digest, Importance, Language, Window
+from bot.report_links import ReportLinks
 from bot.repos import RepoTarget
 from bot.service import DigestRequest, DigestService
 from bot.storage.base import Store
@@ -85,7 +86,9 @@ class Conversation:
         subscriptions: SubscriptionCommands | None = None,
         metrics: CommandObserver | None = None,
         caps: CommandCaps | None = None,
+        links: ReportLinks | None = None,
     ) -> None:
+        self._links = links  # the digests' web pages; None: not published
         self._service = service
         self._digests = digests
         self._store = conversations
@@ -195,6 +198,9 @@ class Conversation:
     ) -> list[MessageRef]:
         """Save `digest`, post it, and record its messages so thread replies find it later."""
         digest_id = await asyncio.to_thread(self._digests.save_digest, digest, repo.key)
+        if self._links is not None:
+            url = self._links.report_url(digest.repo, digest_id)
+            digest = digest.model_copy(update={"report_url": url})
         refs = await adapter.send_digest(target, digest, delivery_key=delivery_key)
         self._metrics.digest_posted(target.platform)
         shas = tuple(item.commit.sha for item in digest.items)

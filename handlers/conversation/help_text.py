@@ -10,7 +10,7 @@ def help_text(repos: list[str], topic: str | None = None) -> str:
         return (
             "Subscriptions (admins):\n"
             "  subscribe <repo> at HH:MM <time zone> [days mon-fri|mon,wed|daily] "
-            "[lang zh|en] [min high|medium|low] [alerts high|medium|off]\n"
+            "[lang zh|en] [min high|medium|low] [alerts high|medium|off] [cadence weekly]\n"
             "  alerts <repo> high|medium|off  (post commits of that importance as they land)\n"
             "  unsubscribe <repo>\n"
             "  subscriptions"

@@ -84,6 +84,7 @@ class ChatSubscriptions:
             language=command.language or event.language or self._language,
             min_importance=command.min_importance or Importance.LOW,
             alerts=command.alerts or (existing.spec.alerts if existing is not None else "off"),
+            cadence=command.cadence,
         )
         now = self._clock()
         saved = await asyncio.to_thread(
@@ -100,7 +101,8 @@ class ChatSubscriptions:
         return (
             f"{verb}: {repo.name} in this channel at {schedule.describe()}, "
             f"language {spec.language}, minimum importance {spec.min_importance.value}"
-            f"{_alerts_clause(spec.alerts)}. Next post {following:%Y-%m-%d %H:%M} "
+            f"{_alerts_clause(spec.alerts)}{_cadence_clause(spec.cadence)}. "
+            f"Next post {following:%Y-%m-%d %H:%M} "
             f"({schedule.timezone}); each post covers the days since the previous one."
         )
 
@@ -168,6 +170,10 @@ class ChatSubscriptions:
                 f"minimum {sub.spec.min_importance.value}{_alerts_clause(sub.spec.alerts)}{origin}"
             )
         return "\n".join(lines)
+
+
+def _cadence_clause(cadence: str) -> str:
+    return ", weekly with the week's chart" if cadence == "weekly" else ""
 
 
 def _alerts_clause(level: str) -> str:

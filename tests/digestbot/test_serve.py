@@ -75,6 +75,26 @@ async def test_webhook_alerts_need_their_secret_and_get_their_route(tmp_path: Pa
         await core.aclose()
 
 
+async def test_pages_need_their_secret_and_get_their_routes(tmp_path: Path) -> None:
+    make_widget_repo(tmp_path / "widget")
+    slack = slack_http("http://127.0.0.1:9", SIGNING_SECRET, token="xoxb-pages")
+    url = {"digestbot_public_url": "https://bot.example.com"}
+    core = build_chat_core(tmp_path, tmp_path / "widget", **url)
+    try:
+        with pytest.raises(ConfigError) as raised:
+            build_runtime(core, platform_settings(slack=slack))
+        assert "DIGESTBOT_PAGES_SECRET" in raised.value.user_message
+    finally:
+        await core.aclose()
+    core = build_chat_core(tmp_path, tmp_path / "widget", digestbot_pages_secret="p" * 32, **url)
+    try:
+        runtime = build_runtime(core, platform_settings(slack=slack))
+        routes = {r.resource.canonical for r in runtime.http.app.router.routes()}
+        assert "/reports/{digest_id}" in routes and "/reports/repo/{owner}/{name}" in routes
+    finally:
+        await core.aclose()
+
+
 def test_cli_refuses_a_half_configured_slack(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -67,6 +67,7 @@ class Post:
     thread_id: str | None = None
     at: datetime | None = None  # the platform's time of the post
     alert: Alert | None = None  # an alert card (its digest is `digest`)
+    image: bytes | None = None  # an uploaded image (the week's chart)
 
 
 @dataclass
@@ -160,6 +161,26 @@ class LookupPlatform:
         self, target: ReplyTarget, item: DigestItem, repo_url: str, language: Language
     ) -> list[MessageRef]:
         return [MessageRef(self.platform, target.channel_id, f"d{next(self._ids)}")]
+
+    async def send_image(
+        self,
+        target: ReplyTarget,
+        image: bytes,
+        *,
+        filename: str,
+        title: str,
+        alt_text: str,
+        text: str = "",
+    ) -> list[MessageRef]:
+        if self.crash_before_send():
+            raise Crash("before send")
+        message_id = f"i{next(self._ids)}"
+        at = self.clock() if self.clock is not None else datetime.now(UTC)
+        post = Post(
+            target.channel_id, message_id, None, None, title, -1, target.thread_id, at, image=image
+        )
+        self.posts.append(post)
+        return [MessageRef(self.platform, target.channel_id, message_id, target.thread_id)]
 
     async def send_text(self, target: ReplyTarget, text: str) -> list[MessageRef]:
         self.notices.append((target.channel_id, text))

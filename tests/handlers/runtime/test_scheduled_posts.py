@@ -236,6 +236,26 @@ async def test_alerts_are_turned_on_and_off_from_chat_and_kept_by_a_resubscribe(
     assert "alerts" not in await say(bot, platform, "subscriptions")
 
 
+async def test_a_weekly_subscription_posts_the_week_with_its_chart_in_the_thread(
+    env: tuple[Bot, LookupPlatform, FakeClock],
+) -> None:
+    bot, platform, clock = env
+    reply = await say(bot, platform, "subscribe widget at 09:00 UTC cadence weekly")
+    assert "weekly with the week's chart" in reply
+    (sub,) = bot.scheduling.subscriptions.active()
+    assert sub.spec.cadence == "weekly" and sub.schedule.days == ("mon",)
+    monday = clock.now + timedelta(days=(7 - clock.now.weekday()) % 7 or 7)
+    clock.set(monday.replace(hour=9, minute=1, second=0, microsecond=0))
+    await bot.scheduling.scheduler.tick()
+    (root,) = [p for p in platform.posts if p.index == 0 and p.key]
+    (chart,) = [p for p in platform.posts if p.image is not None]
+    assert chart.image is not None and chart.image.startswith(b"\x89PNG")
+    assert chart.thread_id == root.message_id  # in the digest's thread
+    assert chart.text is not None and "acme/widget" in chart.text
+    (row,) = [r for r in bot.scheduling.deliveries.all() if r.state.value == "sent"]
+    assert len(row.refs) == 2  # the digest's message and its chart
+
+
 async def test_config_file_subscriptions_are_changed_in_the_file_only(
     tmp_path: Path, repo: Path
 ) -> None:
