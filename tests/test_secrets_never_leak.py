@@ -64,6 +64,8 @@ CANARIES: dict[str, str] = {
     "FEISHU_ENCRYPT_KEY": "c4naryfeishuencryptkey00000000007",
     "FEISHU_VERIFICATION_TOKEN": "c4naryfeishuverifytoken000000008",
     "DISCORD_BOT_TOKEN": "MTEwMDAwMDAwMDAwMDAwMDAwOQ.C4nary.discordbottoken000000009",
+    "GITHUB_WEBHOOK_SECRET": "c4narygithubwebhooksecret0000000012",
+    "DIGESTBOT_PAGES_SECRET": "c4narydigestbotpagessecret000000013",
 }
 GITHUB_PAT = "github_pat_11C4NARY000000000000010_c4naryfinegrainedpersonaltoken0000000010"
 DB_PASSWORD = "c4narydbpassword0011"
