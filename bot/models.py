@@ -452,6 +452,19 @@ class DigestStats(_Frozen):
     def count(self, importance: Importance) -> int:
         return int(getattr(self, importance.value))
 
+    @classmethod
+    def of(cls, items: Sequence[DigestItem]) -> DigestStats:
+        """The counts of `items` by importance."""
+        counts = {importance: 0 for importance in IMPORTANCE_ORDER}
+        for item in items:
+            counts[item.analysis.importance] += 1
+        return cls(
+            total=len(items),
+            high=counts[Importance.HIGH],
+            medium=counts[Importance.MEDIUM],
+            low=counts[Importance.LOW],
+        )
+
 
 class DigestProvenance(_Frozen):
     """How a digest was produced, summed over its analyses."""

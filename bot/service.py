@@ -22,7 +22,6 @@ from bot.filters import CommitFilter
 from bot.metrics import NO_METRICS, DigestObserver
 from bot.models import (
     CALL_LIMIT_REASON,
-    IMPORTANCE_ORDER,
     Commit,
     CommitAnalysis,
     CommitHead,
@@ -178,7 +177,7 @@ class DigestService:
             window=window,
             language=req.language,
             items=tuple(items),
-            stats=_stats(items),
+            stats=DigestStats.of(items),
             overview=overview,
             provenance=_provenance(items, self._clock(), excluded).model_copy(
                 update={
@@ -229,7 +228,7 @@ class DigestService:
             window=window,
             language=req.language,
             items=tuple(items),
-            stats=_stats(items),
+            stats=DigestStats.of(items),
             provenance=_provenance(items, self._clock(), excluded),
         )
 
@@ -554,18 +553,6 @@ def _item(head: CommitHead, analysis: CommitAnalysis) -> DigestItem:
 def _facts_current(head: CommitHead) -> bool:
     """Were the head's change facts made by this extractor version (else: load and refresh)?"""
     return head.facts is not None and head.facts.version == FACTS_VERSION
-
-
-def _stats(items: Sequence[DigestItem]) -> DigestStats:
-    counts = {imp: 0 for imp in IMPORTANCE_ORDER}
-    for item in items:
-        counts[item.analysis.importance] += 1
-    return DigestStats(
-        total=len(items),
-        high=counts[Importance.HIGH],
-        medium=counts[Importance.MEDIUM],
-        low=counts[Importance.LOW],
-    )
 
 
 def _provenance(items: Sequence[DigestItem], now: datetime, excluded: int) -> DigestProvenance:
